@@ -1,0 +1,563 @@
+//! Applying change files to a snapshot: the heart of Tidemark.
+//!
+//! Changes are ordered by their sequence when the files carry one, else by file (already in
+//! DMS-name order) and row. The last change per key wins: `D` removes the key, `I` and `U`
+//! upsert it. Rows keep their place in the snapshot; new keys follow in order of first change.
+//! Everything a clean CDC stream would not contain is applied the same way and counted.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Decimal128Type;
+use arrow_array::{Array, ArrayRef, BooleanArray, Decimal128Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+use crate::changes::{ChangeBatch, Op, Snapshot, Sources};
+use crate::diff::{self, Diff};
+use crate::error::{Error, ErrorKind, Location, Result};
+use crate::files::DmsName;
+use crate::keys::{KeyMap, KeyValues, find_duplicate, format_key};
+use crate::report::{Anomaly, AnomalyKind, ApplySummary, Example, FileSummary};
+use crate::spec::{SequenceKind, TableSpec};
+
+/// How many examples of each anomaly the report keeps.
+const EXAMPLES: usize = 5;
+const NONE: u32 = u32::MAX;
+
+pub const VERSION_SEQUENCE_COLUMN: &str = "_tidemark_sequence";
+pub const VERSION_DELETED_COLUMN: &str = "_tidemark_deleted";
+const SEQUENCE_KIND_METADATA: &str = "tidemark.sequence_kind";
+
+/// The latest sequence applied to each key, deleted keys included, kept between runs when
+/// changes carry a sequence. With it, a change older than what a key already has is
+/// recognised and ignored: results do not depend on the order files arrive in.
+///
+/// Its rows are the key columns, then `_tidemark_sequence` (decimal(38,0)) and
+/// `_tidemark_deleted` (boolean, true for tombstones).
+#[derive(Debug, Clone)]
+pub struct Versions {
+    pub kind: SequenceKind,
+    pub rows: RecordBatch,
+}
+
+impl Versions {
+    pub fn schema(table: &Schema, spec: &TableSpec, kind: SequenceKind) -> SchemaRef {
+        let mut fields: Vec<Field> = spec
+            .table
+            .key
+            .iter()
+            .map(|k| {
+                table
+                    .field_with_name(k)
+                    .expect("key columns are in the table")
+                    .clone()
+            })
+            .collect();
+        fields.push(Field::new(
+            VERSION_SEQUENCE_COLUMN,
+            DataType::Decimal128(38, 0),
+            false,
+        ));
+        fields.push(Field::new(VERSION_DELETED_COLUMN, DataType::Boolean, false));
+        let kind = match kind {
+            SequenceKind::Timestamp => "timestamp",
+            SequenceKind::Number => "number",
+        };
+        let metadata: std::collections::HashMap<String, String> =
+            [(SEQUENCE_KIND_METADATA.to_string(), kind.to_string())].into();
+        Arc::new(Schema::new_with_metadata(fields, metadata))
+    }
+
+    /// Reads versions back from a decoded state file.
+    pub fn from_batch(
+        rows: RecordBatch,
+        table: &Schema,
+        spec: &TableSpec,
+        file: &str,
+    ) -> Result<Versions> {
+        let kind = match rows
+            .schema()
+            .metadata()
+            .get(SEQUENCE_KIND_METADATA)
+            .map(String::as_str)
+        {
+            Some("number") => SequenceKind::Number,
+            Some("timestamp") => SequenceKind::Timestamp,
+            _ => {
+                return Err(Error::at(
+                    Location::file(file),
+                    ErrorKind::Columns("not a Tidemark state file (no sequence kind)".into()),
+                ));
+            }
+        };
+        let expected = Self::schema(table, spec, kind);
+        let names = |s: &Schema| {
+            s.fields()
+                .iter()
+                .map(|f| (f.name().clone(), f.data_type().clone()))
+                .collect::<Vec<_>>()
+        };
+        if names(&rows.schema()) != names(&expected) {
+            return Err(Error::at(
+                Location::file(file),
+                ErrorKind::Columns(format!(
+                    "a state file needs the columns {:?}",
+                    names(&expected)
+                )),
+            ));
+        }
+        let rows = RecordBatch::try_new(expected, rows.columns().to_vec())
+            .map_err(|e| Error::at(Location::file(file), ErrorKind::Columns(e.to_string())))?;
+        Ok(Versions { kind, rows })
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    /// Turn insert-of-existing, update-of-missing and delete-of-missing into errors.
+    pub strict: bool,
+}
+
+/// The result of applying changes.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The new table, in the snapshot's schema.
+    pub rows: RecordBatch,
+    /// The new versions, when the changes carry a sequence.
+    pub versions: Option<Versions>,
+    pub diff: Diff,
+    pub summary: ApplySummary,
+    pub files: Vec<FileSummary>,
+    pub anomalies: Vec<Anomaly>,
+    /// The newest commit timestamp applied, in microseconds, when the sequence is a timestamp.
+    pub newest_timestamp: Option<i64>,
+}
+
+/// What happened to one touched key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyOutcome {
+    /// Its row in the snapshot, if it was there.
+    pub before: Option<usize>,
+    /// The change whose values it now has, if it exists afterwards.
+    pub after: Option<usize>,
+    /// The last change applied to it, if any was (a stale change is not applied).
+    pub last: Option<usize>,
+    /// How many changes were applied to it.
+    pub count: u32,
+}
+
+/// All change files of a run, concatenated.
+pub(crate) struct ChangeSet {
+    pub rows: RecordBatch,
+    pub ops: Vec<Op>,
+    pub sequence: Option<(SequenceKind, Vec<i128>)>,
+    pub sources: Sources,
+}
+
+impl ChangeSet {
+    fn concat(schema: &SchemaRef, changes: &[ChangeBatch]) -> Result<ChangeSet> {
+        let mut sources = Sources::default();
+        let mut start = 0;
+        for c in changes {
+            sources.push(&c.file, start, c.first_row);
+            start += c.len();
+        }
+        let rows = arrow_select::concat::concat_batches(schema, changes.iter().map(|c| &c.rows))
+            .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
+        let ops = changes.iter().flat_map(|c| c.ops.iter().copied()).collect();
+        let with = changes.iter().find(|c| c.sequence.is_some());
+        let without = changes
+            .iter()
+            .find(|c| c.sequence.is_none() && !c.is_empty());
+        let sequence = match (with, without) {
+            (Some(w), Some(wo)) => {
+                return Err(Error::at(
+                    Location::file(&wo.file),
+                    ErrorKind::Columns(format!(
+                        "this file has no sequence column, but {} has `{}`: all change files of a run must agree",
+                        w.file,
+                        w.sequence.as_ref().unwrap().column
+                    )),
+                ));
+            }
+            (Some(w), None) => {
+                let kind = w.sequence.as_ref().unwrap().kind;
+                let mut values = Vec::with_capacity(start);
+                for c in changes {
+                    match &c.sequence {
+                        Some(s) if s.kind != kind => {
+                            return Err(Error::at(
+                                Location::file(&c.file).column(&s.column),
+                                ErrorKind::Columns(format!(
+                                    "the sequence holds {:?} values, but {} holds {kind:?} values",
+                                    s.kind, w.file
+                                )),
+                            ));
+                        }
+                        Some(s) => values.extend_from_slice(&s.values),
+                        None => {}
+                    }
+                }
+                Some((kind, values))
+            }
+            (None, _) => None,
+        };
+        Ok(ChangeSet {
+            rows,
+            ops,
+            sequence,
+            sources,
+        })
+    }
+
+    fn location(&self, change: usize) -> Location {
+        self.sources.locate(change)
+    }
+}
+
+/// Applies `changes` (in apply order) to `snapshot`, given the versions of earlier runs.
+pub fn apply(
+    spec: &TableSpec,
+    snapshot: &Snapshot,
+    versions: Option<&Versions>,
+    changes: &[ChangeBatch],
+    options: ApplyOptions,
+) -> Result<Applied> {
+    let schema = snapshot.rows.schema();
+    let key_columns = |batch: &RecordBatch| -> Vec<ArrayRef> {
+        spec.table
+            .key
+            .iter()
+            .map(|k| batch.column_by_name(k).expect("key in schema").clone())
+            .collect()
+    };
+    let snapshot_keys = key_columns(&snapshot.rows);
+    let snapshot_key_values = KeyValues::new(&snapshot_keys);
+    if let Some((first, repeat)) = find_duplicate(&snapshot_key_values) {
+        return Err(Error::at(
+            snapshot
+                .sources
+                .locate(repeat)
+                .column(spec.table.key.join(", ")),
+            ErrorKind::DuplicateKey {
+                key: format_key(&snapshot_keys, repeat),
+                first: snapshot.sources.locate(first).to_string(),
+            },
+        ));
+    }
+
+    let set = ChangeSet::concat(&schema, changes)?;
+    if let (Some(v), None) = (versions, &set.sequence) {
+        if v.rows.num_rows() > 0 && !set.ops.is_empty() {
+            return Err(Error::new(ErrorKind::Invalid(
+                "the state orders changes by sequence, but these change files carry none".into(),
+            )));
+        }
+    }
+    let change_keys = key_columns(&set.rows);
+    let (keymap, ids) = KeyMap::build(KeyValues::new(&change_keys));
+    let n_ids = keymap.len();
+
+    let mut before = vec![NONE; n_ids];
+    for row in 0..snapshot.rows.num_rows() {
+        if let Some(id) = keymap.probe(&snapshot_key_values, row) {
+            before[id as usize] = row as u32;
+        }
+    }
+    let mut version: Vec<Option<i128>> = vec![None; n_ids];
+    if let (Some(v), Some(_)) = (versions, &set.sequence) {
+        let version_keys = KeyValues::new(&key_columns(&v.rows));
+        let sequences = v
+            .rows
+            .column_by_name(VERSION_SEQUENCE_COLUMN)
+            .unwrap()
+            .as_primitive::<Decimal128Type>();
+        for row in 0..v.rows.num_rows() {
+            if let Some(id) = keymap.probe(&version_keys, row) {
+                version[id as usize] = Some(sequences.value(row));
+            }
+        }
+    }
+
+    // Replay the changes key by key, in order, to find each key's last change and what
+    // looked wrong on the way.
+    let order: Vec<u32> = match &set.sequence {
+        Some((_, seq)) => {
+            let mut order: Vec<u32> = (0..set.ops.len() as u32).collect();
+            order.sort_by_key(|&c| seq[c as usize]); // stable: ties keep file and row order
+            order
+        }
+        None => (0..set.ops.len() as u32).collect(),
+    };
+    let mut exists: Vec<bool> = before.iter().map(|&b| b != NONE).collect();
+    let mut last = vec![NONE; n_ids];
+    let mut count = vec![0u32; n_ids];
+    let mut log = AnomalyLog::default();
+    let example = |change: usize| {
+        let at = set.location(change);
+        Example {
+            key: format_key(&change_keys, change),
+            file: at.file,
+            row: at.row.unwrap_or(0),
+        }
+    };
+    let mut newest_applied: Option<i128> = None;
+    for &c in &order {
+        let c = c as usize;
+        let id = ids[c] as usize;
+        if let Some((_, seq)) = &set.sequence {
+            if version[id].is_some_and(|v| seq[c] <= v) {
+                log.record(AnomalyKind::StaleChangeIgnored, || example(c));
+                continue;
+            }
+            version[id] = Some(seq[c]);
+            newest_applied = newest_applied.max(Some(seq[c]));
+        }
+        let op = set.ops[c];
+        let anomaly = match (op, exists[id]) {
+            (Op::Insert, true) => Some(AnomalyKind::InsertOfExistingKey),
+            (Op::Update, false) => Some(AnomalyKind::UpdateOfMissingKey),
+            (Op::Delete, false) => Some(AnomalyKind::DeleteOfMissingKey),
+            _ => None,
+        };
+        if let Some(kind) = anomaly {
+            if options.strict {
+                return Err(Error::at(
+                    set.location(c),
+                    ErrorKind::Anomaly(format!(
+                        "{} for key {}",
+                        kind.describe(),
+                        format_key(&change_keys, c)
+                    )),
+                ));
+            }
+            log.record(kind, || example(c));
+        }
+        exists[id] = op != Op::Delete;
+        last[id] = c as u32;
+        count[id] += 1;
+    }
+    for id in 0..n_ids {
+        if count[id] > 1 {
+            log.record(AnomalyKind::SeveralChangesToOneKey, || {
+                example(last[id] as usize)
+            });
+        }
+    }
+
+    let outcomes: Vec<KeyOutcome> = (0..n_ids)
+        .map(|id| {
+            let applied = last[id] != NONE;
+            KeyOutcome {
+                before: (before[id] != NONE).then_some(before[id] as usize),
+                after: (applied && exists[id]).then_some(last[id] as usize),
+                last: applied.then_some(last[id] as usize),
+                count: count[id],
+            }
+        })
+        .collect();
+
+    let rows = new_rows(
+        &snapshot.rows,
+        &set.rows,
+        &snapshot_key_values,
+        &keymap,
+        &outcomes,
+    )?;
+    let new_versions = match &set.sequence {
+        Some((kind, seq)) => Some(new_versions(
+            spec, &schema, versions, *kind, seq, &set.rows, &keymap, &outcomes, &version,
+        )?),
+        None => versions.cloned(),
+    };
+    let diff = diff::compute(spec, &snapshot.rows, &set, &outcomes)?;
+
+    let mut files: Vec<FileSummary> = changes
+        .iter()
+        .map(|c| {
+            let mut f = FileSummary {
+                file: c.file.clone(),
+                named_time: DmsName::of(&c.file)
+                    .timestamp()
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()),
+                rows: c.len(),
+                ..Default::default()
+            };
+            for op in &c.ops {
+                match op {
+                    Op::Insert => f.inserts += 1,
+                    Op::Update => f.updates += 1,
+                    Op::Delete => f.deletes += 1,
+                }
+            }
+            f
+        })
+        .collect();
+    for (outcome, kind) in outcomes
+        .iter()
+        .filter(|o| o.last.is_some())
+        .zip(&diff.kinds)
+    {
+        let last = outcome.last.expect("touched");
+        kind.count_into(&mut files[set.sources.file_index(last)].outcome);
+    }
+
+    let summary = ApplySummary {
+        rows_before: snapshot.rows.num_rows(),
+        rows_after: rows.num_rows(),
+        changes: set.ops.len(),
+        keys_touched: outcomes.iter().filter(|o| o.last.is_some()).count(),
+        sequence: set.sequence.as_ref().map(|(k, _)| match k {
+            SequenceKind::Timestamp => "timestamp".to_string(),
+            SequenceKind::Number => "number".to_string(),
+        }),
+        outcome: diff.summary,
+    };
+    let newest_timestamp = match &set.sequence {
+        Some((SequenceKind::Timestamp, _)) => newest_applied.map(|v| v as i64),
+        _ => None,
+    };
+    Ok(Applied {
+        rows,
+        versions: new_versions,
+        diff,
+        summary,
+        files,
+        anomalies: log.finish(),
+        newest_timestamp,
+    })
+}
+
+/// The new table: snapshot rows in place (updated ones with their new values, deleted ones
+/// dropped), then the new keys in order of first change.
+fn new_rows(
+    snapshot: &RecordBatch,
+    changes: &RecordBatch,
+    snapshot_keys: &KeyValues,
+    keymap: &KeyMap,
+    outcomes: &[KeyOutcome],
+) -> Result<RecordBatch> {
+    const SNAPSHOT: usize = 0;
+    const CHANGES: usize = 1;
+    let mut picks: Vec<(usize, usize)> = Vec::with_capacity(snapshot.num_rows() + outcomes.len());
+    for row in 0..snapshot.num_rows() {
+        match keymap
+            .probe(snapshot_keys, row)
+            .map(|id| outcomes[id as usize])
+        {
+            None | Some(KeyOutcome { last: None, .. }) => picks.push((SNAPSHOT, row)),
+            Some(KeyOutcome {
+                after: Some(change),
+                ..
+            }) => picks.push((CHANGES, change)),
+            Some(_) => {} // deleted
+        }
+    }
+    picks.extend(
+        outcomes
+            .iter()
+            .filter(|o| o.before.is_none())
+            .filter_map(|o| o.after)
+            .map(|c| (CHANGES, c)),
+    );
+    let columns = (0..snapshot.num_columns())
+        .map(|i| {
+            arrow_select::interleave::interleave(
+                &[snapshot.column(i).as_ref(), changes.column(i).as_ref()],
+                &picks,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
+    RecordBatch::try_new(snapshot.schema(), columns)
+        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))
+}
+
+/// The versions after this run: untouched keys keep theirs, touched keys get the sequence of
+/// their last applied change, and a tombstone when that change deleted them.
+#[allow(clippy::too_many_arguments)]
+fn new_versions(
+    spec: &TableSpec,
+    table: &Schema,
+    old: Option<&Versions>,
+    kind: SequenceKind,
+    sequence: &[i128],
+    changes: &RecordBatch,
+    keymap: &KeyMap,
+    outcomes: &[KeyOutcome],
+    version: &[Option<i128>],
+) -> Result<Versions> {
+    let schema = Versions::schema(table, spec, kind);
+    let n_keys = spec.table.key.len();
+    let mut keep_old: Vec<usize> = Vec::new();
+    let mut seqs: Vec<i128> = Vec::new();
+    let mut deleted: Vec<bool> = Vec::new();
+    if let Some(old) = old {
+        let old_keys: Vec<ArrayRef> = old.rows.columns()[..n_keys].to_vec();
+        let old_values = KeyValues::new(&old_keys);
+        let old_seq = old.rows.column(n_keys).as_primitive::<Decimal128Type>();
+        let old_deleted = old.rows.column(n_keys + 1).as_boolean();
+        for row in 0..old.rows.num_rows() {
+            let touched = keymap
+                .probe(&old_values, row)
+                .is_some_and(|id| outcomes[id as usize].last.is_some());
+            if !touched {
+                keep_old.push(row);
+                seqs.push(old_seq.value(row));
+                deleted.push(old_deleted.value(row));
+            }
+        }
+    }
+    let mut picks: Vec<(usize, usize)> = keep_old.iter().map(|&r| (0, r)).collect();
+    for (id, outcome) in outcomes.iter().enumerate() {
+        if let Some(last) = outcome.last {
+            picks.push((1, last));
+            seqs.push(version[id].unwrap_or(sequence[last]));
+            deleted.push(outcome.after.is_none());
+        }
+    }
+    let mut columns = Vec::with_capacity(n_keys + 2);
+    for (i, key) in spec.table.key.iter().enumerate() {
+        let new = changes.column_by_name(key).unwrap();
+        let old_col = match old {
+            Some(o) => o.rows.column(i).clone(),
+            None => arrow_array::new_empty_array(new.data_type()),
+        };
+        columns.push(
+            arrow_select::interleave::interleave(&[old_col.as_ref(), new.as_ref()], &picks)
+                .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?,
+        );
+    }
+    let seq_array = Decimal128Array::from(seqs)
+        .with_precision_and_scale(38, 0)
+        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
+    columns.push(Arc::new(seq_array));
+    columns.push(Arc::new(BooleanArray::from(deleted)));
+    let rows = RecordBatch::try_new(schema, columns)
+        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
+    Ok(Versions { kind, rows })
+}
+
+#[derive(Default)]
+struct AnomalyLog {
+    seen: BTreeMap<AnomalyKind, Anomaly>,
+}
+
+impl AnomalyLog {
+    fn record(&mut self, kind: AnomalyKind, example: impl FnOnce() -> Example) {
+        let entry = self.seen.entry(kind).or_insert_with(|| Anomaly {
+            kind,
+            count: 0,
+            examples: Vec::new(),
+        });
+        entry.count += 1;
+        if entry.examples.len() < EXAMPLES {
+            entry.examples.push(example());
+        }
+    }
+
+    fn finish(self) -> Vec<Anomaly> {
+        self.seen.into_values().collect()
+    }
+}

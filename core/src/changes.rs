@@ -1,0 +1,132 @@
+//! Decoded inputs: the snapshot's rows and the change files' operations, in Arrow.
+
+use arrow_array::RecordBatch;
+
+use crate::error::Location;
+use crate::spec::SequenceKind;
+
+/// A change's operation, from the first column of a DMS change file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[repr(u8)]
+pub enum Op {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Op {
+    /// Reads `I`, `U` or `D` (DMS writes upper case; lower case is accepted).
+    pub fn parse(text: &str) -> Option<Op> {
+        match text.trim() {
+            "I" | "i" => Some(Op::Insert),
+            "U" | "u" => Some(Op::Update),
+            "D" | "d" => Some(Op::Delete),
+            _ => None,
+        }
+    }
+
+    pub fn letter(self) -> char {
+        match self {
+            Op::Insert => 'I',
+            Op::Update => 'U',
+            Op::Delete => 'D',
+        }
+    }
+}
+
+/// The values of a change file's sequence column, as integers that order the changes:
+/// microseconds since the epoch for timestamps, the number itself for change sequences.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sequence {
+    pub kind: SequenceKind,
+    pub column: String,
+    pub values: Vec<i128>,
+}
+
+/// One decoded change file.
+#[derive(Debug, Clone)]
+pub struct ChangeBatch {
+    /// The name the file was given as.
+    pub file: String,
+    pub ops: Vec<Op>,
+    pub sequence: Option<Sequence>,
+    /// The changed rows, in the table's schema.
+    pub rows: RecordBatch,
+    /// The row number, in the file, of `rows[0]` (2 when a header row comes first).
+    pub first_row: u64,
+}
+
+impl ChangeBatch {
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// The row number in the file of the change at `index`.
+    pub fn row_number(&self, index: usize) -> u64 {
+        self.first_row + index as u64
+    }
+}
+
+/// Which file and row each row of a concatenation of files came from.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    spans: Vec<Span>,
+}
+
+#[derive(Debug, Clone)]
+struct Span {
+    file: String,
+    start: usize,
+    first_row: u64,
+}
+
+impl Sources {
+    /// Records that the next rows, starting at `start`, come from `file` beginning at `first_row`.
+    pub fn push(&mut self, file: &str, start: usize, first_row: u64) {
+        self.spans.push(Span {
+            file: file.to_string(),
+            start,
+            first_row,
+        });
+    }
+
+    /// The file and row of the row at `index` of the concatenation.
+    pub fn locate(&self, index: usize) -> Location {
+        let at = self
+            .spans
+            .partition_point(|s| s.start <= index)
+            .saturating_sub(1);
+        match self.spans.get(at) {
+            Some(span) => {
+                Location::file(&span.file).row(span.first_row + (index - span.start) as u64)
+            }
+            None => Location::file("<unknown>"),
+        }
+    }
+
+    /// Index of the file the row at `index` came from.
+    pub fn file_index(&self, index: usize) -> usize {
+        self.spans
+            .partition_point(|s| s.start <= index)
+            .saturating_sub(1)
+    }
+
+    pub fn file_name(&self, file_index: usize) -> &str {
+        &self.spans[file_index].file
+    }
+
+    pub fn files(&self) -> impl Iterator<Item = &str> {
+        self.spans.iter().map(|s| s.file.as_str())
+    }
+}
+
+/// The decoded snapshot: its rows and where they came from.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub rows: RecordBatch,
+    pub sources: Sources,
+}

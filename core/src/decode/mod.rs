@@ -1,0 +1,318 @@
+//! Decoding snapshots and change files (DMS CSV, gzip'd CSV, Parquet) into Arrow.
+//!
+//! Every file is checked against the table: its columns (by name when it has a header or is
+//! Parquet, by position otherwise), its values (each parsed strictly), its keys (never missing).
+//! Errors name the file, the row and the column.
+
+mod csv;
+mod parquet;
+pub mod text;
+
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{Field, Schema, SchemaRef};
+
+use crate::changes::{ChangeBatch, Op, Sequence, Snapshot, Sources};
+use crate::error::{Error, ErrorKind, Location, Result};
+use crate::files::{FileFormat, InputFile};
+use crate::spec::{ColumnType, SequenceKind, TableSpec};
+
+/// The table's schema: the spec's columns, or else the columns of the first Parquet snapshot file.
+pub fn table_schema(spec: &TableSpec, snapshot: &[InputFile]) -> Result<SchemaRef> {
+    if let Some(schema) = spec.schema() {
+        return Ok(schema);
+    }
+    let first = snapshot
+        .iter()
+        .find(|f| FileFormat::detect(&f.name, &f.bytes) == FileFormat::Parquet);
+    let Some(file) = first else {
+        return Err(Error::new(ErrorKind::Spec(
+            "the spec lists no columns, and there is no Parquet snapshot to take them from".into(),
+        )));
+    };
+    let file_schema = parquet::file_schema(file)?;
+    let fields = file_schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let column_type = ColumnType::from_data_type(f.data_type()).ok_or_else(|| {
+                Error::at(
+                    Location::file(&file.name).column(f.name()),
+                    ErrorKind::Columns(format!("type {} is not supported", f.data_type())),
+                )
+            })?;
+            Ok(Field::new(f.name(), column_type.data_type(), true))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for key in &spec.table.key {
+        if !fields.iter().any(|f| f.name() == key) {
+            return Err(Error::at(
+                Location::file(&file.name),
+                ErrorKind::Columns(format!("the key column `{key}` is missing")),
+            ));
+        }
+    }
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// Decodes the files of a snapshot (for example the parts of a DMS full load) into one table.
+pub fn decode_snapshot(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    files: &[InputFile],
+) -> Result<Snapshot> {
+    let mut batches = Vec::with_capacity(files.len());
+    let mut sources = Sources::default();
+    let mut start = 0;
+    for file in files {
+        let decoded = decode_file(spec, schema, file, FileRole::Snapshot)?;
+        sources.push(&file.name, start, decoded.first_row);
+        start += decoded.rows.num_rows();
+        batches.push(decoded.rows);
+    }
+    let rows = arrow_select::concat::concat_batches(schema, &batches)
+        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
+    Ok(Snapshot { rows, sources })
+}
+
+/// Decodes one change file.
+pub fn decode_changes(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &InputFile,
+) -> Result<ChangeBatch> {
+    let decoded = decode_file(spec, schema, file, FileRole::Changes)?;
+    Ok(ChangeBatch {
+        file: file.name.clone(),
+        ops: decoded.ops.unwrap_or_default(),
+        sequence: decoded.sequence,
+        rows: decoded.rows,
+        first_row: decoded.first_row,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileRole {
+    Snapshot,
+    Changes,
+}
+
+/// What one column of a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slot {
+    Op,
+    Sequence,
+    Column(usize),
+}
+
+pub(crate) struct Decoded {
+    pub rows: RecordBatch,
+    pub ops: Option<Vec<Op>>,
+    pub sequence: Option<Sequence>,
+    pub first_row: u64,
+}
+
+fn decode_file(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &InputFile,
+    role: FileRole,
+) -> Result<Decoded> {
+    if file.bytes.is_empty() {
+        return Err(Error::at(Location::file(&file.name), ErrorKind::EmptyFile));
+    }
+    let decoded = match FileFormat::detect(&file.name, &file.bytes) {
+        FileFormat::Parquet => parquet::decode(spec, schema, file, role),
+        FileFormat::Csv => csv::decode(spec, schema, &file.name, &file.bytes, role),
+        FileFormat::CsvGzip => {
+            let text = gunzip(&file.bytes).map_err(|e| Error::at(Location::file(&file.name), e))?;
+            if text.is_empty() {
+                return Err(Error::at(Location::file(&file.name), ErrorKind::EmptyFile));
+            }
+            csv::decode(spec, schema, &file.name, &text, role)
+        }
+    }?;
+    check_keys_present(spec, &decoded, &file.name)?;
+    Ok(decoded)
+}
+
+fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ErrorKind> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(bytes.len() * 4);
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(|e| ErrorKind::Gzip(e.to_string()))?;
+    Ok(out)
+}
+
+fn check_keys_present(spec: &TableSpec, decoded: &Decoded, file: &str) -> Result<()> {
+    for key in &spec.table.key {
+        let column = decoded
+            .rows
+            .column_by_name(key)
+            .expect("key columns are in the schema");
+        if column.null_count() > 0 {
+            let index = (0..column.len()).find(|&i| column.is_null(i)).unwrap_or(0);
+            return Err(Error::at(
+                Location::file(file)
+                    .row(decoded.first_row + index as u64)
+                    .column(key),
+                ErrorKind::MissingKey,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Maps the column names of a header or a Parquet file to what they hold.
+///
+/// Names match exactly, or else ignoring case. In a change file one column beyond the
+/// operation and the table's columns is the sequence, unless the spec names the sequence.
+pub(crate) fn resolve_names(
+    names: &[&str],
+    spec: &TableSpec,
+    schema: &Schema,
+    role: FileRole,
+) -> Result<Vec<Slot>, ErrorKind> {
+    let find = |name: &str| -> Option<Slot> {
+        let wanted = |candidate: &str| candidate == name;
+        let loose = |candidate: &str| candidate.eq_ignore_ascii_case(name);
+        for matches in [&wanted as &dyn Fn(&str) -> bool, &loose] {
+            if role == FileRole::Changes {
+                if matches(&spec.cdc.op_column) {
+                    return Some(Slot::Op);
+                }
+                if spec
+                    .cdc
+                    .sequence
+                    .as_ref()
+                    .is_some_and(|s| matches(&s.column))
+                {
+                    return Some(Slot::Sequence);
+                }
+            }
+            if let Some(i) = schema.fields().iter().position(|f| matches(f.name())) {
+                return Some(Slot::Column(i));
+            }
+        }
+        None
+    };
+    let mut slots: Vec<Option<Slot>> = names.iter().map(|n| find(n.trim())).collect();
+    let unknown: Vec<usize> = (0..names.len()).filter(|&i| slots[i].is_none()).collect();
+    if role == FileRole::Changes && spec.cdc.sequence.is_none() && unknown.len() == 1 {
+        slots[unknown[0]] = Some(Slot::Sequence);
+    } else if !unknown.is_empty() {
+        let list: Vec<String> = unknown.iter().map(|&i| format!("`{}`", names[i])).collect();
+        return Err(ErrorKind::Columns(format!(
+            "unexpected column(s) {}",
+            list.join(", ")
+        )));
+    }
+    let slots: Vec<Slot> = slots.into_iter().map(Option::unwrap).collect();
+    let mut missing: Vec<String> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !slots.contains(&Slot::Column(*i)))
+        .map(|(_, f)| format!("`{}`", f.name()))
+        .collect();
+    if role == FileRole::Changes && !slots.contains(&Slot::Op) {
+        missing.insert(0, format!("`{}` (the operation)", spec.cdc.op_column));
+    }
+    if spec.cdc.sequence.is_some() && role == FileRole::Changes && !slots.contains(&Slot::Sequence)
+    {
+        missing.push(format!(
+            "`{}` (the sequence)",
+            spec.cdc.sequence.as_ref().unwrap().column
+        ));
+    }
+    if !missing.is_empty() {
+        return Err(ErrorKind::Columns(format!(
+            "missing column(s) {}",
+            missing.join(", ")
+        )));
+    }
+    for (i, slot) in slots.iter().enumerate() {
+        if slots[..i].contains(slot) {
+            return Err(ErrorKind::Columns(format!(
+                "column `{}` appears twice",
+                names[i]
+            )));
+        }
+    }
+    Ok(slots)
+}
+
+/// The columns of a headerless file, by position: `[Op, [sequence,]] table columns`.
+pub(crate) fn positional_slots(
+    fields: usize,
+    spec: &TableSpec,
+    schema: &Schema,
+    role: FileRole,
+) -> Result<Vec<Slot>, ErrorKind> {
+    let n = schema.fields().len();
+    let columns = (0..n).map(Slot::Column);
+    match role {
+        FileRole::Snapshot if fields == n => Ok(columns.collect()),
+        FileRole::Snapshot => Err(ErrorKind::FieldCount {
+            expected: n,
+            found: fields,
+            hint: " (one per table column)",
+        }),
+        FileRole::Changes => {
+            let with_sequence = spec.cdc.sequence.is_some() || fields == n + 2;
+            let expected = if with_sequence { n + 2 } else { n + 1 };
+            if fields != expected {
+                let hint = if spec.cdc.sequence.is_some() {
+                    " (operation, sequence, then one per table column)"
+                } else {
+                    " (operation, then one per table column, optionally a sequence after the operation)"
+                };
+                return Err(ErrorKind::FieldCount {
+                    expected,
+                    found: fields,
+                    hint,
+                });
+            }
+            let head = if with_sequence {
+                vec![Slot::Op, Slot::Sequence]
+            } else {
+                vec![Slot::Op]
+            };
+            Ok(head.into_iter().chain(columns).collect())
+        }
+    }
+}
+
+/// The sequence kind the spec names, or else the one the first value looks like.
+pub(crate) fn sequence_kind(spec: &TableSpec, sample: Option<&str>) -> SequenceKind {
+    if let Some(kind) = spec.cdc.sequence.as_ref().and_then(|s| s.kind) {
+        return kind;
+    }
+    match sample {
+        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => SequenceKind::Number,
+        _ => SequenceKind::Timestamp,
+    }
+}
+
+pub(crate) fn sequence_column_name(spec: &TableSpec, found: Option<&str>) -> String {
+    spec.cdc
+        .sequence
+        .as_ref()
+        .map(|s| s.column.clone())
+        .or_else(|| found.map(str::to_string))
+        .unwrap_or_else(|| "sequence".to_string())
+}
+
+pub(crate) fn batch(schema: &SchemaRef, columns: Vec<ArrayRef>) -> Result<RecordBatch, ErrorKind> {
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| ErrorKind::Invalid(e.to_string()))
+}
+
+/// Reads a whole Parquet file, in its own schema (for state files and checks of outputs).
+pub fn read_parquet(file: &InputFile) -> Result<RecordBatch> {
+    if file.bytes.is_empty() {
+        return Err(Error::at(Location::file(&file.name), ErrorKind::EmptyFile));
+    }
+    parquet::read_all(file)
+}

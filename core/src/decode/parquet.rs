@@ -1,0 +1,230 @@
+//! Parquet snapshots and change files (DMS `DataFormat=parquet`, or any tool's output).
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Decimal128Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow_schema::{DataType, SchemaRef, TimeUnit};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::text::{parse_sequence_number, parse_timestamp_micros};
+use super::{Decoded, FileRole, Slot, batch, resolve_names, sequence_kind};
+use crate::changes::{Op, Sequence};
+use crate::error::{Error, ErrorKind, Location, Result};
+use crate::files::InputFile;
+use crate::spec::{SequenceKind, TableSpec};
+
+/// Rows are numbered from 1, as Parquet has no header row.
+const FIRST_ROW: u64 = 1;
+
+fn reader(file: &InputFile) -> Result<ParquetRecordBatchReaderBuilder<bytes::Bytes>> {
+    ParquetRecordBatchReaderBuilder::try_new(file.bytes.clone()).map_err(|e| {
+        Error::at(
+            Location::file(&file.name),
+            ErrorKind::Parquet(e.to_string()),
+        )
+    })
+}
+
+pub(crate) fn file_schema(file: &InputFile) -> Result<SchemaRef> {
+    Ok(reader(file)?.schema().clone())
+}
+
+pub(crate) fn decode(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &InputFile,
+    role: FileRole,
+) -> Result<Decoded> {
+    let here = || Location::file(&file.name);
+    let builder = reader(file)?;
+    let file_schema = builder.schema().clone();
+    let names: Vec<&str> = file_schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    let slots = resolve_names(&names, spec, schema, role).map_err(|e| Error::at(here(), e))?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), 0..names.len());
+    let batches = builder
+        .with_projection(mask)
+        .with_batch_size(64 * 1024)
+        .build()
+        .and_then(|reader| {
+            reader
+                .collect::<Result<Vec<RecordBatch>, _>>()
+                .map_err(Into::into)
+        })
+        .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?;
+    let all = arrow_select::concat::concat_batches(&file_schema, &batches)
+        .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?;
+
+    let mut columns: Vec<Option<ArrayRef>> = vec![None; schema.fields().len()];
+    let mut ops = None;
+    let mut sequence = None;
+    for (index, slot) in slots.into_iter().enumerate() {
+        let array = all.column(index);
+        let name = names[index];
+        let at_column = || here().column(name);
+        match slot {
+            Slot::Column(i) => {
+                let target = schema.field(i).data_type();
+                columns[i] = Some(if array.data_type() == target {
+                    array.clone()
+                } else {
+                    arrow_cast::cast(array, target).map_err(|e| {
+                        Error::at(
+                            at_column(),
+                            ErrorKind::Columns(format!(
+                                "cannot read {} as {target}: {e}",
+                                array.data_type()
+                            )),
+                        )
+                    })?
+                });
+            }
+            Slot::Op => {
+                ops =
+                    Some(decode_ops(array).map_err(|(row, e)| Error::at(at_column().row(row), e))?)
+            }
+            Slot::Sequence => {
+                sequence = Some(
+                    decode_sequence(spec, name, array)
+                        .map_err(|(row, e)| Error::at(at_column().row(row), e))?,
+                )
+            }
+        }
+    }
+    let rows = batch(
+        schema,
+        columns
+            .into_iter()
+            .map(|c| c.expect("every column resolved"))
+            .collect(),
+    )
+    .map_err(|e| Error::at(here(), e))?;
+    Ok(Decoded {
+        rows,
+        ops,
+        sequence,
+        first_row: FIRST_ROW,
+    })
+}
+
+fn row_of(index: usize) -> u64 {
+    FIRST_ROW + index as u64
+}
+
+fn as_strings(array: &ArrayRef) -> Result<StringArray, (u64, ErrorKind)> {
+    arrow_cast::cast(array, &DataType::Utf8)
+        .map(|a| a.as_string::<i32>().clone())
+        .map_err(|e| {
+            (
+                FIRST_ROW,
+                ErrorKind::Columns(format!("cannot read {} as text: {e}", array.data_type())),
+            )
+        })
+}
+
+fn decode_ops(array: &ArrayRef) -> Result<Vec<Op>, (u64, ErrorKind)> {
+    let text = as_strings(array)?;
+    text.iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let value = value.unwrap_or("");
+            Op::parse(value).ok_or_else(|| (row_of(i), ErrorKind::UnknownOp(value.to_string())))
+        })
+        .collect()
+}
+
+fn decode_sequence(
+    spec: &TableSpec,
+    name: &str,
+    array: &ArrayRef,
+) -> Result<Sequence, (u64, ErrorKind)> {
+    if let Some(i) = (0..array.len()).find(|&i| array.is_null(i)) {
+        return Err((
+            row_of(i),
+            ErrorKind::Parse {
+                value: String::new(),
+                expected: "a sequence value",
+            },
+        ));
+    }
+    let (kind, values): (SequenceKind, Vec<i128>) = match array.data_type() {
+        DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
+            let micros = arrow_cast::cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))
+                .map_err(|e| (FIRST_ROW, ErrorKind::Columns(e.to_string())))?;
+            let micros = micros.as_primitive::<TimestampMicrosecondType>();
+            (
+                SequenceKind::Timestamp,
+                micros.values().iter().map(|&v| v as i128).collect(),
+            )
+        }
+        DataType::Decimal128(_, 0) => {
+            let numbers = array.as_primitive::<Decimal128Type>();
+            (SequenceKind::Number, numbers.values().to_vec())
+        }
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt32
+        | DataType::UInt64 => {
+            let numbers = arrow_cast::cast(array, &DataType::Int64)
+                .map_err(|e| (FIRST_ROW, ErrorKind::Columns(e.to_string())))?;
+            let numbers = numbers.as_primitive::<Int64Type>();
+            (
+                SequenceKind::Number,
+                numbers.values().iter().map(|&v| v as i128).collect(),
+            )
+        }
+        _ => {
+            let text = as_strings(array)?;
+            let kind = sequence_kind(spec, text.iter().flatten().next());
+            let values = text
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let v = v.unwrap_or("");
+                    let parsed = match kind {
+                        SequenceKind::Timestamp => parse_timestamp_micros(v).map(i128::from),
+                        SequenceKind::Number => parse_sequence_number(v),
+                    };
+                    parsed.ok_or_else(|| {
+                        (
+                            row_of(i),
+                            ErrorKind::Parse {
+                                value: v.to_string(),
+                                expected: "a sequence value",
+                            },
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            (kind, values)
+        }
+    };
+    Ok(Sequence {
+        kind,
+        column: name.to_string(),
+        values,
+    })
+}
+
+/// Every column of a Parquet file as one batch, in the file's own schema.
+pub(crate) fn read_all(file: &InputFile) -> Result<RecordBatch> {
+    let here = || Location::file(&file.name);
+    let builder = reader(file)?;
+    let schema = builder.schema().clone();
+    let batches = builder
+        .build()
+        .and_then(|reader| {
+            reader
+                .collect::<Result<Vec<RecordBatch>, _>>()
+                .map_err(Into::into)
+        })
+        .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?;
+    arrow_select::concat::concat_batches(&schema, &batches)
+        .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))
+}

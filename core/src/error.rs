@@ -1,0 +1,156 @@
+//! Errors that name the place in the input where they were found.
+
+use std::fmt;
+
+/// Where a problem was found: a file, and when known the row and the column.
+///
+/// Rows are counted from 1 as a person counts them in an editor: for CSV the
+/// header row, when present, is row 1.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Location {
+    pub file: String,
+    pub row: Option<u64>,
+    pub column: Option<String>,
+}
+
+impl Location {
+    pub fn file(file: impl Into<String>) -> Self {
+        Location {
+            file: file.into(),
+            row: None,
+            column: None,
+        }
+    }
+
+    pub fn row(mut self, row: u64) -> Self {
+        self.row = Some(row);
+        self
+    }
+
+    pub fn column(mut self, column: impl Into<String>) -> Self {
+        self.column = Some(column.into());
+        self
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.file)?;
+        if let Some(row) = self.row {
+            write!(f, ", row {row}")?;
+        }
+        if let Some(column) = &self.column {
+            write!(f, ", column `{column}`")?;
+        }
+        Ok(())
+    }
+}
+
+/// What went wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ErrorKind {
+    #[error("the file is empty")]
+    EmptyFile,
+    #[error("the text is not valid UTF-8")]
+    NotUtf8,
+    #[error("expected {expected} fields, found {found}{hint}")]
+    FieldCount {
+        expected: usize,
+        found: usize,
+        hint: &'static str,
+    },
+    #[error("malformed CSV: {0}")]
+    Csv(String),
+    #[error("unknown operation {0:?} (expected I, U or D)")]
+    UnknownOp(String),
+    #[error("cannot parse {value:?} as {expected}")]
+    Parse {
+        value: String,
+        expected: &'static str,
+    },
+    #[error("the key is missing (null or empty)")]
+    MissingKey,
+    #[error("duplicate key {key} in the snapshot (first seen in {first})")]
+    DuplicateKey { key: String, first: String },
+    #[error("the columns do not match the table: {0}")]
+    Columns(String),
+    #[error("not a readable Parquet file: {0}")]
+    Parquet(String),
+    #[error("not a readable gzip file: {0}")]
+    Gzip(String),
+    #[error("invalid table spec: {0}")]
+    Spec(String),
+    #[error("invalid lookup table: {0}")]
+    Lookup(String),
+    #[error("{0} (strict mode)")]
+    Anomaly(String),
+    #[error("cannot encode the output: {0}")]
+    Encode(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// An [`ErrorKind`] and, when known, the [`Location`] it was found at.
+///
+/// ```
+/// use tidemark_core::{Error, ErrorKind, Location};
+/// let err = Error::at(
+///     Location::file("LOAD00000001.csv").row(3).column("last_login"),
+///     ErrorKind::Parse { value: "2021-13-01".into(), expected: "a date (YYYY-MM-DD)" },
+/// );
+/// assert_eq!(
+///     err.to_string(),
+///     "LOAD00000001.csv, row 3, column `last_login`: cannot parse \"2021-13-01\" as a date (YYYY-MM-DD)"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error(Box<Inner>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct Inner {
+    location: Option<Location>,
+    kind: ErrorKind,
+}
+
+impl Error {
+    pub fn at(location: Location, kind: ErrorKind) -> Self {
+        Error(Box::new(Inner {
+            location: Some(location),
+            kind,
+        }))
+    }
+
+    pub fn new(kind: ErrorKind) -> Self {
+        Error(Box::new(Inner {
+            location: None,
+            kind,
+        }))
+    }
+
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0.kind
+    }
+
+    pub fn location(&self) -> Option<&Location> {
+        self.0.location.as_ref()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0.location {
+            Some(loc) => write!(f, "{loc}: {}", self.0.kind),
+            None => write!(f, "{}", self.0.kind),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Error::new(kind)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

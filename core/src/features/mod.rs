@@ -1,0 +1,195 @@
+//! Features of the applied table: per group (city), the looked-up value (state), the dense
+//! rank of the date (last login, most recent first), the share of rows whose date falls in
+//! the window ending at `as_of`, and the group's size.
+//!
+//! `as_of` is always given: results never depend on the day the job runs.
+
+pub mod lookup;
+pub mod rank;
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{
+    Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
+};
+use arrow_schema::{DataType, Field, Schema};
+use chrono::NaiveDate;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::report::{AmbiguousName, FeatureSummary, LookupSummary, NameCount};
+use crate::spec::FeatureSpec;
+use lookup::{Lookup, Resolution};
+
+/// The enriched table and how it was computed.
+#[derive(Debug, Clone)]
+pub struct Enriched {
+    pub rows: RecordBatch,
+    pub summary: FeatureSummary,
+}
+
+/// When the window ends, and how that was decided (for the report).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsOf {
+    pub date: NaiveDate,
+    pub source: String,
+}
+
+/// Adds the feature columns to `table`.
+pub fn enrich(
+    table: &RecordBatch,
+    spec: &FeatureSpec,
+    as_of: &AsOf,
+    lookup: Option<&Lookup>,
+) -> Result<Enriched> {
+    let column = |name: &str, want: &DataType| -> Result<&ArrayRef> {
+        let c = table.column_by_name(name).ok_or_else(|| {
+            Error::new(ErrorKind::Spec(format!(
+                "feature column `{name}` is not in the table"
+            )))
+        })?;
+        if c.data_type() != want {
+            return Err(Error::new(ErrorKind::Spec(format!(
+                "feature column `{name}` is {}, it must be {want}",
+                c.data_type()
+            ))));
+        }
+        Ok(c)
+    };
+    let group_column = column(&spec.group, &DataType::Utf8)?.as_string::<i32>();
+    let dates =
+        column(&spec.date, &DataType::Date32)?.as_primitive::<arrow_array::types::Date32Type>();
+
+    // Groups, after the spec's renames (which may merge groups).
+    let (raw_ids, raw_names) = rank::group_ids(group_column);
+    let renamed: Vec<Option<&str>> = raw_names
+        .iter()
+        .map(|n| n.map(|n| spec.rename.get(n).map_or(n, String::as_str)))
+        .collect();
+    let any_renamed = renamed != raw_names;
+    let (group_of_raw, names) = if any_renamed {
+        let renamed_array = StringArray::from(renamed.clone());
+        let (ids, names) = rank::group_ids(&renamed_array);
+        (
+            Some(ids),
+            names
+                .into_iter()
+                .map(|n| n.map(str::to_string))
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        (
+            None,
+            raw_names.iter().map(|n| n.map(str::to_string)).collect(),
+        )
+    };
+    let groups: Vec<u32> = match &group_of_raw {
+        Some(map) => raw_ids.iter().map(|&r| map[r as usize]).collect(),
+        None => raw_ids,
+    };
+    let n_groups = names.len();
+    let group_names = StringArray::from(names.iter().map(Option::as_deref).collect::<Vec<_>>());
+    let group_index = UInt32Array::from(groups.clone());
+    let per_row = |per_group: ArrayRef| -> Result<ArrayRef> {
+        arrow_select::take::take(per_group.as_ref(), &group_index, None)
+            .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))
+    };
+
+    let window_start = as_of.date - chrono::Duration::days(spec.window_days as i64);
+    let since = (window_start - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32;
+    let sizes = rank::group_sizes(&groups, n_groups);
+    let recent = rank::recent_per_group(&groups, n_groups, dates, since);
+    let rate: Float64Array = sizes
+        .iter()
+        .zip(&recent)
+        .map(|(&n, &r)| Some(r as f64 / n as f64))
+        .collect();
+    let count: Int64Array = sizes.iter().map(|&n| Some(n as i64)).collect();
+    let ranks = Int64Array::from(rank::dense_rank_desc(&groups, n_groups, dates));
+
+    let mut fields: Vec<Field> = table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let mut columns: Vec<ArrayRef> = table.columns().to_vec();
+    if any_renamed {
+        let at = table.schema().index_of(&spec.group).expect("checked above");
+        columns[at] = per_row(Arc::new(group_names.clone()))?;
+    }
+    let lookup_summary = match (&spec.output.lookup, lookup) {
+        (Some(name), Some(lookup)) => {
+            let (values, summary) = resolve_groups(lookup, &names, &sizes);
+            fields.push(Field::new(name, DataType::Utf8, true));
+            columns.push(per_row(Arc::new(values))?);
+            Some(summary)
+        }
+        _ => None,
+    };
+    fields.push(Field::new(&spec.output.rank, DataType::Int64, false));
+    columns.push(Arc::new(ranks));
+    fields.push(Field::new(&spec.output.rate, DataType::Float64, false));
+    columns.push(per_row(Arc::new(rate))?);
+    fields.push(Field::new(&spec.output.count, DataType::Int64, false));
+    columns.push(per_row(Arc::new(count))?);
+
+    let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
+    let summary = FeatureSummary {
+        as_of: as_of.date.to_string(),
+        as_of_source: as_of.source.clone(),
+        window_days: spec.window_days,
+        window_start: window_start.to_string(),
+        groups: n_groups,
+        lookup: lookup_summary,
+    };
+    Ok(Enriched { rows, summary })
+}
+
+/// Looks every group up once; reports unmatched and ambiguous names with their row counts.
+fn resolve_groups(
+    lookup: &Lookup,
+    names: &[Option<String>],
+    sizes: &[u64],
+) -> (StringArray, LookupSummary) {
+    let mut summary = LookupSummary {
+        source: lookup.source().to_string(),
+        matched_rows: 0,
+        unmatched: Vec::new(),
+        ambiguous: Vec::new(),
+    };
+    let values: StringArray = names
+        .iter()
+        .zip(sizes)
+        .map(|(name, &rows)| {
+            let rows = rows as usize;
+            let Some(name) = name else { return None };
+            let resolution = lookup.resolve(name);
+            match resolution {
+                Resolution::Unmatched => summary.unmatched.push(NameCount {
+                    name: name.clone(),
+                    rows,
+                }),
+                Resolution::Ambiguous { chosen, others } => summary.ambiguous.push(AmbiguousName {
+                    name: name.clone(),
+                    rows,
+                    chosen: chosen.to_string(),
+                    others: others.to_vec(),
+                }),
+                Resolution::Matched(_) => {}
+            }
+            if resolution.value().is_some() {
+                summary.matched_rows += rows;
+            }
+            resolution.value()
+        })
+        .collect();
+    summary
+        .unmatched
+        .sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.name.cmp(&b.name)));
+    summary
+        .ambiguous
+        .sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.name.cmp(&b.name)));
+    (values, summary)
+}

@@ -1,0 +1,134 @@
+//! Per-group kernels over a date column: group ids, counts, dense rank.
+
+use arrow_array::{Array, Date32Array, StringArray};
+use hashbrown::HashMap;
+
+/// Dense ids for the distinct values of a text column, in order of first appearance, and the
+/// values themselves (`None` for the null group).
+///
+/// ```
+/// use arrow_array::StringArray;
+/// use tidemark_core::features::rank::group_ids;
+/// let cities = StringArray::from(vec![Some("Boston"), None, Some("Austin"), Some("Boston")]);
+/// let (ids, names) = group_ids(&cities);
+/// assert_eq!(ids, [0, 1, 2, 0]);
+/// assert_eq!(names, [Some("Boston"), None, Some("Austin")]);
+/// ```
+pub fn group_ids(values: &StringArray) -> (Vec<u32>, Vec<Option<&str>>) {
+    let mut index: HashMap<Option<&str>, u32> = HashMap::new();
+    let mut names = Vec::new();
+    let ids = values
+        .iter()
+        .map(|v| {
+            *index.entry(v).or_insert_with(|| {
+                names.push(v);
+                names.len() as u32 - 1
+            })
+        })
+        .collect();
+    (ids, names)
+}
+
+/// Rows per group.
+pub fn group_sizes(groups: &[u32], n_groups: usize) -> Vec<u64> {
+    let mut sizes = vec![0u64; n_groups];
+    for &g in groups {
+        sizes[g as usize] += 1;
+    }
+    sizes
+}
+
+/// Rows per group whose date is on or after `since` (days since the epoch); nulls never count.
+pub fn recent_per_group(
+    groups: &[u32],
+    n_groups: usize,
+    dates: &Date32Array,
+    since: i32,
+) -> Vec<u64> {
+    let mut recent = vec![0u64; n_groups];
+    for (i, &g) in groups.iter().enumerate() {
+        if dates.is_valid(i) && dates.value(i) >= since {
+            recent[g as usize] += 1;
+        }
+    }
+    recent
+}
+
+/// Dense rank of each row's date within its group, the most recent date ranked 1; equal dates
+/// share a rank, and nulls come last, after every date of their group (as SQL's `DESC`).
+///
+/// ```
+/// use arrow_array::Date32Array;
+/// use tidemark_core::features::rank::dense_rank_desc;
+/// let dates = Date32Array::from(vec![Some(10), Some(30), Some(10), None, Some(5)]);
+/// assert_eq!(dense_rank_desc(&[0, 0, 0, 0, 1], 2, &dates), [2, 1, 2, 3, 1]);
+/// ```
+pub fn dense_rank_desc(groups: &[u32], n_groups: usize, dates: &Date32Array) -> Vec<i64> {
+    // One sortable u64 per row: the group in the high half, the date reversed in the low half
+    // (nulls as the largest), so ascending order is "by group, most recent first".
+    let keys: Vec<u64> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, &g)| {
+            let order = if dates.is_valid(i) {
+                (i32::MAX as i64 - dates.value(i) as i64) as u64
+            } else {
+                u32::MAX as u64
+            };
+            ((g as u64) << 32) | order
+        })
+        .collect();
+    let mut distinct = keys.clone();
+    sort_u64(&mut distinct);
+    distinct.dedup();
+    // Where each group's distinct dates start among `distinct`.
+    let mut group_start = vec![0usize; n_groups];
+    for (pos, key) in distinct.iter().enumerate().rev() {
+        group_start[(key >> 32) as usize] = pos;
+    }
+    keys.iter()
+        .map(|key| {
+            let pos = distinct
+                .binary_search(key)
+                .expect("every key is among the distinct keys");
+            (pos - group_start[(key >> 32) as usize] + 1) as i64
+        })
+        .collect()
+}
+
+#[cfg(feature = "parallel")]
+fn sort_u64(values: &mut [u64]) {
+    use rayon::slice::ParallelSliceMut;
+    values.par_sort_unstable();
+}
+
+#[cfg(not(feature = "parallel"))]
+fn sort_u64(values: &mut [u64]) {
+    values.sort_unstable();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_restart_in_every_group() {
+        let dates = Date32Array::from(vec![1, 2, 3, 1, 2, 3]);
+        assert_eq!(
+            dense_rank_desc(&[0, 0, 0, 1, 1, 1], 2, &dates),
+            [3, 2, 1, 3, 2, 1]
+        );
+    }
+
+    #[test]
+    fn negative_and_extreme_dates_keep_their_order() {
+        let dates = Date32Array::from(vec![i32::MIN, -1, 0, i32::MAX]);
+        assert_eq!(dense_rank_desc(&[0, 0, 0, 0], 1, &dates), [4, 3, 2, 1]);
+    }
+
+    #[test]
+    fn recent_counts_include_the_window_start_and_skip_nulls() {
+        let dates = Date32Array::from(vec![Some(9), Some(10), Some(11), None]);
+        assert_eq!(recent_per_group(&[0, 0, 1, 1], 2, &dates, 10), [1, 1]);
+    }
+}

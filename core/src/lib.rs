@@ -1,0 +1,36 @@
+//! # tidemark-core
+//!
+//! Keeps an analytical copy of a table in sync with change-data-capture files and enriches it
+//! with features. Pure: bytes and Arrow in, Arrow and bytes out; no files, no network, no clock.
+//!
+//! The job, step by step:
+//! - [`decode`]: snapshots and change files (DMS CSV, gzip'd CSV, Parquet) into Arrow;
+//! - [`apply`]: the changes, in sequence order, to the snapshot, with a [`diff`] of every
+//!   touched key and a count of every anomaly;
+//! - [`features`]: per-group lookup, dense rank, windowed rate and size;
+//! - [`encode`]: the results as Parquet or CSV.
+//!
+//! [`pipeline::run`] does all of it in one call.
+
+pub mod apply;
+pub mod changes;
+pub mod decode;
+pub mod diff;
+pub mod encode;
+pub mod error;
+pub mod example;
+pub mod features;
+pub mod files;
+mod keys;
+pub mod pipeline;
+pub mod report;
+pub mod spec;
+
+pub use apply::{Applied, ApplyOptions, Versions};
+pub use changes::{ChangeBatch, Op, Snapshot};
+pub use diff::{ChangeKind, Diff};
+pub use encode::OutputFormat;
+pub use error::{Error, ErrorKind, Location, Result};
+pub use files::{DmsName, FileFormat, InputFile};
+pub use report::RunReport;
+pub use spec::TableSpec;

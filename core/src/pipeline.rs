@@ -1,0 +1,238 @@
+//! The whole job in one call: decode, apply, enrich, report. The CLI, the browser module and
+//! the desktop app all run it; they differ only in where the bytes come from and go to.
+
+use chrono::{DateTime, NaiveDate};
+
+use crate::apply::{ApplyOptions, Versions, apply};
+use crate::changes::ChangeBatch;
+use crate::decode::{decode_changes, decode_snapshot, read_parquet, table_schema};
+use crate::diff::Diff;
+use crate::error::{Error, ErrorKind, Result};
+use crate::features::lookup::Lookup;
+use crate::features::{AsOf, enrich};
+use crate::files::{DmsName, InputFile, sort_for_apply};
+use crate::report::{RunReport, SnapshotSummary};
+use crate::spec::TableSpec;
+use arrow_array::RecordBatch;
+
+/// What to apply to what.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// The snapshot: a Parquet file, or the parts of a DMS full load.
+    pub snapshot: Vec<InputFile>,
+    /// The versions written by an earlier run (its `state.parquet`), if changes carry a sequence.
+    pub state: Option<InputFile>,
+    /// Change files, in any order: they are sorted by their DMS names.
+    pub changes: Vec<InputFile>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The end of the features' window; by default the date of the newest change applied.
+    pub as_of: Option<NaiveDate>,
+    /// Override the spec's window.
+    pub window_days: Option<u32>,
+    /// The lookup table; `None` uses the bundled US cities.
+    pub lookup: Option<Lookup>,
+    pub strict: bool,
+}
+
+/// Where a run is, for progress displays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage<'a> {
+    /// About to decode input file `index` of `total`, of `bytes` bytes.
+    Decode {
+        file: &'a str,
+        index: usize,
+        total: usize,
+        bytes: usize,
+    },
+    Apply,
+    Enrich,
+    Done,
+}
+
+/// Everything a run produces.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The new snapshot, in the input's schema: the next run's input.
+    pub table: RecordBatch,
+    /// The versions to keep for the next run (changes with a sequence only).
+    pub versions: Option<Versions>,
+    pub diff: Diff,
+    /// The table with its feature columns, when the spec has features.
+    pub enriched: Option<RecordBatch>,
+    pub report: RunReport,
+}
+
+/// Runs the job.
+///
+/// ```
+/// use tidemark_core::{example, pipeline, TableSpec};
+/// let seed = example::seed();
+/// let inputs = pipeline::Inputs { snapshot: seed.snapshot, changes: seed.changes, state: None };
+/// let out = pipeline::run(&TableSpec::users(), inputs, &pipeline::Options::default(), &mut |_| {}).unwrap();
+/// assert_eq!(out.table.num_rows(), 110);
+/// assert_eq!(out.report.features.unwrap().as_of, "2021-10-18");
+/// ```
+pub fn run(
+    spec: &TableSpec,
+    mut inputs: Inputs,
+    options: &Options,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Output> {
+    sort_for_apply(&mut inputs.snapshot);
+    sort_for_apply(&mut inputs.changes);
+    if inputs.snapshot.is_empty() {
+        return Err(Error::new(ErrorKind::Invalid(
+            "no snapshot file given".into(),
+        )));
+    }
+    let schema = table_schema(spec, &inputs.snapshot)?;
+    let total = inputs.snapshot.len() + inputs.changes.len() + inputs.state.is_some() as usize;
+    let mut index = 0;
+    let mut decoding = |file: &InputFile, progress: &mut dyn FnMut(Stage)| {
+        progress(Stage::Decode {
+            file: &file.name,
+            index,
+            total,
+            bytes: file.bytes.len(),
+        });
+        index += 1;
+    };
+
+    for file in &inputs.snapshot {
+        decoding(file, progress);
+    }
+    let snapshot = decode_snapshot(spec, &schema, &inputs.snapshot)?;
+
+    let versions = match &inputs.state {
+        Some(file) => {
+            decoding(file, progress);
+            Some(Versions::from_batch(
+                read_parquet(file)?,
+                &schema,
+                spec,
+                &file.name,
+            )?)
+        }
+        None => None,
+    };
+    for file in &inputs.changes {
+        decoding(file, progress);
+    }
+    let changes = decode_all_changes(spec, &schema, &inputs.changes)?;
+
+    progress(Stage::Apply);
+    let applied = apply(
+        spec,
+        &snapshot,
+        versions.as_ref(),
+        &changes,
+        ApplyOptions {
+            strict: options.strict,
+        },
+    )?;
+
+    let mut enriched = None;
+    let mut feature_summary = None;
+    if let Some(features) = &spec.features {
+        progress(Stage::Enrich);
+        let as_of = match options.as_of {
+            Some(date) => AsOf {
+                date,
+                source: "given".into(),
+            },
+            None => infer_as_of(applied.newest_timestamp, &changes)?,
+        };
+        let mut features = features.clone();
+        if let Some(days) = options.window_days {
+            features.window_days = days;
+        }
+        let default_lookup;
+        let lookup = match (&features.output.lookup, &options.lookup) {
+            (None, _) => None,
+            (Some(_), Some(lookup)) => Some(lookup),
+            (Some(_), None) => {
+                default_lookup = Lookup::us_cities();
+                Some(&default_lookup)
+            }
+        };
+        let result = enrich(&applied.rows, &features, &as_of, lookup)?;
+        enriched = Some(result.rows);
+        feature_summary = Some(result.summary);
+    }
+    progress(Stage::Done);
+
+    let report = RunReport {
+        table: spec.table.name.clone(),
+        snapshot: SnapshotSummary {
+            files: inputs.snapshot.iter().map(|f| f.name.clone()).collect(),
+            rows: snapshot.rows.num_rows(),
+        },
+        changes: applied.files,
+        apply: applied.summary,
+        anomalies: applied.anomalies,
+        features: feature_summary,
+    };
+    Ok(Output {
+        table: applied.rows,
+        versions: applied.versions,
+        diff: applied.diff,
+        enriched,
+        report,
+    })
+}
+
+#[cfg(feature = "parallel")]
+fn decode_all_changes(
+    spec: &TableSpec,
+    schema: &arrow_schema::SchemaRef,
+    files: &[InputFile],
+) -> Result<Vec<ChangeBatch>> {
+    use rayon::prelude::*;
+    files
+        .par_iter()
+        .map(|f| decode_changes(spec, schema, f))
+        .collect()
+}
+
+#[cfg(not(feature = "parallel"))]
+fn decode_all_changes(
+    spec: &TableSpec,
+    schema: &arrow_schema::SchemaRef,
+    files: &[InputFile],
+) -> Result<Vec<ChangeBatch>> {
+    files
+        .iter()
+        .map(|f| decode_changes(spec, schema, f))
+        .collect()
+}
+
+/// The date of the newest change applied: its commit timestamp if the changes carry one,
+/// else the time in the newest change file's DMS name. Never the wall clock.
+pub fn infer_as_of(newest_timestamp: Option<i64>, changes: &[ChangeBatch]) -> Result<AsOf> {
+    if let Some(t) = newest_timestamp.and_then(DateTime::from_timestamp_micros) {
+        let t = t.naive_utc();
+        return Ok(AsOf {
+            date: t.date(),
+            source: format!("newest change timestamp ({t})"),
+        });
+    }
+    let newest = changes
+        .iter()
+        .filter(|c| !c.is_empty())
+        .filter_map(|c| DmsName::of(&c.file).timestamp().map(|t| (t, &c.file)))
+        .max();
+    match newest {
+        Some((t, file)) => Ok(AsOf {
+            date: t.date(),
+            source: format!("newest change file name ({file})"),
+        }),
+        None => Err(Error::new(ErrorKind::Invalid(
+            "cannot tell `as_of`: no change carries a timestamp and no change file has a DMS name \
+             (yyyyMMdd-HHmmssSSS); give it explicitly (--as-of YYYY-MM-DD)"
+                .into(),
+        ))),
+    }
+}

@@ -1,0 +1,303 @@
+//! The table spec: what the table looks like, how its change files are laid out, and which
+//! features to compute. Written in TOML; [`TableSpec::users`] is the seed's `users` table.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// A table, its change-file layout and its features.
+///
+/// ```
+/// let spec = tidemark_core::TableSpec::users();
+/// assert_eq!(spec.table.key, ["user_id"]);
+/// assert_eq!(spec.features.as_ref().unwrap().window_days, 90);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    pub table: TableDef,
+    #[serde(default)]
+    pub cdc: CdcLayout,
+    #[serde(default)]
+    pub csv: CsvDialect,
+    #[serde(default)]
+    pub features: Option<FeatureSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableDef {
+    pub name: String,
+    /// The primary key: one or more columns.
+    pub key: Vec<String>,
+    /// The columns in file order. Empty means: take them from a Parquet snapshot.
+    #[serde(default)]
+    pub columns: Vec<ColumnDef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnDef {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub column_type: ColumnType,
+}
+
+/// The column types a DMS CSV file can be decoded into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    #[serde(alias = "int", alias = "integer")]
+    Int32,
+    #[serde(alias = "bigint", alias = "long")]
+    Int64,
+    #[serde(alias = "double", alias = "float")]
+    Float64,
+    #[serde(alias = "bool")]
+    Boolean,
+    #[serde(alias = "utf8", alias = "text", alias = "varchar")]
+    String,
+    Date,
+    /// Microseconds, no time zone.
+    Timestamp,
+}
+
+impl ColumnType {
+    pub fn data_type(self) -> DataType {
+        match self {
+            ColumnType::Int32 => DataType::Int32,
+            ColumnType::Int64 => DataType::Int64,
+            ColumnType::Float64 => DataType::Float64,
+            ColumnType::Boolean => DataType::Boolean,
+            ColumnType::String => DataType::Utf8,
+            ColumnType::Date => DataType::Date32,
+            ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+        }
+    }
+
+    pub fn from_data_type(data_type: &DataType) -> Option<Self> {
+        Some(match data_type {
+            DataType::Int8 | DataType::Int16 | DataType::Int32 => ColumnType::Int32,
+            DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => {
+                ColumnType::Int64
+            }
+            DataType::Float16 | DataType::Float32 | DataType::Float64 => ColumnType::Float64,
+            DataType::Boolean => ColumnType::Boolean,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => ColumnType::String,
+            DataType::Dictionary(_, value) => return Self::from_data_type(value),
+            DataType::Date32 | DataType::Date64 => ColumnType::Date,
+            DataType::Timestamp(_, _) => ColumnType::Timestamp,
+            _ => return None,
+        })
+    }
+}
+
+/// How change files are laid out around the table's columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CdcLayout {
+    /// Name of the operation column (`I`, `U`, `D`); always the first column in DMS CSV.
+    #[serde(default = "default_op_column")]
+    pub op_column: String,
+    /// The column that orders changes. When absent, a change file with exactly one column
+    /// besides the operation and the table's columns has that column as its sequence.
+    #[serde(default)]
+    pub sequence: Option<SequenceDef>,
+}
+
+impl Default for CdcLayout {
+    fn default() -> Self {
+        CdcLayout {
+            op_column: default_op_column(),
+            sequence: None,
+        }
+    }
+}
+
+fn default_op_column() -> String {
+    "Op".to_string()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SequenceDef {
+    pub column: String,
+    #[serde(default)]
+    pub kind: Option<SequenceKind>,
+}
+
+/// What the sequence column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SequenceKind {
+    /// A commit timestamp, `yyyy-MM-dd HH:mm:ss.SSSSSS` in CSV (DMS `TimestampColumnName`).
+    Timestamp,
+    /// A monotonically increasing number of up to 38 digits (DMS `$AR_H_CHANGE_SEQ`).
+    Number,
+}
+
+/// The CSV dialect of snapshot and change files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvDialect {
+    #[serde(default = "default_delimiter")]
+    pub delimiter: char,
+    /// The text that stands for NULL (DMS `CsvNullValue`; empty by default).
+    #[serde(default)]
+    pub null: String,
+    #[serde(default)]
+    pub header: HeaderMode,
+}
+
+impl Default for CsvDialect {
+    fn default() -> Self {
+        CsvDialect {
+            delimiter: default_delimiter(),
+            null: String::new(),
+            header: HeaderMode::Auto,
+        }
+    }
+}
+
+fn default_delimiter() -> char {
+    ','
+}
+
+/// Whether CSV files start with a header row (DMS `AddColumnName`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeaderMode {
+    /// A first row that names the columns is a header.
+    #[default]
+    Auto,
+    Present,
+    Absent,
+}
+
+/// Per-group features over a date column, and a lookup of the group's name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureSpec {
+    /// The column that forms the groups (the city).
+    pub group: String,
+    /// The date column that is ranked and windowed (the last login).
+    pub date: String,
+    /// A row is recent when its date is on or after `as_of - window_days`.
+    #[serde(default = "default_window_days")]
+    pub window_days: u32,
+    /// Values of the group column replaced before grouping, as the original job did.
+    #[serde(default)]
+    pub rename: BTreeMap<String, String>,
+    pub output: FeatureOutput,
+}
+
+fn default_window_days() -> u32 {
+    90
+}
+
+/// Names of the feature columns; a missing `lookup` skips the lookup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureOutput {
+    #[serde(default)]
+    pub lookup: Option<String>,
+    pub rank: String,
+    pub rate: String,
+    pub count: String,
+}
+
+impl TableSpec {
+    /// The bundled spec of the seed's `users` table.
+    pub fn users() -> Self {
+        Self::from_toml(include_str!("../data/users.toml")).expect("the bundled spec is valid")
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let spec: TableSpec =
+            toml::from_str(text).map_err(|e| Error::new(ErrorKind::Spec(e.to_string())))?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::new(ErrorKind::Spec(msg)));
+        if self.table.key.is_empty() {
+            return bad("`table.key` names no column".into());
+        }
+        if !self.table.columns.is_empty() {
+            let names: Vec<&str> = self.table.columns.iter().map(|c| c.name.as_str()).collect();
+            for (i, name) in names.iter().enumerate() {
+                if names[..i].contains(name) {
+                    return bad(format!("column `{name}` is listed twice"));
+                }
+            }
+            for key in &self.table.key {
+                if !names.contains(&key.as_str()) {
+                    return bad(format!("key column `{key}` is not among the columns"));
+                }
+            }
+            if let Some(f) = &self.features {
+                for col in [&f.group, &f.date] {
+                    if !names.contains(&col.as_str()) {
+                        return bad(format!("feature column `{col}` is not among the columns"));
+                    }
+                }
+            }
+        }
+        if self.csv.delimiter.len_utf8() != 1 {
+            return bad("`csv.delimiter` must be a single-byte character".into());
+        }
+        Ok(())
+    }
+
+    /// The table's Arrow schema from the spec's columns, if it lists them.
+    pub fn schema(&self) -> Option<SchemaRef> {
+        if self.table.columns.is_empty() {
+            return None;
+        }
+        let fields: Vec<Field> = self
+            .table
+            .columns
+            .iter()
+            .map(|c| Field::new(&c.name, c.column_type.data_type(), true))
+            .collect();
+        Some(Arc::new(Schema::new(fields)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_spec_describes_the_seed_table() {
+        let spec = TableSpec::users();
+        let schema = spec.schema().unwrap();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["user_id", "name", "city", "last_login"]);
+        assert_eq!(schema.field(3).data_type(), &DataType::Date32);
+        let features = spec.features.unwrap();
+        assert_eq!(features.rename["Nashville-Davidson"], "Nashville");
+        assert_eq!(features.output.lookup.as_deref(), Some("state"));
+    }
+
+    #[test]
+    fn a_key_outside_the_columns_is_rejected() {
+        let err = TableSpec::from_toml(
+            "[table]\nname='t'\nkey=['id']\ncolumns=[{name='x', type='int'}]\n",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("key column `id`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_settings_are_rejected() {
+        let err =
+            TableSpec::from_toml("[table]\nname='t'\nkey=['id']\ncolour='red'\n").unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+    }
+}
