@@ -1,0 +1,227 @@
+//! Property tests against a deliberately naive model: replay each change into a `BTreeMap`,
+//! then compute every feature row by row. Random snapshots and batches exercise every
+//! anomaly (inserts of existing keys, updates and deletes of missing ones, several changes
+//! per key); with a sequence column, any permutation and duplication of the files, in one
+//! run or spread over several, must give the same table.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Date32Type, Float64Type, Int64Type};
+use arrow_array::{Array, RecordBatch};
+use chrono::NaiveDate;
+use proptest::prelude::*;
+use tidemark_core::features::lookup::Lookup;
+use tidemark_core::pipeline::{self, Inputs, Options};
+use tidemark_core::{encode, InputFile, TableSpec};
+
+const CITIES: [&str; 6] = ["Austin", "Boston", "Nashville", "Nashville-Davidson", "Nowhere", "Denver"];
+const NAMES: [&str; 4] = ["Ann", "Bob, Jr.", "Cy \"C\"", ""];
+const AS_OF: i32 = 100; // days after the first date below
+const WINDOW: i32 = 90;
+
+fn lookup() -> Lookup {
+    let table = b"city,state\nAustin,Texas\nBoston,Massachusetts\nNashville,Tennessee\nDenver,Colorado\n";
+    Lookup::from_file(&InputFile::new("cities.csv", table.to_vec())).unwrap()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Values {
+    name: Option<usize>,
+    city: usize,
+    date: Option<i32>,
+}
+
+#[derive(Debug, Clone)]
+struct Change {
+    op: char,
+    key: i64,
+    values: Values,
+}
+
+fn values() -> impl Strategy<Value = Values> {
+    (prop::option::weighted(0.9, 0..NAMES.len() - 1), 0..CITIES.len(), prop::option::weighted(0.9, 0..120i32))
+        .prop_map(|(name, city, date)| Values { name, city, date })
+}
+
+fn snapshot() -> impl Strategy<Value = BTreeMap<i64, Values>> {
+    prop::collection::btree_map(0..30i64, values(), 0..25)
+}
+
+fn change() -> impl Strategy<Value = Change> {
+    (prop::sample::select(vec!['I', 'U', 'D']), 0..40i64, values()).prop_map(|(op, key, values)| Change { op, key, values })
+}
+
+fn batches() -> impl Strategy<Value = Vec<Vec<Change>>> {
+    prop::collection::vec(prop::collection::vec(change(), 0..8), 1..5)
+}
+
+fn date_text(days: i32) -> String {
+    (NaiveDate::from_ymd_opt(2021, 1, 1).unwrap() + chrono::Duration::days(days as i64)).to_string()
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+}
+
+fn row_text(key: i64, v: &Values) -> String {
+    // NAMES' last entry is the empty string, which is the NULL text: use `name: None` for it.
+    let name = v.name.map_or(String::new(), |n| csv_field(NAMES[n]));
+    format!("{key},{name},{},{}", CITIES[v.city], v.date.map_or(String::new(), date_text))
+}
+
+fn snapshot_file(rows: &BTreeMap<i64, Values>) -> InputFile {
+    let text: String = rows.iter().map(|(k, v)| row_text(*k, v) + "\n").collect();
+    let text = if text.is_empty() { "user_id,name,city,last_login\n".to_string() } else { text };
+    InputFile::new("LOAD00000001.csv", text.into_bytes())
+}
+
+/// Change files; with `sequenced`, every change gets its global position as its timestamp.
+fn change_files(batches: &[Vec<Change>], sequenced: bool) -> Vec<InputFile> {
+    let mut position = 0;
+    batches
+        .iter()
+        .enumerate()
+        .map(|(i, changes)| {
+            let mut text = String::new();
+            for c in changes {
+                position += 1;
+                let seq = if sequenced { format!("2021-06-01 00:00:00.{position:06}, ") } else { String::new() };
+                text += &format!("{},{}{}\n", c.op, seq.trim_end(), row_text(c.key, &c.values));
+            }
+            if text.is_empty() {
+                text = if sequenced { "Op,ts,user_id,name,city,last_login\n" } else { "Op,user_id,name,city,last_login\n" }.into();
+            }
+            InputFile::new(format!("2021/06/01/20210601-0000{i:02}000.csv"), text.into_bytes())
+        })
+        .collect()
+}
+
+/// The model: a map replayed change by change, features computed row by row.
+fn model(snapshot: &BTreeMap<i64, Values>, batches: &[Vec<Change>]) -> Vec<String> {
+    let mut table = snapshot.clone();
+    for c in batches.iter().flatten() {
+        match c.op {
+            'D' => {
+                table.remove(&c.key);
+            }
+            _ => {
+                table.insert(c.key, c.values.clone());
+            }
+        }
+    }
+    let group = |v: &Values| if CITIES[v.city] == "Nashville-Davidson" { "Nashville" } else { CITIES[v.city] };
+    let state = |g: &str| match g {
+        "Austin" => "Texas",
+        "Boston" => "Massachusetts",
+        "Nashville" => "Tennessee",
+        "Denver" => "Colorado",
+        _ => "null",
+    };
+    table
+        .iter()
+        .map(|(k, v)| {
+            let g = group(v);
+            let members: Vec<&Values> = table.values().filter(|o| group(o) == g).collect();
+            let dates: BTreeSet<i32> = members.iter().filter_map(|o| o.date).collect();
+            let rank = match v.date {
+                Some(d) => dates.iter().filter(|&&o| o > d).count() + 1,
+                None => dates.len() + 1,
+            };
+            let recent = members.iter().filter(|o| o.date.is_some_and(|d| d >= AS_OF - WINDOW)).count();
+            format!(
+                "{k}|{}|{g}|{}|{}|{rank}|{:.12}|{}",
+                v.name.map_or("null", |n| NAMES[n]),
+                v.date.map_or("null".into(), date_text),
+                state(g),
+                recent as f64 / members.len() as f64,
+                members.len()
+            )
+        })
+        .collect()
+}
+
+fn run(snapshot: Vec<InputFile>, state: Option<InputFile>, changes: Vec<InputFile>) -> pipeline::Output {
+    let options = Options {
+        as_of: Some(NaiveDate::from_ymd_opt(2021, 1, 1).unwrap() + chrono::Duration::days(AS_OF as i64)),
+        lookup: Some(lookup()),
+        ..Default::default()
+    };
+    pipeline::run(&TableSpec::users(), Inputs { snapshot, state, changes }, &options, &mut |_| {}).unwrap()
+}
+
+fn rows_of(enriched: &RecordBatch) -> Vec<String> {
+    let col = |n: &str| enriched.column_by_name(n).unwrap();
+    let (ids, names, cities) = (col("user_id").as_primitive::<Int64Type>(), col("name").as_string::<i32>(), col("city").as_string::<i32>());
+    let (dates, states) = (col("last_login").as_primitive::<Date32Type>(), col("state").as_string::<i32>());
+    let ranks = col("last_login_rank_by_city").as_primitive::<Int64Type>();
+    let rates = col("login_rate_last_3_months_by_city").as_primitive::<Float64Type>();
+    let counts = col("users_by_city").as_primitive::<Int64Type>();
+    let mut rows: Vec<(i64, String)> = (0..enriched.num_rows())
+        .map(|i| {
+            let text = |a: &dyn Array, v: String| if a.is_null(i) { "null".to_string() } else { v };
+            (
+                ids.value(i),
+                format!(
+                    "{}|{}|{}|{}|{}|{}|{:.12}|{}",
+                    ids.value(i),
+                    text(names, names.value(i).to_string()),
+                    cities.value(i),
+                    text(dates, dates.value_as_date(i).map(|d| d.to_string()).unwrap_or_default()),
+                    text(states, states.value(i).to_string()),
+                    ranks.value(i),
+                    rates.value(i),
+                    counts.value(i)
+                ),
+            )
+        })
+        .collect();
+    rows.sort_by_key(|(k, _)| *k);
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn applying_files_in_name_order_matches_the_replay_model(base in snapshot(), batches in batches()) {
+        let out = run(vec![snapshot_file(&base)], None, change_files(&batches, false));
+        prop_assert_eq!(rows_of(out.enriched.as_ref().unwrap()), model(&base, &batches));
+    }
+
+    #[test]
+    fn with_a_sequence_any_permutation_and_duplication_of_files_gives_the_same_table(
+        base in snapshot(),
+        batches in batches(),
+        order in Just(()).prop_perturb(|_, mut rng| {
+            let mut order: Vec<usize> = (0..8).collect();
+            for i in (1..order.len()).rev() { order.swap(i, rng.random_range(0..=i)); }
+            order
+        }),
+        duplicate in 0usize..8,
+        split in 0usize..8,
+    ) {
+        let want = model(&base, &batches);
+        let files = change_files(&batches, true);
+        let mut shuffled: Vec<InputFile> = order.iter().filter(|&&i| i < files.len()).map(|&i| files[i].clone()).collect();
+        shuffled.push(files[duplicate % files.len()].clone());
+
+        // All at once.
+        let out = run(vec![snapshot_file(&base)], None, shuffled.clone());
+        prop_assert_eq!(rows_of(out.enriched.as_ref().unwrap()), want.clone());
+
+        // In two runs, the second reading the first's snapshot and state, as the CLI does.
+        let cut = split % (shuffled.len() + 1);
+        let first = run(vec![snapshot_file(&base)], None, shuffled[..cut].to_vec());
+        let snapshot = InputFile::new("snapshot.parquet", encode::to_parquet(&first.table).unwrap());
+        let state = first.versions.map(|v| InputFile::new("state.parquet", encode::to_parquet(&v.rows).unwrap()));
+        let rest = shuffled[cut..].to_vec();
+        if rest.is_empty() {
+            let out = run(vec![snapshot], state, change_files(&[vec![]], true));
+            prop_assert_eq!(rows_of(out.enriched.as_ref().unwrap()), want);
+        } else {
+            let second = run(vec![snapshot], state, rest);
+            prop_assert_eq!(rows_of(second.enriched.as_ref().unwrap()), want);
+        }
+    }
+}
