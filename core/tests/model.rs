@@ -13,15 +13,23 @@ use chrono::NaiveDate;
 use proptest::prelude::*;
 use tidemark_core::features::lookup::Lookup;
 use tidemark_core::pipeline::{self, Inputs, Options};
-use tidemark_core::{encode, InputFile, TableSpec};
+use tidemark_core::{InputFile, TableSpec, encode};
 
-const CITIES: [&str; 6] = ["Austin", "Boston", "Nashville", "Nashville-Davidson", "Nowhere", "Denver"];
+const CITIES: [&str; 6] = [
+    "Austin",
+    "Boston",
+    "Nashville",
+    "Nashville-Davidson",
+    "Nowhere",
+    "Denver",
+];
 const NAMES: [&str; 4] = ["Ann", "Bob, Jr.", "Cy \"C\"", ""];
 const AS_OF: i32 = 100; // days after the first date below
 const WINDOW: i32 = 90;
 
 fn lookup() -> Lookup {
-    let table = b"city,state\nAustin,Texas\nBoston,Massachusetts\nNashville,Tennessee\nDenver,Colorado\n";
+    let table =
+        b"city,state\nAustin,Texas\nBoston,Massachusetts\nNashville,Tennessee\nDenver,Colorado\n";
     Lookup::from_file(&InputFile::new("cities.csv", table.to_vec())).unwrap()
 }
 
@@ -40,7 +48,11 @@ struct Change {
 }
 
 fn values() -> impl Strategy<Value = Values> {
-    (prop::option::weighted(0.9, 0..NAMES.len() - 1), 0..CITIES.len(), prop::option::weighted(0.9, 0..120i32))
+    (
+        prop::option::weighted(0.9, 0..NAMES.len() - 1),
+        0..CITIES.len(),
+        prop::option::weighted(0.9, 0..120i32),
+    )
         .prop_map(|(name, city, date)| Values { name, city, date })
 }
 
@@ -49,7 +61,12 @@ fn snapshot() -> impl Strategy<Value = BTreeMap<i64, Values>> {
 }
 
 fn change() -> impl Strategy<Value = Change> {
-    (prop::sample::select(vec!['I', 'U', 'D']), 0..40i64, values()).prop_map(|(op, key, values)| Change { op, key, values })
+    (
+        prop::sample::select(vec!['I', 'U', 'D']),
+        0..40i64,
+        values(),
+    )
+        .prop_map(|(op, key, values)| Change { op, key, values })
 }
 
 fn batches() -> impl Strategy<Value = Vec<Vec<Change>>> {
@@ -61,18 +78,30 @@ fn date_text(days: i32) -> String {
 }
 
 fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }
 
 fn row_text(key: i64, v: &Values) -> String {
     // NAMES' last entry is the empty string, which is the NULL text: use `name: None` for it.
     let name = v.name.map_or(String::new(), |n| csv_field(NAMES[n]));
-    format!("{key},{name},{},{}", CITIES[v.city], v.date.map_or(String::new(), date_text))
+    format!(
+        "{key},{name},{},{}",
+        CITIES[v.city],
+        v.date.map_or(String::new(), date_text)
+    )
 }
 
 fn snapshot_file(rows: &BTreeMap<i64, Values>) -> InputFile {
     let text: String = rows.iter().map(|(k, v)| row_text(*k, v) + "\n").collect();
-    let text = if text.is_empty() { "user_id,name,city,last_login\n".to_string() } else { text };
+    let text = if text.is_empty() {
+        "user_id,name,city,last_login\n".to_string()
+    } else {
+        text
+    };
     InputFile::new("LOAD00000001.csv", text.into_bytes())
 }
 
@@ -86,13 +115,30 @@ fn change_files(batches: &[Vec<Change>], sequenced: bool) -> Vec<InputFile> {
             let mut text = String::new();
             for c in changes {
                 position += 1;
-                let seq = if sequenced { format!("2021-06-01 00:00:00.{position:06}, ") } else { String::new() };
-                text += &format!("{},{}{}\n", c.op, seq.trim_end(), row_text(c.key, &c.values));
+                let seq = if sequenced {
+                    format!("2021-06-01 00:00:00.{position:06}, ")
+                } else {
+                    String::new()
+                };
+                text += &format!(
+                    "{},{}{}\n",
+                    c.op,
+                    seq.trim_end(),
+                    row_text(c.key, &c.values)
+                );
             }
             if text.is_empty() {
-                text = if sequenced { "Op,ts,user_id,name,city,last_login\n" } else { "Op,user_id,name,city,last_login\n" }.into();
+                text = if sequenced {
+                    "Op,ts,user_id,name,city,last_login\n"
+                } else {
+                    "Op,user_id,name,city,last_login\n"
+                }
+                .into();
             }
-            InputFile::new(format!("2021/06/01/20210601-0000{i:02}000.csv"), text.into_bytes())
+            InputFile::new(
+                format!("2021/06/01/20210601-0000{i:02}000.csv"),
+                text.into_bytes(),
+            )
         })
         .collect()
 }
@@ -110,7 +156,13 @@ fn model(snapshot: &BTreeMap<i64, Values>, batches: &[Vec<Change>]) -> Vec<Strin
             }
         }
     }
-    let group = |v: &Values| if CITIES[v.city] == "Nashville-Davidson" { "Nashville" } else { CITIES[v.city] };
+    let group = |v: &Values| {
+        if CITIES[v.city] == "Nashville-Davidson" {
+            "Nashville"
+        } else {
+            CITIES[v.city]
+        }
+    };
     let state = |g: &str| match g {
         "Austin" => "Texas",
         "Boston" => "Massachusetts",
@@ -128,7 +180,10 @@ fn model(snapshot: &BTreeMap<i64, Values>, batches: &[Vec<Change>]) -> Vec<Strin
                 Some(d) => dates.iter().filter(|&&o| o > d).count() + 1,
                 None => dates.len() + 1,
             };
-            let recent = members.iter().filter(|o| o.date.is_some_and(|d| d >= AS_OF - WINDOW)).count();
+            let recent = members
+                .iter()
+                .filter(|o| o.date.is_some_and(|d| d >= AS_OF - WINDOW))
+                .count();
             format!(
                 "{k}|{}|{g}|{}|{}|{rank}|{:.12}|{}",
                 v.name.map_or("null", |n| NAMES[n]),
@@ -141,19 +196,42 @@ fn model(snapshot: &BTreeMap<i64, Values>, batches: &[Vec<Change>]) -> Vec<Strin
         .collect()
 }
 
-fn run(snapshot: Vec<InputFile>, state: Option<InputFile>, changes: Vec<InputFile>) -> pipeline::Output {
+fn run(
+    snapshot: Vec<InputFile>,
+    state: Option<InputFile>,
+    changes: Vec<InputFile>,
+) -> pipeline::Output {
     let options = Options {
-        as_of: Some(NaiveDate::from_ymd_opt(2021, 1, 1).unwrap() + chrono::Duration::days(AS_OF as i64)),
+        as_of: Some(
+            NaiveDate::from_ymd_opt(2021, 1, 1).unwrap() + chrono::Duration::days(AS_OF as i64),
+        ),
         lookup: Some(lookup()),
         ..Default::default()
     };
-    pipeline::run(&TableSpec::users(), Inputs { snapshot, state, changes }, &options, &mut |_| {}).unwrap()
+    pipeline::run(
+        &TableSpec::users(),
+        Inputs {
+            snapshot,
+            state,
+            changes,
+        },
+        &options,
+        &mut |_| {},
+    )
+    .unwrap()
 }
 
 fn rows_of(enriched: &RecordBatch) -> Vec<String> {
     let col = |n: &str| enriched.column_by_name(n).unwrap();
-    let (ids, names, cities) = (col("user_id").as_primitive::<Int64Type>(), col("name").as_string::<i32>(), col("city").as_string::<i32>());
-    let (dates, states) = (col("last_login").as_primitive::<Date32Type>(), col("state").as_string::<i32>());
+    let (ids, names, cities) = (
+        col("user_id").as_primitive::<Int64Type>(),
+        col("name").as_string::<i32>(),
+        col("city").as_string::<i32>(),
+    );
+    let (dates, states) = (
+        col("last_login").as_primitive::<Date32Type>(),
+        col("state").as_string::<i32>(),
+    );
     let ranks = col("last_login_rank_by_city").as_primitive::<Int64Type>();
     let rates = col("login_rate_last_3_months_by_city").as_primitive::<Float64Type>();
     let counts = col("users_by_city").as_primitive::<Int64Type>();
@@ -167,7 +245,13 @@ fn rows_of(enriched: &RecordBatch) -> Vec<String> {
                     ids.value(i),
                     text(names, names.value(i).to_string()),
                     cities.value(i),
-                    text(dates, dates.value_as_date(i).map(|d| d.to_string()).unwrap_or_default()),
+                    text(
+                        dates,
+                        dates
+                            .value_as_date(i)
+                            .map(|d| d.to_string())
+                            .unwrap_or_default()
+                    ),
                     text(states, states.value(i).to_string()),
                     ranks.value(i),
                     rates.value(i),

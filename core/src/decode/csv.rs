@@ -35,20 +35,22 @@ pub(crate) fn decode(
     if !read(&mut reader, &mut record).map_err(|e| Error::at(at_row(1), e))? {
         return Err(Error::at(Location::file(file), ErrorKind::EmptyFile));
     }
-    let first: Vec<&str> = record
+    let first: Vec<String> = record
         .iter()
-        .map(std::str::from_utf8)
-        .collect::<Result<_, _>>()
-        .map_err(|_| Error::at(at_row(1), ErrorKind::NotUtf8))?;
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
+    let first: Vec<&str> = first.iter().map(String::as_str).collect();
     let is_header = match spec.csv.header {
         HeaderMode::Present => true,
         HeaderMode::Absent => false,
-        HeaderMode::Auto => schema.fields().iter().all(|f| {
-            first
-                .iter()
-                .any(|name| name.trim().eq_ignore_ascii_case(f.name()))
-        }),
+        HeaderMode::Auto => looks_like_header(&first, spec, schema, role),
     };
+    if is_header && std::str::from_utf8(record.as_slice()).is_err() {
+        return Err(Error::at(at_row(1), ErrorKind::NotUtf8));
+    }
+    if let Some(err) = joined_lines(&record, slots_hint_len(spec, schema, role)) {
+        return Err(Error::at(at_row(1), err));
+    }
     let slots = if is_header {
         resolve_names(&first, spec, schema, role)
     } else {
@@ -159,6 +161,46 @@ pub(crate) fn decode(
         sequence,
         first_row,
     })
+}
+
+/// A first row is a header when at least half of its fields name columns of the file.
+fn looks_like_header(first: &[&str], spec: &TableSpec, schema: &SchemaRef, role: FileRole) -> bool {
+    let known = |field: &str| {
+        let field = field.trim();
+        schema
+            .fields()
+            .iter()
+            .any(|f| f.name().eq_ignore_ascii_case(field))
+            || (role == FileRole::Changes
+                && (spec.cdc.op_column.eq_ignore_ascii_case(field)
+                    || spec
+                        .cdc
+                        .sequence
+                        .as_ref()
+                        .is_some_and(|s| s.column.eq_ignore_ascii_case(field))))
+    };
+    let matching = first.iter().filter(|f| known(f)).count();
+    matching * 2 >= first.len() && matching > 0
+}
+
+/// The fields a row of a change file or snapshot would have without a sequence column.
+fn slots_hint_len(spec: &TableSpec, schema: &SchemaRef, role: FileRole) -> usize {
+    let extra = match role {
+        FileRole::Snapshot => 0,
+        FileRole::Changes => 1 + spec.cdc.sequence.is_some() as usize,
+    };
+    schema.fields().len() + extra
+}
+
+/// A short record with a line break inside a field: an unclosed quote swallowed what followed.
+fn joined_lines(record: &::csv::ByteRecord, expected: usize) -> Option<ErrorKind> {
+    (record.len() < expected && record.iter().any(|f| f.contains(&b'\n'))).then_some(
+        ErrorKind::FieldCount {
+            expected,
+            found: record.len(),
+            hint: " (an unclosed quote may have joined several lines)",
+        },
+    )
 }
 
 /// A capacity guess from the size of the first record, so builders rarely reallocate.

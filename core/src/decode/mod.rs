@@ -220,12 +220,10 @@ pub(crate) fn resolve_names(
     if role == FileRole::Changes && !slots.contains(&Slot::Op) {
         missing.insert(0, format!("`{}` (the operation)", spec.cdc.op_column));
     }
-    if spec.cdc.sequence.is_some() && role == FileRole::Changes && !slots.contains(&Slot::Sequence)
-    {
-        missing.push(format!(
-            "`{}` (the sequence)",
-            spec.cdc.sequence.as_ref().unwrap().column
-        ));
+    if let Some(sequence) = &spec.cdc.sequence {
+        if role == FileRole::Changes && !slots.contains(&Slot::Sequence) {
+            missing.push(format!("`{}` (the sequence)", sequence.column));
+        }
     }
     if !missing.is_empty() {
         return Err(ErrorKind::Columns(format!(

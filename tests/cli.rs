@@ -1,0 +1,435 @@
+//! The `tidemark` program driven as a user would: real files in a folder, the command line,
+//! the files it writes.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn apply_on_the_seed_layout_writes_every_output_and_the_golden_table() {
+    let s = Scratch::new();
+    let (load, cdc) = s.seed();
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load.to_str().unwrap(),
+            "--changes",
+            cdc.to_str().unwrap(),
+            "--out",
+            "out",
+        ],
+    );
+    assert_success(&out);
+    assert_eq!(
+        s.files_below("out"),
+        [
+            "out/diff.parquet",
+            "out/enriched.parquet",
+            "out/report.json",
+            "out/snapshot.parquet"
+        ]
+    );
+    let enriched = table_rows(&read_parquet(&s.path("out/enriched.parquet")));
+    let golden = csv_rows(&std::fs::read(GOLDEN).unwrap());
+    assert_eq!(enriched.len(), 111);
+    for (ours, want) in enriched.iter().zip(&golden) {
+        assert_eq!(ours[..6], want[..6]);
+        assert_eq!(ours[7], want[7]);
+        if ours[0] != "user_id" {
+            assert!(
+                (ours[6].parse::<f64>().unwrap() - want[6].parse::<f64>().unwrap()).abs() < 1e-15
+            );
+        }
+    }
+    let snapshot = read_parquet(&s.path("out/snapshot.parquet"));
+    assert_eq!(
+        snapshot.num_columns(),
+        4,
+        "the new snapshot keeps the table's schema"
+    );
+    assert_eq!(snapshot.num_rows(), 110);
+    let text = stdout(&out);
+    assert!(text.contains("inserted 7, updated 3, deleted 0"), "{text}");
+    assert!(text.contains("as_of 2021-10-18"), "{text}");
+}
+
+#[test]
+fn json_mode_prints_the_report_that_is_also_written() {
+    let s = Scratch::new();
+    let (load, cdc) = s.seed();
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load.to_str().unwrap(),
+            "--changes",
+            cdc.to_str().unwrap(),
+            "--out",
+            "out",
+            "--json",
+        ],
+    );
+    assert_success(&out);
+    let printed: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("stdout is JSON");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.path("out/report.json")).unwrap()).unwrap();
+    for report in [&printed, &written] {
+        assert_eq!(report["apply"]["outcome"]["inserted"], 7);
+        assert_eq!(report["apply"]["outcome"]["updated"], 3);
+        assert_eq!(report["features"]["as_of"], "2021-10-18");
+        assert_eq!(
+            report["changes"][0]["file"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next(),
+            Some("20211017-194324349.csv")
+        );
+        assert!(report["timings"]["total"].as_f64().unwrap() >= 0.0);
+    }
+    assert_eq!(printed["apply"], written["apply"]);
+}
+
+#[test]
+fn a_second_run_from_the_first_runs_output_folder_changes_nothing() {
+    let s = Scratch::new();
+    let (load, cdc) = s.seed();
+    assert_success(&tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load.to_str().unwrap(),
+            "--changes",
+            cdc.to_str().unwrap(),
+            "--out",
+            "run1",
+        ],
+    ));
+    let again = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            "run1",
+            "--changes",
+            cdc.to_str().unwrap(),
+            "--out",
+            "run2",
+            "--json",
+        ],
+    );
+    assert_success(&again);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&again)).unwrap();
+    assert_eq!(report["apply"]["outcome"]["unchanged"], 10);
+    assert_eq!(report["apply"]["rows_after"], 110);
+    assert_eq!(
+        table_rows(&read_parquet(&s.path("run1/snapshot.parquet"))),
+        table_rows(&read_parquet(&s.path("run2/snapshot.parquet")))
+    );
+}
+
+#[test]
+fn csv_output_has_a_header_and_reads_back_as_a_snapshot() {
+    let s = Scratch::new();
+    let (load, cdc) = s.seed();
+    assert_success(&tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load.to_str().unwrap(),
+            "--changes",
+            cdc.to_str().unwrap(),
+            "--out",
+            "out",
+            "--format",
+            "csv",
+            "--quiet",
+        ],
+    ));
+    let enriched = std::fs::read_to_string(s.path("out/enriched.csv")).unwrap();
+    assert!(
+        enriched.starts_with("user_id,name,city,last_login,state,last_login_rank_by_city,"),
+        "{enriched}"
+    );
+    assert!(
+        enriched.contains("\n11,Francis Davidson,Austin,2021-09-20,Texas,1,0.3333333333333333,3\n")
+    );
+    // The CSV snapshot (with its header) is the next run's input.
+    let next = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            "out/snapshot.csv",
+            "--changes",
+            cdc.to_str().unwrap(),
+            "--out",
+            "next",
+            "--quiet",
+        ],
+    );
+    assert_success(&next);
+    assert!(stdout(&next).is_empty(), "--quiet prints nothing");
+}
+
+#[test]
+fn the_demo_shows_the_summary_and_the_first_rows_like_the_original() {
+    let s = Scratch::new();
+    let out = tidemark(&s.path(""), &["demo"]);
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains("users: 103 rows + 10 changes from 5 file(s) -> 110 rows"),
+        "{text}"
+    );
+    assert!(
+        text.contains("|11     |Francis Davidson |Austin   |2021-09-20|Texas"),
+        "{text}"
+    );
+    assert!(text.contains("only showing top 10 rows of 110"), "{text}");
+}
+
+#[test]
+fn a_user_lookup_table_replaces_the_default_and_unmatched_names_are_reported() {
+    let s = Scratch::new();
+    let (load, cdc) = s.seed();
+    s.write(
+        "cities.csv",
+        "city,state\nAustin,Lone Star\nBoston,Bay State\n",
+    );
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load.to_str().unwrap(),
+            "--changes",
+            cdc.to_str().unwrap(),
+            "--out",
+            "out",
+            "--lookup",
+            "cities.csv",
+            "--json",
+        ],
+    );
+    assert_success(&out);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let lookup = &report["features"]["lookup"];
+    assert_eq!(lookup["source"], "cities.csv");
+    let unmatched: Vec<&str> = lookup["unmatched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        unmatched.contains(&"New York") && !unmatched.contains(&"Austin"),
+        "{unmatched:?}"
+    );
+    let rows = table_rows(&read_parquet(&s.path("out/enriched.parquet")));
+    assert_eq!(rows.iter().find(|r| r[0] == "11").unwrap()[4], "Lone Star");
+}
+
+#[test]
+fn another_table_gets_its_features_from_its_spec_alone() {
+    let s = Scratch::new();
+    s.write(
+        "orders.toml",
+        r#"
+[table]
+name = "orders"
+key = ["region", "order_no"]
+columns = [
+  { name = "region", type = "string" },
+  { name = "order_no", type = "int32" },
+  { name = "shop", type = "string" },
+  { name = "ordered_on", type = "date" },
+  { name = "amount", type = "float64" },
+]
+[csv]
+delimiter = ";"
+null = "NULL"
+[features]
+group = "shop"
+date = "ordered_on"
+window_days = 7
+[features.output]
+rank = "recency_rank"
+rate = "share_last_week"
+count = "orders_per_shop"
+"#,
+    );
+    s.write(
+        "in/LOAD00000001.csv",
+        "eu;1;north;2024-01-01;10.5\nus;1;north;2024-01-05;NULL\neu;2;south;2024-01-02;7\n",
+    );
+    s.write(
+        "in/20240110-120000000.csv",
+        "U;eu;1;north;2024-01-09;11\nI;eu;3;south;2024-01-09;1.25\nD;us;1;north;2024-01-05;NULL\n",
+    );
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--spec",
+            "orders.toml",
+            "--snapshot",
+            "in/LOAD00000001.csv",
+            "--changes",
+            "in/20240110-120000000.csv",
+            "--out",
+            "out",
+            "--format",
+            "csv",
+            "--quiet",
+        ],
+    );
+    assert_success(&out);
+    let enriched = std::fs::read_to_string(s.path("out/enriched.csv")).unwrap();
+    assert_eq!(
+        enriched,
+        "region,order_no,shop,ordered_on,amount,recency_rank,share_last_week,orders_per_shop\n\
+         eu,1,north,2024-01-09,11.0,1,1.0,1\n\
+         eu,2,south,2024-01-02,7.0,2,0.5,2\n\
+         eu,3,south,2024-01-09,1.25,1,0.5,2\n"
+    );
+}
+
+#[test]
+fn changes_with_a_sequence_can_arrive_in_any_order_across_runs() {
+    let s = Scratch::new();
+    let (load, _) = s.seed();
+    // The second file is named earlier, but its change is the newer one.
+    s.write("late/20211020-000000000.csv", "U,2021-10-19 10:00:00.000000,3,Steve Goodwin,Boston,2021-10-19\nD,2021-10-19 11:00:00.000000,4,Leah Tran,Detroit,2021-04-05\n");
+    s.write("early/20211019-000000000.csv", "U,2021-10-19 12:00:00.000000,3,Steve Goodwin,Denver,2021-10-19\nU,2021-10-19 09:00:00.000000,4,Leah Tran,Miami,2021-10-01\n");
+    let load = load.to_str().unwrap();
+    assert_success(&tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load,
+            "--changes",
+            "late",
+            "early",
+            "--out",
+            "together",
+            "--quiet",
+        ],
+    ));
+    assert_success(&tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load,
+            "--changes",
+            "early",
+            "--out",
+            "first",
+            "--quiet",
+        ],
+    ));
+    assert_eq!(
+        s.files_below("first").len(),
+        5,
+        "state.parquet is kept: {:?}",
+        s.files_below("first")
+    );
+    let second = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            "first",
+            "--changes",
+            "late",
+            "--out",
+            "second",
+            "--json",
+        ],
+    );
+    assert_success(&second);
+    let together = table_rows(&read_parquet(&s.path("together/snapshot.parquet")));
+    assert_eq!(
+        together,
+        table_rows(&read_parquet(&s.path("second/snapshot.parquet")))
+    );
+    let steve = together.iter().find(|r| r[0] == "3").unwrap();
+    assert_eq!(
+        steve[2], "Denver",
+        "the newest change wins whatever the file order"
+    );
+    assert!(
+        !together.iter().any(|r| r[0] == "4"),
+        "the delete is newer than the update"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout(&second)).unwrap();
+    let stale = report["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "stale_change_ignored")
+        .unwrap();
+    assert_eq!(stale["count"], 1, "the late update of user 3 is ignored");
+}
+
+#[test]
+fn a_failed_run_leaves_the_previous_outputs_untouched() {
+    let s = Scratch::new();
+    let (load, cdc) = s.seed();
+    let (load, cdc) = (load.to_str().unwrap(), cdc.to_str().unwrap());
+    assert_success(&tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load,
+            "--changes",
+            cdc,
+            "--out",
+            "out",
+            "--quiet",
+        ],
+    ));
+    let before: Vec<(String, Vec<u8>)> = s
+        .files_below("out")
+        .into_iter()
+        .map(|f| {
+            let b = std::fs::read(s.path(&f)).unwrap();
+            (f, b)
+        })
+        .collect();
+    s.write(
+        "bad/20211019-000000000.csv",
+        "U,5,Wilbert Holmes,Washington,not-a-date\n",
+    );
+    let failed = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load,
+            "--changes",
+            cdc,
+            "bad",
+            "--out",
+            "out",
+        ],
+    );
+    assert!(!failed.status.success());
+    let after: Vec<(String, Vec<u8>)> = s
+        .files_below("out")
+        .into_iter()
+        .map(|f| {
+            let b = std::fs::read(s.path(&f)).unwrap();
+            (f, b)
+        })
+        .collect();
+    assert_eq!(before, after);
+}
