@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting, lints, unit, property and end-to-end tests.
+# Installs what is missing first; safe to run on a fresh machine and again on a warm one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# One build directory that outlives checkouts, so warm runs take minutes.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tidemark/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n== %s\n' "$*"; }
+
+if ! command -v cargo >/dev/null; then
+  echo "error: cargo is not installed; install Rust (rustup) first" >&2
+  exit 1
+fi
+for component in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+    step "installing the $component component"
+    rustup component add "$component"
+  fi
+done
+
+step "formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+
+step "lints (cargo clippy, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests (cargo test)"
+cargo test --workspace --locked
