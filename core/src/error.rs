@@ -86,6 +86,11 @@ pub enum ErrorKind {
     Anomaly(String),
     #[error("cannot encode the output: {0}")]
     Encode(String),
+    #[error(
+        "cannot tell `as_of`: no change carries a timestamp and no change file has a DMS name \
+         (yyyyMMdd-HHmmssSSS); give it explicitly (--as-of YYYY-MM-DD)"
+    )]
+    AsOfUnknown,
     #[error("{0}")]
     Invalid(String),
 }

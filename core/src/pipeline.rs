@@ -14,6 +14,8 @@ use crate::files::{DmsName, InputFile, sort_for_apply};
 use crate::report::{RunReport, SnapshotSummary};
 use crate::spec::TableSpec;
 use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::Date32Type;
 
 /// What to apply to what.
 #[derive(Debug, Clone, Default)]
@@ -143,7 +145,12 @@ pub fn run(
                 date,
                 source: "given".into(),
             },
-            None => infer_as_of(applied.newest_timestamp, &changes)?,
+            None => infer_as_of(
+                applied.newest_timestamp,
+                &changes,
+                &applied.rows,
+                &features.date,
+            )?,
         };
         let mut features = features.clone();
         if let Some(days) = options.window_days {
@@ -210,8 +217,14 @@ fn decode_all_changes(
 }
 
 /// The date of the newest change applied: its commit timestamp if the changes carry one,
-/// else the time in the newest change file's DMS name. Never the wall clock.
-pub fn infer_as_of(newest_timestamp: Option<i64>, changes: &[ChangeBatch]) -> Result<AsOf> {
+/// else the time in the newest change file's DMS name; with no change at all, the newest
+/// date in the table's `date_column`. Never the wall clock.
+pub fn infer_as_of(
+    newest_timestamp: Option<i64>,
+    changes: &[ChangeBatch],
+    table: &RecordBatch,
+    date_column: &str,
+) -> Result<AsOf> {
     if let Some(t) = newest_timestamp.and_then(DateTime::from_timestamp_micros) {
         let t = t.naive_utc();
         return Ok(AsOf {
@@ -224,15 +237,25 @@ pub fn infer_as_of(newest_timestamp: Option<i64>, changes: &[ChangeBatch]) -> Re
         .filter(|c| !c.is_empty())
         .filter_map(|c| DmsName::of(&c.file).timestamp().map(|t| (t, &c.file)))
         .max();
-    match newest {
-        Some((t, file)) => Ok(AsOf {
+    if let Some((t, file)) = newest {
+        return Ok(AsOf {
             date: t.date(),
             source: format!("newest change file name ({file})"),
+        });
+    }
+    let newest_date = table
+        .column_by_name(date_column)
+        .and_then(|c| c.as_primitive_opt::<Date32Type>())
+        .and_then(|dates| dates.iter().flatten().max())
+        .and_then(|days| {
+            NaiveDate::from_ymd_opt(1970, 1, 1)?
+                .checked_add_signed(chrono::Duration::days(days as i64))
+        });
+    match newest_date {
+        Some(date) if changes.iter().all(ChangeBatch::is_empty) => Ok(AsOf {
+            date,
+            source: format!("newest {date_column} in the table (no change applied)"),
         }),
-        None => Err(Error::new(ErrorKind::Invalid(
-            "cannot tell `as_of`: no change carries a timestamp and no change file has a DMS name \
-             (yyyyMMdd-HHmmssSSS); give it explicitly (--as-of YYYY-MM-DD)"
-                .into(),
-        ))),
+        _ => Err(Error::new(ErrorKind::AsOfUnknown)),
     }
 }

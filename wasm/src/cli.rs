@@ -14,8 +14,10 @@ use tidemark_core::features::lookup::Lookup;
 use tidemark_core::pipeline::{self, Inputs, Options, Output, Stage};
 use tidemark_core::{OutputFormat, RunReport, TableSpec, encode, example};
 
+use crate::edge::{self, Config, EdgeError, S3Location};
 use crate::inputs::{self, InputError, STATE_FILE};
 use crate::outputs::{WriteError, write_all_or_nothing};
+use crate::s3_event::{self, EventError, Record};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,6 +39,38 @@ enum Command {
     Demo(DemoArgs),
     /// Print the bundled table spec (the seed's `users` table), to start your own from.
     Spec,
+    /// Handle an S3 event notification: apply the DMS files it announces and write the
+    /// enriched table. One JSON line per record on standard output.
+    HandleS3Event(EventArgs),
+}
+
+#[derive(Debug, Args)]
+struct EventArgs {
+    /// The event JSON file; standard input when absent or `-`.
+    #[arg(value_name = "EVENT")]
+    event: Option<PathBuf>,
+    /// The folder that holds the buckets: s3://bucket/key is BUCKET_ROOT/bucket/key.
+    #[arg(long, value_name = "DIR")]
+    bucket_root: PathBuf,
+    /// Where the enriched table and the state go, as s3://bucket/prefix/. A tidemark.toml
+    /// there supplies the settings below.
+    #[arg(long, value_name = "S3_URL")]
+    output: String,
+    /// Only keys below this s3://bucket/prefix/ are handled.
+    #[arg(long, value_name = "S3_URL")]
+    source: Option<String>,
+    /// The table spec (TOML).
+    #[arg(long, value_name = "FILE")]
+    spec: Option<PathBuf>,
+    /// Format of the enriched output: parquet or csv.
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<OutputFormat>,
+    /// Lookup table for the group column.
+    #[arg(long, value_name = "FILE")]
+    lookup: Option<PathBuf>,
+    /// Length of the features' window in days.
+    #[arg(long, value_name = "DAYS")]
+    window_days: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +152,16 @@ enum CliError {
         path: String,
         error: tidemark_core::Error,
     },
+    #[error(transparent)]
+    Edge(#[from] EdgeError),
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error("{failed} of {total} record(s) could not be processed:\n{causes}")]
+    Records {
+        failed: usize,
+        total: usize,
+        causes: String,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -129,6 +173,7 @@ pub fn main() -> ExitCode {
             print!("{}", include_str!("../../core/data/users.toml"));
             Ok(())
         }
+        Command::HandleS3Event(args) => handle_s3_event(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -158,19 +203,23 @@ struct RunLog<'a> {
     outputs: Vec<String>,
 }
 
-fn apply(args: ApplyArgs) -> Result<(), CliError> {
-    let started = Instant::now();
-    let spec = match &args.spec {
+fn read_spec(path: Option<&Path>) -> Result<TableSpec, CliError> {
+    match path {
         Some(path) => {
             let file = inputs::read(path)?;
             let text = String::from_utf8_lossy(&file.bytes);
             TableSpec::from_toml(&text).map_err(|error| CliError::Spec {
                 path: file.name.clone(),
                 error,
-            })?
+            })
         }
-        None => TableSpec::users(),
-    };
+        None => Ok(TableSpec::users()),
+    }
+}
+
+fn apply(args: ApplyArgs) -> Result<(), CliError> {
+    let started = Instant::now();
+    let spec = read_spec(args.spec.as_deref())?;
     let (snapshot, mut state) = inputs::snapshot(&args.snapshot)?;
     if let Some(path) = &args.state {
         state = Some(inputs::read(path)?);
@@ -525,4 +574,94 @@ fn show(batch: &RecordBatch, order_by: &[&str], limit: usize) -> String {
         ));
     }
     out.join("\n")
+}
+
+fn handle_s3_event(args: EventArgs) -> Result<(), CliError> {
+    let json = match args.event.as_deref() {
+        None => read_stdin()?,
+        Some(p) if p == Path::new("-") => read_stdin()?,
+        Some(path) => String::from_utf8_lossy(&inputs::read(path)?.bytes).into_owned(),
+    };
+    let records = s3_event::parse(&json)?;
+    let output = S3Location::parse(&args.output)?;
+    let (file_dir, file) = match Config::file_at(&args.bucket_root, &output)? {
+        Some((path, file)) => (path.parent().map(Path::to_path_buf), file),
+        None => (None, edge::ConfigFile::default()),
+    };
+    let beside_config = |p: &str| {
+        file_dir
+            .as_ref()
+            .map_or_else(|| PathBuf::from(p), |d| d.join(p))
+    };
+    let spec_path = args
+        .spec
+        .clone()
+        .or_else(|| file.spec.as_deref().map(beside_config));
+    let lookup_path = args
+        .lookup
+        .clone()
+        .or_else(|| file.lookup.as_deref().map(beside_config));
+    let config = Config {
+        source: args
+            .source
+            .as_deref()
+            .or(file.source.as_deref())
+            .map(S3Location::parse)
+            .transpose()?,
+        spec: read_spec(spec_path.as_deref())?,
+        format: args.format.or(file.format).unwrap_or_default(),
+        lookup: lookup_path
+            .map(|p| inputs::read(&p).map(|f| Lookup::from_file(&f)))
+            .transpose()?
+            .transpose()?,
+        window_days: args.window_days.or(file.window_days),
+        bucket_root: args.bucket_root,
+        output,
+    };
+    let mut causes = Vec::new();
+    for (index, record) in records.iter().enumerate() {
+        let line = match record {
+            Record::Test => edge::LogLine {
+                record: index,
+                event: "s3:TestEvent".into(),
+                action: "ignored".into(),
+                detail: Some("test event".into()),
+                ..Default::default()
+            },
+            Record::Object(event) => {
+                let (line, result) = edge::handle(&config, index, event);
+                if let Err(e) = result {
+                    causes.push(format!(
+                        "  record {index} ({}/{}): {e}",
+                        event.bucket, event.key
+                    ));
+                }
+                line
+            }
+        };
+        println!(
+            "{}",
+            serde_json::to_string(&line).expect("log lines serialise")
+        );
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Records {
+            failed: causes.len(),
+            total: records.len(),
+            causes: causes.join("\n"),
+        })
+    }
+}
+
+fn read_stdin() -> Result<String, CliError> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|source| {
+        InputError::Read {
+            path: "standard input".into(),
+            source,
+        }
+    })?;
+    Ok(text)
 }
