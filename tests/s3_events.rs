@@ -53,23 +53,92 @@ fn event(keys: &[&str]) -> String {
     format!(r#"{{"Records":[{}]}}"#, records.join(","))
 }
 
+/// Where the program runs: natively, or as a WASI module under a real WASI runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runtime {
+    Native,
+    Wasi,
+}
+
 fn handle(s: &Scratch, event_json: &str, env: &[(&str, &str)]) -> Output {
-    s.write("event.json", event_json);
-    Command::new(env!("CARGO_BIN_EXE_tidemark"))
-        .current_dir(s.path(""))
-        .args([
-            "handle-s3-event",
-            "event.json",
-            "--bucket-root",
-            "root",
-            "--output",
-            "s3://analytics/users/",
-            "--source",
-            "s3://raw/dms/users/",
-        ])
-        .envs(env.iter().copied())
-        .output()
-        .unwrap()
+    handle_on(Runtime::Native, s, event_json, env)
+}
+
+fn handle_on(runtime: Runtime, s: &Scratch, event_json: &str, env: &[(&str, &str)]) -> Output {
+    s.write("root/event.json", event_json);
+    let args = [
+        "handle-s3-event",
+        "--bucket-root",
+        "root",
+        "--output",
+        "s3://analytics/users/",
+        "--source",
+        "s3://raw/dms/users/",
+    ];
+    match runtime {
+        Runtime::Native => Command::new(env!("CARGO_BIN_EXE_tidemark"))
+            .current_dir(s.path(""))
+            .args(args)
+            .arg("root/event.json")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap(),
+        Runtime::Wasi => {
+            // The module sees the bucket root alone, as a preopened folder.
+            let mut command = Command::new("node");
+            command
+                .current_dir(s.path(""))
+                .arg(wasi::runner())
+                .arg(wasi::module())
+                .arg("--dir")
+                .arg(format!("{}:/root", s.path("root").display()));
+            for (k, v) in env {
+                command.arg("--env").arg(format!("{k}={v}"));
+            }
+            let guest_args = args.map(|a| if a == "root" { "/root" } else { a });
+            command
+                .arg("--")
+                .args(guest_args)
+                .arg("/root/event.json")
+                .output()
+                .expect("node runs")
+        }
+    }
+}
+
+mod wasi {
+    use std::path::PathBuf;
+    use std::process::Command;
+    use std::sync::OnceLock;
+
+    pub fn runner() -> PathBuf {
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/wasi/run.mjs"
+        ))
+    }
+
+    /// The `tidemark` program built for wasm32-wasip1, built (or brought up to date) once
+    /// per test run in a build folder of its own, so it never waits on this run's cargo.
+    pub fn module() -> PathBuf {
+        static MODULE: OnceLock<PathBuf> = OnceLock::new();
+        MODULE
+            .get_or_init(|| {
+                let target = std::env::current_exe().unwrap().ancestors().nth(3).unwrap().join("wasi-build");
+                let status = Command::new(env!("CARGO"))
+                    .current_dir(env!("CARGO_MANIFEST_DIR"))
+                    .args(["build", "--release", "--target", "wasm32-wasip1", "-p", "tidemark", "--bin", "tidemark"])
+                    .env("CARGO_TARGET_DIR", &target)
+                    .status()
+                    .expect("cargo runs");
+                assert!(
+                    status.success(),
+                    "building the WASI module failed (is the wasm32-wasip1 target installed? scripts/test.sh installs it)"
+                );
+                target.join("wasm32-wasip1/release/tidemark.wasm")
+            })
+            .clone()
+    }
 }
 
 fn log_lines(output: &Output) -> Vec<serde_json::Value> {
@@ -115,6 +184,16 @@ fn manifest(s: &Scratch) -> serde_json::Value {
 
 #[test]
 fn the_seed_delivered_in_order_gives_the_clis_table() {
+    seed_in_order(Runtime::Native);
+}
+
+#[test]
+fn under_wasi_the_seed_delivered_in_order_gives_the_clis_table() {
+    seed_in_order(Runtime::Wasi);
+}
+
+fn seed_in_order(runtime: Runtime) {
+    let handle = |s: &Scratch, json: &str, env: &[(&str, &str)]| handle_on(runtime, s, json, env);
     let s = Scratch::new();
     bucket(&s);
     let load = handle(&s, &event(&["dms/users/LOAD00000001.csv"]), &[]);
@@ -134,6 +213,16 @@ fn the_seed_delivered_in_order_gives_the_clis_table() {
 
 #[test]
 fn shuffled_duplicated_and_early_deliveries_give_the_same_table() {
+    shuffled(Runtime::Native);
+}
+
+#[test]
+fn under_wasi_shuffled_duplicated_and_early_deliveries_give_the_same_table() {
+    shuffled(Runtime::Wasi);
+}
+
+fn shuffled(runtime: Runtime) {
+    let handle = |s: &Scratch, json: &str, env: &[(&str, &str)]| handle_on(runtime, s, json, env);
     let s = Scratch::new();
     bucket(&s);
     let order = [
@@ -238,6 +327,16 @@ fn a_malformed_event_is_an_error_and_changes_nothing() {
 
 #[test]
 fn a_bad_change_file_is_rejected_and_later_files_still_apply() {
+    bad_file(Runtime::Native);
+}
+
+#[test]
+fn under_wasi_a_bad_change_file_is_rejected_and_later_files_still_apply() {
+    bad_file(Runtime::Wasi);
+}
+
+fn bad_file(runtime: Runtime) {
+    let handle = |s: &Scratch, json: &str, env: &[(&str, &str)]| handle_on(runtime, s, json, env);
     let s = Scratch::new();
     bucket(&s);
     s.write(
@@ -254,7 +353,7 @@ fn a_bad_change_file_is_rejected_and_later_files_still_apply() {
     assert!(!bad.status.success());
     let err = stderr(&bad);
     assert!(
-        err.contains("record 0 (raw/dms/users/2021/10/18/20211018-000000000.csv): raw/dms/users/2021/10/18/20211018-000000000.csv could not be applied: raw/dms/users/2021/10/18/20211018-000000000.csv, row 1, column `last_login`: cannot parse \"yesterday\" as a date"),
+        err.contains("record 0 (raw/dms/users/2021/10/18/20211018-000000000.csv): rejected, the table is unchanged: raw/dms/users/2021/10/18/20211018-000000000.csv, row 1, column `last_login`: cannot parse \"yesterday\" as a date"),
         "{err}"
     );
     assert_eq!(log_lines(&bad)[0]["action"], "failed");
@@ -273,6 +372,16 @@ fn a_bad_change_file_is_rejected_and_later_files_still_apply() {
 
 #[test]
 fn a_crash_at_any_point_loses_nothing_and_the_next_event_completes_the_work() {
+    crash(Runtime::Native);
+}
+
+#[test]
+fn under_wasi_a_crash_at_any_point_loses_nothing() {
+    crash(Runtime::Wasi);
+}
+
+fn crash(runtime: Runtime) {
+    let handle = |s: &Scratch, json: &str, env: &[(&str, &str)]| handle_on(runtime, s, json, env);
     for failpoint in ["after-journal", "before-enriched", "before-manifest"] {
         let s = Scratch::new();
         bucket(&s);

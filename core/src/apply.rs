@@ -259,9 +259,13 @@ pub fn apply(
     let (keymap, ids) = KeyMap::build(KeyValues::new(&change_keys));
     let n_ids = keymap.len();
 
+    // The id of each snapshot row's key among the changed keys (NONE: untouched), and back.
+    let snapshot_ids: Vec<u32> = (0..snapshot.rows.num_rows())
+        .map(|row| keymap.probe(&snapshot_key_values, row).unwrap_or(NONE))
+        .collect();
     let mut before = vec![NONE; n_ids];
-    for row in 0..snapshot.rows.num_rows() {
-        if let Some(id) = keymap.probe(&snapshot_key_values, row) {
+    for (row, &id) in snapshot_ids.iter().enumerate() {
+        if id != NONE {
             before[id as usize] = row as u32;
         }
     }
@@ -358,13 +362,7 @@ pub fn apply(
         })
         .collect();
 
-    let rows = new_rows(
-        &snapshot.rows,
-        &set.rows,
-        &snapshot_key_values,
-        &keymap,
-        &outcomes,
-    )?;
+    let rows = new_rows(&snapshot.rows, &set.rows, &snapshot_ids, &outcomes)?;
     let new_versions = match &set.sequence {
         Some((kind, seq)) => Some(new_versions(
             spec, &schema, versions, *kind, seq, &set.rows, &keymap, &outcomes, &version,
@@ -434,18 +432,14 @@ pub fn apply(
 fn new_rows(
     snapshot: &RecordBatch,
     changes: &RecordBatch,
-    snapshot_keys: &KeyValues,
-    keymap: &KeyMap,
+    snapshot_ids: &[u32],
     outcomes: &[KeyOutcome],
 ) -> Result<RecordBatch> {
     const SNAPSHOT: usize = 0;
     const CHANGES: usize = 1;
     let mut picks: Vec<(usize, usize)> = Vec::with_capacity(snapshot.num_rows() + outcomes.len());
-    for row in 0..snapshot.num_rows() {
-        match keymap
-            .probe(snapshot_keys, row)
-            .map(|id| outcomes[id as usize])
-        {
+    for (row, &id) in snapshot_ids.iter().enumerate() {
+        match (id != NONE).then(|| outcomes[id as usize]) {
             None | Some(KeyOutcome { last: None, .. }) => picks.push((SNAPSHOT, row)),
             Some(KeyOutcome {
                 after: Some(change),

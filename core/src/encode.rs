@@ -96,3 +96,22 @@ pub fn to_csv(batch: &RecordBatch) -> Result<Vec<u8>> {
     }
     writer.into_inner().map_err(encode_error)
 }
+
+/// Encodes several tables at once, on every core when the `parallel` feature is on.
+pub fn encode_all(tables: &[(&RecordBatch, OutputFormat)]) -> Result<Vec<Vec<u8>>> {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        tables
+            .par_iter()
+            .map(|(batch, format)| format.encode(batch))
+            .collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        tables
+            .iter()
+            .map(|(batch, format)| format.encode(batch))
+            .collect()
+    }
+}

@@ -356,15 +356,24 @@ fn write_outputs(
 ) -> Result<Vec<String>, CliError> {
     let start = Instant::now();
     let ext = format.extension();
-    let mut files: Vec<(String, Vec<u8>)> =
-        vec![(format!("snapshot.{ext}"), format.encode(&output.table)?)];
+    let mut tables = vec![(format!("snapshot.{ext}"), &output.table, format)];
     if let Some(enriched) = &output.enriched {
-        files.push((format!("enriched.{ext}"), format.encode(enriched)?));
+        tables.push((format!("enriched.{ext}"), enriched, format));
     }
-    files.push((format!("diff.{ext}"), format.encode(&output.diff.rows)?));
+    tables.push((format!("diff.{ext}"), &output.diff.rows, format));
     if let Some(versions) = &output.versions {
-        files.push((STATE_FILE.to_string(), encode::to_parquet(&versions.rows)?));
+        tables.push((
+            STATE_FILE.to_string(),
+            &versions.rows,
+            OutputFormat::Parquet,
+        ));
     }
+    let encoded = encode::encode_all(&tables.iter().map(|(_, t, f)| (*t, *f)).collect::<Vec<_>>())?;
+    let mut files: Vec<(String, Vec<u8>)> = tables
+        .into_iter()
+        .map(|(name, _, _)| name)
+        .zip(encoded)
+        .collect();
     // The report is written last and lists what was written with it.
     let mut names: Vec<String> = files
         .iter()

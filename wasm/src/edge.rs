@@ -85,7 +85,8 @@ pub enum EdgeError {
     Write(#[from] crate::outputs::WriteError),
     #[error("the manifest {path} is unreadable: {reason}")]
     Manifest { path: String, reason: String },
-    #[error("{file} could not be applied: {reason}")]
+    /// A change file that cannot be applied; the table stays as it was without it.
+    #[error("rejected, the table is unchanged: {reason}")]
     Rejected { file: String, reason: String },
 }
 

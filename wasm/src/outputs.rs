@@ -30,7 +30,7 @@ pub fn write_all_or_nothing(
     let result = (|| {
         for (name, bytes) in files {
             let target = dir.join(name);
-            let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+            let temp = dir.join(format!(".{name}.{}.tmp", unique_suffix()));
             staged.push((temp.clone(), target));
             let mut file = fs::File::create(&temp).map_err(fail(&temp))?;
             file.write_all(bytes).map_err(fail(&temp))?;
@@ -47,4 +47,15 @@ pub fn write_all_or_nothing(
         }
     }
     result
+}
+
+/// A suffix no other write of this process or a concurrent one is likely to share.
+/// (`std::process::id` is not available under WASI.)
+fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{nanos:x}-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }

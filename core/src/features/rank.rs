@@ -64,6 +64,89 @@ pub fn recent_per_group(
 /// assert_eq!(dense_rank_desc(&[0, 0, 0, 0, 1], 2, &dates), [2, 1, 2, 3, 1]);
 /// ```
 pub fn dense_rank_desc(groups: &[u32], n_groups: usize, dates: &Date32Array) -> Vec<i64> {
+    match DateSpans::new(groups, n_groups, dates) {
+        Some(spans) => spans.dense_rank_desc(groups, dates),
+        None => dense_rank_desc_by_sorting(groups, n_groups, dates),
+    }
+}
+
+/// Each group's range of dates, laid end to end: when the ranges are short (dates span years,
+/// not millennia), ranks come from counting in them, in linear time.
+struct DateSpans {
+    /// Where group `g`'s range starts in the flat table, and its first date.
+    offset: Vec<usize>,
+    first: Vec<i32>,
+    len: usize,
+}
+
+impl DateSpans {
+    /// `None` when the ranges would be much larger than the table itself.
+    fn new(groups: &[u32], n_groups: usize, dates: &Date32Array) -> Option<DateSpans> {
+        let mut first = vec![i32::MAX; n_groups];
+        let mut last = vec![i32::MIN; n_groups];
+        for (i, &g) in groups.iter().enumerate() {
+            if dates.is_valid(i) {
+                let (g, d) = (g as usize, dates.value(i));
+                first[g] = first[g].min(d);
+                last[g] = last[g].max(d);
+            }
+        }
+        let budget = 4 * groups.len() + 4096;
+        let mut offset = Vec::with_capacity(n_groups);
+        let mut len = 0usize;
+        for g in 0..n_groups {
+            offset.push(len);
+            if first[g] <= last[g] {
+                len += (last[g] as i64 - first[g] as i64 + 1) as usize;
+                if len > budget {
+                    return None;
+                }
+            }
+        }
+        Some(DateSpans { offset, first, len })
+    }
+
+    fn slot(&self, g: u32, date: i32) -> usize {
+        self.offset[g as usize] + (date as i64 - self.first[g as usize] as i64) as usize
+    }
+
+    fn dense_rank_desc(&self, groups: &[u32], dates: &Date32Array) -> Vec<i64> {
+        // Mark the dates present, then number them from the most recent down, per group.
+        let mut rank = vec![0u32; self.len];
+        for (i, &g) in groups.iter().enumerate() {
+            if dates.is_valid(i) {
+                rank[self.slot(g, dates.value(i))] = 1;
+            }
+        }
+        let n_groups = self.offset.len();
+        let mut distinct = vec![0u32; n_groups];
+        for g in 0..n_groups {
+            let end = self.offset.get(g + 1).copied().unwrap_or(self.len);
+            let mut seen = 0;
+            for slot in rank[self.offset[g]..end].iter_mut().rev() {
+                if *slot != 0 {
+                    seen += 1;
+                    *slot = seen;
+                }
+            }
+            distinct[g] = seen;
+        }
+        groups
+            .iter()
+            .enumerate()
+            .map(|(i, &g)| {
+                if dates.is_valid(i) {
+                    rank[self.slot(g, dates.value(i))] as i64
+                } else {
+                    distinct[g as usize] as i64 + 1
+                }
+            })
+            .collect()
+    }
+}
+
+/// The general case: sort (group, date) pairs and find each row's place among the distinct ones.
+fn dense_rank_desc_by_sorting(groups: &[u32], n_groups: usize, dates: &Date32Array) -> Vec<i64> {
     // One sortable u64 per row: the group in the high half, the date reversed in the low half
     // (nulls as the largest), so ascending order is "by group, most recent first".
     let keys: Vec<u64> = groups
@@ -122,8 +205,23 @@ mod tests {
 
     #[test]
     fn negative_and_extreme_dates_keep_their_order() {
+        // Dates too far apart for counting: the sorting path.
         let dates = Date32Array::from(vec![i32::MIN, -1, 0, i32::MAX]);
+        assert!(DateSpans::new(&[0, 0, 0, 0], 1, &dates).is_none());
         assert_eq!(dense_rank_desc(&[0, 0, 0, 0], 1, &dates), [4, 3, 2, 1]);
+    }
+
+    #[test]
+    fn counting_and_sorting_agree() {
+        let groups: Vec<u32> = (0..500).map(|i| (i * 7 % 5) as u32).collect();
+        let dates: Date32Array = (0..500)
+            .map(|i| (i % 9 != 0).then_some((i * 37 % 101) as i32 - 50))
+            .collect();
+        assert!(DateSpans::new(&groups, 5, &dates).is_some());
+        assert_eq!(
+            dense_rank_desc(&groups, 5, &dates),
+            dense_rank_desc_by_sorting(&groups, 5, &dates)
+        );
     }
 
     #[test]
