@@ -215,7 +215,7 @@ mod tests {
     fn counting_and_sorting_agree() {
         let groups: Vec<u32> = (0..500).map(|i| (i * 7 % 5) as u32).collect();
         let dates: Date32Array = (0..500)
-            .map(|i| (i % 9 != 0).then_some((i * 37 % 101) as i32 - 50))
+            .map(|i| (i % 9 != 0).then_some(i * 37 % 101 - 50))
             .collect();
         assert!(DateSpans::new(&groups, 5, &dates).is_some());
         assert_eq!(
