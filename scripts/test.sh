@@ -21,6 +21,16 @@ for component in rustfmt clippy; do
   fi
 done
 
+# The edge-function tests build the program for WASI and run it under Node's WASI runtime.
+if ! rustup target list --installed | grep -q '^wasm32-wasip1$'; then
+  step "installing the wasm32-wasip1 target"
+  rustup target add wasm32-wasip1
+fi
+if ! command -v node >/dev/null; then
+  step "installing Node.js (the WASI runtime of the tests)"
+  apt-get update -qq && apt-get install -y -qq nodejs
+fi
+
 step "formatting (cargo fmt --check)"
 cargo fmt --all -- --check
 
