@@ -433,3 +433,47 @@ fn a_failed_run_leaves_the_previous_outputs_untouched() {
         .collect();
     assert_eq!(before, after);
 }
+
+#[test]
+fn outputs_can_be_limited_to_what_is_needed() {
+    let s = Scratch::new();
+    let (load, cdc) = s.seed();
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load.to_str().unwrap(),
+            "--changes",
+            cdc.to_str().unwrap(),
+            "--out",
+            "out",
+            "--outputs",
+            "enriched,report",
+            "--quiet",
+        ],
+    );
+    assert_success(&out);
+    assert_eq!(
+        s.files_below("out"),
+        ["out/enriched.parquet", "out/report.json"]
+    );
+    let bad = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load.to_str().unwrap(),
+            "--out",
+            "o2",
+            "--outputs",
+            "everything",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("invalid value 'everything'"),
+        "{}",
+        stderr(&bad)
+    );
+}

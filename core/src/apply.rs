@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Decimal128Type;
-use arrow_array::{Array, ArrayRef, BooleanArray, Decimal128Array, RecordBatch};
+use arrow_array::{Array, ArrayRef, BooleanArray, Decimal128Array, RecordBatch, make_array};
+use arrow_data::transform::MutableArrayData;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::changes::{ChangeBatch, Op, Snapshot, Sources};
@@ -429,6 +430,9 @@ pub fn apply(
 
 /// The new table: snapshot rows in place (updated ones with their new values, deleted ones
 /// dropped), then the new keys in order of first change.
+///
+/// Built by copying runs of untouched snapshot rows whole, so the cost follows the number of
+/// changes, not of rows.
 fn new_rows(
     snapshot: &RecordBatch,
     changes: &RecordBatch,
@@ -437,33 +441,47 @@ fn new_rows(
 ) -> Result<RecordBatch> {
     const SNAPSHOT: usize = 0;
     const CHANGES: usize = 1;
-    let mut picks: Vec<(usize, usize)> = Vec::with_capacity(snapshot.num_rows() + outcomes.len());
+    // (source, start, end) ranges, in output order.
+    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+    let mut run_start = 0;
     for (row, &id) in snapshot_ids.iter().enumerate() {
-        match (id != NONE).then(|| outcomes[id as usize]) {
-            None | Some(KeyOutcome { last: None, .. }) => picks.push((SNAPSHOT, row)),
-            Some(KeyOutcome {
-                after: Some(change),
-                ..
-            }) => picks.push((CHANGES, change)),
-            Some(_) => {} // deleted
+        if id == NONE {
+            continue;
         }
+        let outcome = outcomes[id as usize];
+        if outcome.last.is_none() {
+            continue; // every change to it was stale: the row stays as it is
+        }
+        if run_start < row {
+            runs.push((SNAPSHOT, run_start, row));
+        }
+        if let Some(change) = outcome.after {
+            runs.push((CHANGES, change, change + 1));
+        }
+        run_start = row + 1;
     }
-    picks.extend(
+    if run_start < snapshot.num_rows() {
+        runs.push((SNAPSHOT, run_start, snapshot.num_rows()));
+    }
+    runs.extend(
         outcomes
             .iter()
             .filter(|o| o.before.is_none())
             .filter_map(|o| o.after)
-            .map(|c| (CHANGES, c)),
+            .map(|c| (CHANGES, c, c + 1)),
     );
-    let columns = (0..snapshot.num_columns())
-        .map(|i| {
-            arrow_select::interleave::interleave(
-                &[snapshot.column(i).as_ref(), changes.column(i).as_ref()],
-                &picks,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
+    let rows_out: usize = runs.iter().map(|(_, start, end)| end - start).sum();
+
+    let indices: Vec<usize> = (0..snapshot.num_columns()).collect();
+    let columns = crate::par::try_map(&indices, |&i| -> Result<ArrayRef> {
+        let sources = [snapshot.column(i).to_data(), changes.column(i).to_data()];
+        let mut data = MutableArrayData::new(sources.iter().collect(), false, rows_out);
+        for &(source, start, end) in &runs {
+            data.try_extend(source, start, end)
+                .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
+        }
+        Ok(make_array(data.freeze()))
+    })?;
     RecordBatch::try_new(snapshot.schema(), columns)
         .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))
 }

@@ -108,6 +108,12 @@ impl Sources {
         }
     }
 
+    /// The file name and row number of the row at `index`, without allocating.
+    pub fn file_and_row(&self, index: usize) -> (&str, u64) {
+        let span = &self.spans[self.file_index(index)];
+        (&span.file, span.first_row + (index - span.start) as u64)
+    }
+
     /// Index of the file the row at `index` came from.
     pub fn file_index(&self, index: usize) -> usize {
         self.spans

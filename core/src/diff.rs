@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
-use arrow_array::{ArrayRef, BooleanArray, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow_array::{
+    ArrayRef, BooleanArray, Decimal128Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    UInt32Array, UInt64Array,
+};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::DateTime;
 
@@ -139,35 +142,47 @@ pub(crate) fn compute(
     let kind_column: StringArray = kinds.iter().map(|k| Some(k.as_str())).collect();
     columns.insert(0, Arc::new(kind_column));
 
-    let mut source_file = StringBuilder::new();
+    let mut source_file = StringBuilder::with_capacity(touched.len(), touched.len() * 24);
     let mut source_row = Vec::with_capacity(touched.len());
-    let mut source_sequence = StringBuilder::new();
     for o in &touched {
-        let last = o.last.expect("touched keys have a last change");
-        let at = changes.sources.locate(last);
-        source_file.append_value(&at.file);
-        source_row.push(at.row.unwrap_or(0));
-        match &changes.sequence {
-            Some((kind, values)) => {
-                source_sequence.append_value(format_sequence(*kind, values[last]))
-            }
-            None => source_sequence.append_null(),
-        }
+        let (file, row) = changes
+            .sources
+            .file_and_row(o.last.expect("touched keys have a last change"));
+        source_file.append_value(file);
+        source_row.push(row);
     }
+    // The sequence in its own type: a timestamp, or a decimal(38, 0) change sequence number.
+    let source_sequence: ArrayRef = match &changes.sequence {
+        Some((SequenceKind::Number, values)) => Arc::new(
+            touched
+                .iter()
+                .map(|o| Some(values[o.last.expect("touched")]))
+                .collect::<Decimal128Array>()
+                .with_precision_and_scale(38, 0)
+                .map_err(invalid)?,
+        ),
+        Some((SequenceKind::Timestamp, values)) => Arc::new(
+            touched
+                .iter()
+                .map(|o| Some(values[o.last.expect("touched")] as i64))
+                .collect::<TimestampMicrosecondArray>(),
+        ),
+        None => Arc::new(TimestampMicrosecondArray::new_null(touched.len())),
+    };
     let counts: UInt32Array = touched.iter().map(|o| Some(o.count)).collect();
     fields.extend([
         Field::new(CHANGED_COLUMNS_COLUMN, DataType::Utf8, false),
         Field::new("changes", DataType::UInt32, false),
         Field::new("source_file", DataType::Utf8, false),
         Field::new("source_row", DataType::UInt64, false),
-        Field::new("source_sequence", DataType::Utf8, true),
+        Field::new("source_sequence", source_sequence.data_type().clone(), true),
     ]);
     columns.extend([
         Arc::new(changed.finish()) as ArrayRef,
         Arc::new(counts),
         Arc::new(source_file.finish()),
         Arc::new(UInt64Array::from(source_row)),
-        Arc::new(source_sequence.finish()),
+        source_sequence,
     ]);
     let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(invalid)?;
     Ok(Diff {

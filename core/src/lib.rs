@@ -22,6 +22,7 @@ pub mod example;
 pub mod features;
 pub mod files;
 mod keys;
+mod par;
 pub mod pipeline;
 pub mod report;
 pub mod spec;

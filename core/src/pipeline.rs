@@ -191,29 +191,12 @@ pub fn run(
     })
 }
 
-#[cfg(feature = "parallel")]
 fn decode_all_changes(
     spec: &TableSpec,
     schema: &arrow_schema::SchemaRef,
     files: &[InputFile],
 ) -> Result<Vec<ChangeBatch>> {
-    use rayon::prelude::*;
-    files
-        .par_iter()
-        .map(|f| decode_changes(spec, schema, f))
-        .collect()
-}
-
-#[cfg(not(feature = "parallel"))]
-fn decode_all_changes(
-    spec: &TableSpec,
-    schema: &arrow_schema::SchemaRef,
-    files: &[InputFile],
-) -> Result<Vec<ChangeBatch>> {
-    files
-        .iter()
-        .map(|f| decode_changes(spec, schema, f))
-        .collect()
+    crate::par::try_map(files, |f| decode_changes(spec, schema, f))
 }
 
 /// The date of the newest change applied: its commit timestamp if the changes carry one,

@@ -107,9 +107,35 @@ struct ApplyArgs {
     /// Fail on inserts of existing keys and updates or deletes of missing keys.
     #[arg(long)]
     strict: bool,
+    /// Which outputs to write (comma-separated): snapshot, enriched, diff, state, report.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "snapshot,enriched,diff,state,report"
+    )]
+    outputs: Vec<Written>,
     #[command(flatten)]
     output: OutputArgs,
 }
+
+/// The outputs of `apply`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Written {
+    Snapshot,
+    Enriched,
+    Diff,
+    State,
+    Report,
+}
+
+const ALL_OUTPUTS: [Written; 5] = [
+    Written::Snapshot,
+    Written::Enriched,
+    Written::Diff,
+    Written::State,
+    Written::Report,
+];
 
 #[derive(Debug, Args)]
 struct DemoArgs {
@@ -246,7 +272,14 @@ fn apply(args: ApplyArgs) -> Result<(), CliError> {
         &options,
         show_progress,
     )?;
-    let written = write_outputs(&args.out, &output, args.format, &mut timings, started)?;
+    let written = write_outputs(
+        &args.out,
+        &output,
+        args.format,
+        &args.outputs,
+        &mut timings,
+        started,
+    )?;
     finish(&output, &timings, written, &args.output);
     Ok(())
 }
@@ -261,7 +294,14 @@ fn demo(args: DemoArgs) -> Result<(), CliError> {
     };
     let (output, mut timings) = run(&TableSpec::users(), inputs, &Options::default(), false)?;
     let written = match &args.out {
-        Some(dir) => write_outputs(dir, &output, OutputFormat::Parquet, &mut timings, started)?,
+        Some(dir) => write_outputs(
+            dir,
+            &output,
+            OutputFormat::Parquet,
+            &ALL_OUTPUTS,
+            &mut timings,
+            started,
+        )?,
         None => {
             timings.total = started.elapsed().as_secs_f64();
             Vec::new()
@@ -351,17 +391,23 @@ fn write_outputs(
     dir: &Path,
     output: &Output,
     format: OutputFormat,
+    wanted: &[Written],
     timings: &mut Timings,
     started: Instant,
 ) -> Result<Vec<String>, CliError> {
     let start = Instant::now();
     let ext = format.extension();
-    let mut tables = vec![(format!("snapshot.{ext}"), &output.table, format)];
-    if let Some(enriched) = &output.enriched {
+    let mut tables = Vec::new();
+    if wanted.contains(&Written::Snapshot) {
+        tables.push((format!("snapshot.{ext}"), &output.table, format));
+    }
+    if let (true, Some(enriched)) = (wanted.contains(&Written::Enriched), &output.enriched) {
         tables.push((format!("enriched.{ext}"), enriched, format));
     }
-    tables.push((format!("diff.{ext}"), &output.diff.rows, format));
-    if let Some(versions) = &output.versions {
+    if wanted.contains(&Written::Diff) {
+        tables.push((format!("diff.{ext}"), &output.diff.rows, format));
+    }
+    if let (true, Some(versions)) = (wanted.contains(&Written::State), &output.versions) {
         tables.push((
             STATE_FILE.to_string(),
             &versions.rows,
@@ -379,18 +425,20 @@ fn write_outputs(
         .iter()
         .map(|(n, _)| dir.join(n).display().to_string())
         .collect();
-    names.push(dir.join("report.json").display().to_string());
-    timings.encode_and_write = start.elapsed().as_secs_f64();
-    timings.total = started.elapsed().as_secs_f64();
-    let log = RunLog {
-        report: &output.report,
-        timings,
-        outputs: names.clone(),
-    };
-    files.push((
-        "report.json".to_string(),
-        serde_json::to_vec_pretty(&log).expect("reports serialise"),
-    ));
+    if wanted.contains(&Written::Report) {
+        names.push(dir.join("report.json").display().to_string());
+        timings.encode_and_write = start.elapsed().as_secs_f64();
+        timings.total = started.elapsed().as_secs_f64();
+        let log = RunLog {
+            report: &output.report,
+            timings,
+            outputs: names.clone(),
+        };
+        files.push((
+            "report.json".to_string(),
+            serde_json::to_vec_pretty(&log).expect("reports serialise"),
+        ));
+    }
     write_all_or_nothing(dir, &files)?;
     timings.encode_and_write = start.elapsed().as_secs_f64();
     timings.total = started.elapsed().as_secs_f64();

@@ -5,7 +5,7 @@ use arrow_array::types::{Decimal128Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 
 use super::text::{parse_sequence_number, parse_timestamp_micros};
 use super::{Decoded, FileRole, Slot, batch, resolve_names, sequence_kind};
@@ -45,18 +45,44 @@ pub(crate) fn decode(
         .map(|f| f.name().as_str())
         .collect();
     let slots = resolve_names(&names, spec, schema, role).map_err(|e| Error::at(here(), e))?;
-    let mask = ProjectionMask::roots(builder.parquet_schema(), 0..names.len());
-    let batches = builder
-        .with_projection(mask)
-        .with_batch_size(64 * 1024)
-        .build()
-        .and_then(|reader| {
-            reader
-                .collect::<Result<Vec<RecordBatch>, _>>()
-                .map_err(Into::into)
-        })
+    let metadata = builder.metadata().clone();
+    let arrow_metadata = ArrowReaderMetadata::try_new(metadata, Default::default())
         .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?;
-    let all = arrow_select::concat::concat_batches(&file_schema, &batches)
+    let read_column = |index: usize| -> Result<ArrayRef> {
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            file.bytes.clone(),
+            arrow_metadata.clone(),
+        );
+        let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
+        let batches = builder
+            .with_projection(mask)
+            .with_batch_size(64 * 1024)
+            .build()
+            .and_then(|reader| {
+                reader
+                    .collect::<Result<Vec<RecordBatch>, _>>()
+                    .map_err(Into::into)
+            })
+            .map_err(|e| {
+                Error::at(
+                    here().column(names[index]),
+                    ErrorKind::Parquet(e.to_string()),
+                )
+            })?;
+        let parts: Vec<&dyn arrow_array::Array> =
+            batches.iter().map(|b| b.column(0).as_ref()).collect();
+        if parts.is_empty() {
+            return Ok(arrow_array::new_empty_array(
+                file_schema.field(index).data_type(),
+            ));
+        }
+        arrow_select::concat::concat(&parts)
+            .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))
+    };
+    // Columns decode independently: one per core.
+    let indices: Vec<usize> = (0..names.len()).collect();
+    let decoded: Vec<ArrayRef> = crate::par::try_map(&indices, |&i| read_column(i))?;
+    let all = RecordBatch::try_new(file_schema.clone(), decoded)
         .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?;
 
     let mut columns: Vec<Option<ArrayRef>> = vec![None; schema.fields().len()];

@@ -162,7 +162,7 @@ fn dense_rank_desc_by_sorting(groups: &[u32], n_groups: usize, dates: &Date32Arr
         })
         .collect();
     let mut distinct = keys.clone();
-    sort_u64(&mut distinct);
+    crate::par::sort_unstable(&mut distinct);
     distinct.dedup();
     // Where each group's distinct dates start among `distinct`.
     let mut group_start = vec![0usize; n_groups];
@@ -177,17 +177,6 @@ fn dense_rank_desc_by_sorting(groups: &[u32], n_groups: usize, dates: &Date32Arr
             (pos - group_start[(key >> 32) as usize] + 1) as i64
         })
         .collect()
-}
-
-#[cfg(feature = "parallel")]
-fn sort_u64(values: &mut [u64]) {
-    use rayon::slice::ParallelSliceMut;
-    values.par_sort_unstable();
-}
-
-#[cfg(not(feature = "parallel"))]
-fn sort_u64(values: &mut [u64]) {
-    values.sort_unstable();
 }
 
 #[cfg(test)]

@@ -1,0 +1,31 @@
+//! Work spread over every core when the `parallel` feature is on (native builds), done in
+//! order otherwise (WebAssembly). The one place that knows the difference.
+
+/// `f` over every item, results in item order; the first error wins.
+pub(crate) fn try_map<T, R, E, F>(items: &[T], f: F) -> Result<Vec<R>, E>
+where
+    T: Sync,
+    R: Send,
+    E: Send,
+    F: Fn(&T) -> Result<R, E> + Sync + Send,
+{
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        items.par_iter().map(f).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        items.iter().map(f).collect()
+    }
+}
+
+pub(crate) fn sort_unstable<T: Ord + Send>(values: &mut [T]) {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::slice::ParallelSliceMut;
+        values.par_sort_unstable();
+    }
+    #[cfg(not(feature = "parallel"))]
+    values.sort_unstable();
+}
