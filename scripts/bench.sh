@@ -165,6 +165,10 @@ cols = ["timev_wall_s", "maxrss_mb", "t_read", "t_apply", "t_features", "t_encod
 print("\t".join(out.get(c, "") for c in cols))
 '
 
+# What tidemark writes: like the peers, the enriched table (and its report, for the phase
+# times). TIDEMARK_OUTPUTS=snapshot,enriched,diff,state,report measures everything.
+export TIDEMARK_OUTPUTS=${TIDEMARK_OUTPUTS:-enriched,report}
+
 FAILED=()       # tidemark failures and check failures: exit 1
 PEER_FAILED=()  # peer failures: reported only
 declare -A RC CMDLINE OUTPATH ROW
@@ -173,11 +177,11 @@ impl_cmd() {  # $1 = impl, $2 = data dir, $3 = output dir of this impl -> sets C
   case "$1" in
     tidemark_parquet)
       CMD=("$TM" apply --snapshot "$2/snapshot.parquet" --changes "$2/cdc.parquet" --lookup "$2/cities.csv"
-           --as-of "$AS_OF" --out "$3" --quiet)
+           --as-of "$AS_OF" --out "$3" --outputs "$TIDEMARK_OUTPUTS" --quiet)
       OUTFILE=$3/enriched.parquet ;;
     tidemark_csv)
       CMD=("$TM" apply --snapshot "$2/LOAD00000001.csv" --changes "$2/cdc.csv" --lookup "$2/cities.csv"
-           --as-of "$AS_OF" --out "$3" --quiet)
+           --as-of "$AS_OF" --out "$3" --outputs "$TIDEMARK_OUTPUTS" --quiet)
       OUTFILE=$3/enriched.parquet ;;
     *)
       OUTFILE=$3/$1.parquet
@@ -255,7 +259,7 @@ check_one() {  # $1 = size, $2 = round, $3 = impl, $4 = data dir, $5 = out root,
 
 summarize() {  # $1 = size
   "$SYSPY" - "$RESULTS" "$RUN_ID" "$1" "$PEERS" "$DATA_ROOT/$1/meta.json" "$CSV_PEERS" "$2" <<'EOF'
-import csv, json, statistics as st, sys
+import csv, json, os, statistics as st, sys
 path, run_id, size, peers, meta_p, csv_peers, checked_against = sys.argv[1:8]
 peers = peers.split()
 rows = [r for r in csv.DictReader(open(path), delimiter="\t") if r["run_id"] == run_id and r["size"] == size]
@@ -316,7 +320,7 @@ if peers:
     if not csv_peers.split():
         print("(the peers have no CSV input option: they always read snapshot.parquet/cdc.parquet, so CSV is "
               "measured for tidemark only; the tidemark_csv row compares tidemark-on-CSV with peers-on-Parquet)")
-print("(tidemark writes 4 tables -- snapshot, enriched, diff, state -- plus report.json; the peers write only "
+print(f"(tidemark writes {os.environ.get('TIDEMARK_OUTPUTS', 'enriched,report')}; the peers write only "
       "the enriched table. wall = process wall time incl. startup (Python + imports for the peers); "
       "in-script = the peer's own RESULT total, tidemark's report.json total)")
 EOF
