@@ -21,15 +21,19 @@ for component in rustfmt clippy; do
   fi
 done
 
-# The edge-function tests build the program for WASI and run it under Node's WASI runtime.
+# The edge-function tests build the program for WASI and run it...
 if ! rustup target list --installed | grep -q '^wasm32-wasip1$'; then
   step "installing the wasm32-wasip1 target"
   rustup target add wasm32-wasip1
 fi
-if ! command -v node >/dev/null; then
-  step "installing Node.js (the WASI runtime of the tests)"
-  apt-get update -qq && apt-get install -y -qq nodejs
+# ...under Wasmtime, from PyPI's `wasmtime` package, in a virtual environment of its own.
+WASI_VENV="$HOME/.cache/tidemark/wasi-venv"
+if ! "$WASI_VENV/bin/python" -c 'import wasmtime' 2>/dev/null; then
+  step "installing the Wasmtime WASI runtime (PyPI wasmtime) into $WASI_VENV"
+  python3 -m venv "$WASI_VENV"
+  "$WASI_VENV/bin/pip" install -q "wasmtime==50.0.1"
 fi
+export TIDEMARK_WASI_PYTHON="$WASI_VENV/bin/python"
 
 step "formatting (cargo fmt --check)"
 cargo fmt --all -- --check

@@ -1,5 +1,6 @@
 //! The edge function, `tidemark handle-s3-event`, fed S3 event notifications the way a
-//! platform would forward them: at least once, in any order.
+//! platform would forward them: at least once, in any order; natively, and as a WASI module
+//! under Wasmtime.
 
 mod common;
 
@@ -85,7 +86,7 @@ fn handle_on(runtime: Runtime, s: &Scratch, event_json: &str, env: &[(&str, &str
             .unwrap(),
         Runtime::Wasi => {
             // The module sees the bucket root alone, as a preopened folder.
-            let mut command = Command::new("node");
+            let mut command = Command::new(wasi::python());
             command
                 .current_dir(s.path(""))
                 .arg(wasi::runner())
@@ -96,26 +97,28 @@ fn handle_on(runtime: Runtime, s: &Scratch, event_json: &str, env: &[(&str, &str
                 command.arg("--env").arg(format!("{k}={v}"));
             }
             let guest_args = args.map(|a| if a == "root" { "/root" } else { a });
-            command
-                .arg("--")
-                .args(guest_args)
-                .arg("/root/event.json")
-                .output()
-                .expect("node runs")
+            command.arg("--").args(guest_args).arg("/root/event.json").output().expect("the WASI runtime runs")
         }
     }
 }
 
+/// The WASI runtime of the tests: Wasmtime, through PyPI's `wasmtime` (scripts/test.sh
+/// installs it in a virtual environment).
 mod wasi {
     use std::path::PathBuf;
     use std::process::Command;
     use std::sync::OnceLock;
 
     pub fn runner() -> PathBuf {
-        PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/wasi/run.mjs"
-        ))
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wasi/run.py"))
+    }
+
+    pub fn python() -> PathBuf {
+        let python = std::env::var_os("TIDEMARK_WASI_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/tidemark/wasi-venv/bin/python")
+        });
+        assert!(python.exists(), "no WASI runtime at {}: run scripts/test.sh, which installs it", python.display());
+        python
     }
 
     /// The `tidemark` program built for wasm32-wasip1, built (or brought up to date) once
@@ -129,6 +132,8 @@ mod wasi {
                     .current_dir(env!("CARGO_MANIFEST_DIR"))
                     .args(["build", "--release", "--target", "wasm32-wasip1", "-p", "tidemark", "--bin", "tidemark"])
                     .env("CARGO_TARGET_DIR", &target)
+                    // No debug info: a module a tenth the size compiles ten times faster.
+                    .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
                     .status()
                     .expect("cargo runs");
                 assert!(
