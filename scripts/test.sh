@@ -43,3 +43,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests (cargo test)"
 cargo test --workspace --locked
+
+step "desktop app: UI tests and a real window under Xvfb (scripts/test-desktop.sh)"
+./scripts/test-desktop.sh

@@ -1,0 +1,510 @@
+//! The app's state, in one struct, and what each user action does to it. Drawing lives in
+//! `ui.rs` and `tables.rs`: functions of this state that return [`Action`]s.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use tidemark_core::OutputFormat;
+use tidemark_core::report::FileSummary;
+
+use crate::bench::Bench;
+use crate::dialogs::{DialogRequest, FileDialogs};
+use crate::export::{self, ExportTarget, Exported};
+use crate::jobs::Worker;
+use crate::review::{DiffFilter, Review, SortKey, sort_order};
+use crate::session::{FileRole, Session, read_paths};
+
+/// What the app opens first.
+#[derive(Debug, Clone)]
+pub enum Startup {
+    /// The bundled seed example: a first launch shows something real.
+    Seed,
+    /// Files and folders from the command line.
+    Paths(Vec<PathBuf>),
+}
+
+/// Which table the central panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Diff,
+    Table,
+}
+
+/// Something the user asked for; the UI functions return these, [`TidemarkApp::act`] does them.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Ask(DialogRequest),
+    LoadSeed,
+    SetIncluded(String, bool),
+    RemoveChange(String),
+    SetAsOf(Option<NaiveDate>),
+    SetWindowDays(u32),
+    UseBundledLookup,
+    Cancel,
+    ShowView(View),
+    FilterDiff(DiffFilter),
+    /// Show one key in the diff (from an anomaly's example).
+    FindKey(String),
+    SortTable(usize),
+    SetExportFormat(OutputFormat),
+    DismissNotice,
+}
+
+/// A message above the views: an error (with the core's file/row/column) or a confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    Error(String),
+    Info(String),
+}
+
+/// The last review that succeeded, and the session it was computed from.
+pub struct Shown {
+    pub session: Session,
+    pub review: Arc<Review>,
+}
+
+pub enum JobOutput {
+    /// The session reviewed and its review (boxed: they are large, an export's result is not).
+    Reviewed(Result<Box<(Session, Review)>, String>),
+    Exported(Result<Exported, String>),
+}
+
+pub struct SortDone {
+    pub key: SortKey,
+    pub order: Result<Vec<u32>, String>,
+}
+
+pub struct TidemarkApp {
+    pub(crate) dialogs: Box<dyn FileDialogs>,
+    dialog_sender: Sender<(DialogRequest, Vec<PathBuf>)>,
+    dialog_answers: Receiver<(DialogRequest, Vec<PathBuf>)>,
+    pub(crate) dialog_open: bool,
+    /// Reviews and exports: one at a time, with a progress bar and a Cancel button.
+    pub(crate) jobs: Worker<JobOutput>,
+    /// Sorting the table view: the table stays usable (in its previous order) meanwhile.
+    sorts: Worker<SortDone>,
+    /// What the user asked for: the running job computes it. Settings widgets show it.
+    pub(crate) draft: Session,
+    pub(crate) shown: Option<Shown>,
+    /// The counts of every change file seen in a run, kept for files that are now unticked.
+    pub(crate) file_counts: HashMap<String, FileSummary>,
+    pub(crate) notice: Option<Notice>,
+    pub(crate) view: View,
+    pub(crate) diff_filter: DiffFilter,
+    pub(crate) key_query: String,
+    /// The diff rows for `diff_rows_for` (filter, query), recomputed only when those change.
+    pub(crate) diff_rows: Vec<u32>,
+    diff_rows_for: Option<(DiffFilter, String)>,
+    pub(crate) table_sort: Option<SortKey>,
+    /// The sort on screen while `table_sort` is being computed.
+    previous_sort: Option<SortKey>,
+    pub(crate) sort_orders: HashMap<SortKey, Arc<Vec<u32>>>,
+    pub(crate) export_format: OutputFormat,
+    /// Jump the table on screen to this scroll offset on the next frame (new filter, benchmark).
+    pub(crate) scroll_to: Option<f32>,
+    pub(crate) bench: Option<Bench>,
+}
+
+impl TidemarkApp {
+    pub fn new(ctx: &egui::Context, startup: Startup, dialogs: Box<dyn FileDialogs>) -> Self {
+        use_bundled_fonts_for_arrows(ctx);
+        let (dialog_sender, dialog_answers) = channel();
+        let repaint = |ctx: &egui::Context| {
+            let ctx = ctx.clone();
+            move || ctx.request_repaint()
+        };
+        let mut app = TidemarkApp {
+            dialogs,
+            dialog_sender,
+            dialog_answers,
+            dialog_open: false,
+            jobs: Worker::new(repaint(ctx)),
+            sorts: Worker::new(repaint(ctx)),
+            draft: Session::empty(),
+            shown: None,
+            file_counts: HashMap::new(),
+            notice: None,
+            view: View::Diff,
+            diff_filter: DiffFilter::All,
+            key_query: String::new(),
+            diff_rows: Vec::new(),
+            diff_rows_for: None,
+            table_sort: None,
+            previous_sort: None,
+            sort_orders: HashMap::new(),
+            export_format: OutputFormat::Parquet,
+            scroll_to: None,
+            bench: None,
+        };
+        match startup {
+            Startup::Seed => app.review(Session::seed(), "Loading the seed example"),
+            Startup::Paths(paths) => app.review_paths(paths, FileRole::Open),
+        }
+        app
+    }
+
+    /// Measures the time to the diff and the frame times (start on the bench's paths).
+    pub fn with_bench(mut self, bench: Bench) -> Self {
+        self.bench = Some(bench);
+        self
+    }
+
+    pub fn review_state(&self) -> Option<&Review> {
+        self.shown.as_ref().map(|s| s.review.as_ref())
+    }
+
+    pub fn notice(&self) -> Option<&Notice> {
+        self.notice.as_ref()
+    }
+
+    /// Whether anything is still on its way: a job, a sort, an open dialog.
+    pub fn is_busy(&self) -> bool {
+        self.jobs.is_busy() || self.sorts.is_busy() || self.dialog_open
+    }
+
+    /// Starts a review of `session`; the draft shows it meanwhile.
+    fn review(&mut self, session: Session, title: &str) {
+        self.draft = session.clone();
+        self.jobs.start(title, move |progress| {
+            let review = Review::compute(&session, &mut |f, stage| progress.report(f, stage));
+            JobOutput::Reviewed(review.map(|review| Box::new((session, review))))
+        });
+    }
+
+    /// Reads files in the background, puts them in the draft's place for `role`, reviews.
+    fn review_paths(&mut self, paths: Vec<PathBuf>, role: FileRole) {
+        let base = self.draft.clone();
+        let title = match paths.as_slice() {
+            [one] => format!("Opening {}", one.display()),
+            many => format!("Opening {} files", many.len()),
+        };
+        self.jobs.start(title, move |progress| {
+            progress.report(0.0, "Reading the files");
+            let started = Instant::now();
+            let result = read_paths(&paths)
+                .and_then(|files| base.with_files(role, files))
+                .and_then(|session| {
+                    let read = started.elapsed();
+                    let mut review =
+                        Review::compute(&session, &mut |f, stage| progress.report(f, stage))?;
+                    review.timings.read = read;
+                    Ok(Box::new((session, review)))
+                });
+            JobOutput::Reviewed(result)
+        });
+    }
+
+    /// Takes in what background work and dialogs delivered since the last frame.
+    pub(crate) fn receive(&mut self) {
+        if let Some(output) = self.jobs.finished() {
+            match output {
+                JobOutput::Reviewed(Ok(reviewed)) => {
+                    let (session, review) = *reviewed;
+                    self.show(session, review);
+                }
+                JobOutput::Reviewed(Err(message)) => {
+                    eprintln!("tidemark-desktop: error: {message}");
+                    // The previous review stays, and so do the inputs and settings it used.
+                    if let Some(shown) = &self.shown {
+                        self.draft = shown.session.clone();
+                    }
+                    self.notice = Some(Notice::Error(message));
+                }
+                JobOutput::Exported(Ok(exported)) => {
+                    self.notice = Some(Notice::Info(format!(
+                        "Wrote {} to {} ({}).",
+                        plural(exported.rows, "row"),
+                        exported.path.display(),
+                        human_bytes(exported.bytes)
+                    )));
+                }
+                JobOutput::Exported(Err(message)) => self.notice = Some(Notice::Error(message)),
+            }
+        }
+        if let Some(done) = self.sorts.finished() {
+            match done.order {
+                Ok(order) => {
+                    self.sort_orders.insert(done.key, Arc::new(order));
+                }
+                Err(message) => self.notice = Some(Notice::Error(message)),
+            }
+        }
+        while let Ok((request, paths)) = self.dialog_answers.try_recv() {
+            self.dialog_open = false;
+            if !paths.is_empty() {
+                self.answered(request, paths);
+            }
+        }
+    }
+
+    fn show(&mut self, session: Session, review: Review) {
+        let report = &review.output.report;
+        eprintln!(
+            "tidemark-desktop: {}: {} rows + {} changes from {} file(s) -> {} rows \
+             (inserted {}, updated {}, deleted {})",
+            report.table,
+            report.apply.rows_before,
+            report.apply.changes,
+            report.changes.len(),
+            report.apply.rows_after,
+            report.apply.outcome.inserted,
+            report.apply.outcome.updated,
+            report.apply.outcome.deleted,
+        );
+        for summary in &report.changes {
+            self.file_counts
+                .insert(summary.file.clone(), summary.clone());
+        }
+        self.draft = session.clone();
+        self.shown = Some(Shown {
+            session,
+            review: Arc::new(review),
+        });
+        if matches!(self.notice, Some(Notice::Error(_))) {
+            self.notice = None;
+        }
+        self.diff_rows_for = None;
+        self.sort_orders.clear();
+        self.sorts.cancel();
+        if let Some(key) = self.table_sort {
+            let columns = self.review_state().map_or(0, |r| r.table().num_columns());
+            if key.column < columns {
+                self.start_sort(key);
+            } else {
+                self.table_sort = None;
+            }
+        }
+    }
+
+    fn answered(&mut self, request: DialogRequest, paths: Vec<PathBuf>) {
+        match request {
+            DialogRequest::OpenSnapshot => self.review_paths(paths, FileRole::Snapshot),
+            DialogRequest::AddChangeFiles | DialogRequest::AddChangeFolder => {
+                self.review_paths(paths, FileRole::Changes)
+            }
+            DialogRequest::ChooseLookup => self.review_paths(paths, FileRole::Lookup),
+            DialogRequest::Save { target, format } => {
+                let Some(review) = self.shown.as_ref().map(|s| Arc::clone(&s.review)) else {
+                    return;
+                };
+                let (path, format) = export::resolve_path(&paths[0], format);
+                self.jobs.start(
+                    format!("Exporting to {}", path.display()),
+                    move |progress| {
+                        JobOutput::Exported(export::export(
+                            &review, target, &path, format, progress,
+                        ))
+                    },
+                );
+            }
+        }
+    }
+
+    pub(crate) fn open_dropped(&mut self, paths: Vec<PathBuf>) {
+        if !paths.is_empty() {
+            self.review_paths(paths, FileRole::Dropped);
+        }
+    }
+
+    pub(crate) fn act(&mut self, action: Action, ctx: &egui::Context) {
+        match action {
+            Action::Ask(request) => {
+                self.dialog_open = true;
+                let sender = self.dialog_sender.clone();
+                let ctx = ctx.clone();
+                self.dialogs.ask(
+                    request,
+                    Box::new(move |paths| {
+                        let _ = sender.send((request, paths));
+                        ctx.request_repaint();
+                    }),
+                );
+            }
+            Action::LoadSeed => self.review(Session::seed(), "Loading the seed example"),
+            Action::SetIncluded(name, included) => {
+                let mut session = self.draft.clone();
+                session.set_included(&name, included);
+                self.review(session, "Recomputing");
+            }
+            Action::RemoveChange(name) => {
+                let mut session = self.draft.clone();
+                session.remove_change(&name);
+                self.review(session, "Recomputing");
+            }
+            Action::SetAsOf(as_of) => {
+                let mut session = self.draft.clone();
+                session.settings.as_of = as_of;
+                self.review(session, "Recomputing the features");
+            }
+            Action::SetWindowDays(days) => {
+                let mut session = self.draft.clone();
+                session.settings.window_days = days;
+                self.review(session, "Recomputing the features");
+            }
+            Action::UseBundledLookup => {
+                let mut session = self.draft.clone();
+                session.settings.lookup = None;
+                self.review(session, "Recomputing the features");
+            }
+            Action::Cancel => {
+                self.jobs.cancel();
+                if let Some(shown) = &self.shown {
+                    self.draft = shown.session.clone();
+                }
+                self.notice = Some(Notice::Info(
+                    "Cancelled. The computation cannot stop half-way: it finishes in the \
+                     background and its result is discarded. What you see is unchanged."
+                        .into(),
+                ));
+            }
+            Action::ShowView(view) => self.view = view,
+            Action::FilterDiff(filter) => {
+                self.diff_filter = filter;
+                self.scroll_to = Some(0.0);
+            }
+            Action::FindKey(key) => {
+                self.view = View::Diff;
+                self.diff_filter = DiffFilter::All;
+                self.key_query = key;
+                self.scroll_to = Some(0.0);
+            }
+            Action::SortTable(column) => {
+                let descending = self
+                    .table_sort
+                    .is_some_and(|s| s.column == column && !s.descending);
+                let key = SortKey { column, descending };
+                if self.table_order().is_some() {
+                    self.previous_sort = self.table_sort;
+                }
+                self.table_sort = Some(key);
+                if !self.sort_orders.contains_key(&key) {
+                    self.start_sort(key);
+                }
+            }
+            Action::SetExportFormat(format) => self.export_format = format,
+            Action::DismissNotice => self.notice = None,
+        }
+    }
+
+    fn start_sort(&mut self, key: SortKey) {
+        let Some(review) = self.shown.as_ref().map(|s| Arc::clone(&s.review)) else {
+            return;
+        };
+        let column = review.table().schema().field(key.column).name().clone();
+        self.sorts
+            .start(format!("Sorting by {column}"), move |_| SortDone {
+                key,
+                order: sort_order(review.table(), key),
+            });
+    }
+
+    /// The sort being computed, if any.
+    pub(crate) fn sorting(&self) -> Option<SortKey> {
+        self.table_sort
+            .filter(|key| !self.sort_orders.contains_key(key) && self.sorts.is_busy())
+    }
+
+    /// The order the table view shows rows in: the chosen sort once computed, else the
+    /// previous one still on screen, else the table's own.
+    pub(crate) fn table_order(&self) -> Option<Arc<Vec<u32>>> {
+        let key = self.table_sort?;
+        let on_screen = self.sort_orders.get(&key);
+        on_screen
+            .or_else(|| self.sort_orders.get(&self.previous_sort?))
+            .cloned()
+    }
+
+    /// Brings the diff rows up to date with the filter and the search box.
+    pub(crate) fn refresh_diff_rows(&mut self) {
+        let wanted = (self.diff_filter, self.key_query.clone());
+        if self.diff_rows_for.as_ref() == Some(&wanted) {
+            return;
+        }
+        if let Some(review) = self.shown.as_ref().map(|s| &s.review) {
+            self.diff_rows = review.diff_rows(self.diff_filter, &self.key_query);
+            self.diff_rows_for = Some(wanted);
+        }
+    }
+
+    pub(crate) fn export(&self, target: ExportTarget) -> Action {
+        Action::Ask(DialogRequest::Save {
+            target,
+            format: self.export_format,
+        })
+    }
+}
+
+/// The bundled proportional font has no arrows (→ ⬆ ⬇); the bundled monospace one does. The
+/// fonts are bundled rather than looked up on the system, so the app looks the same everywhere.
+fn use_bundled_fonts_for_arrows(ctx: &egui::Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    if let Some(proportional) = fonts.families.get_mut(&egui::FontFamily::Proportional) {
+        proportional.insert(1, "Hack".to_owned());
+    }
+    ctx.set_fonts(fonts);
+}
+
+/// `1,025,000`: big counts read at a glance.
+pub(crate) fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// `1 row`, `2 rows`, `1,000 rows`.
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    format!("{} {word}{}", count(n), if n == 1 { "" } else { "s" })
+}
+
+pub(crate) fn human_bytes(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} kB", b as f64 / (1 << 10) as f64),
+        b => format!("{b} bytes"),
+    }
+}
+
+pub(crate) fn seconds(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+impl eframe::App for TidemarkApp {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        let frame_started = Instant::now();
+        self.receive();
+        if let Some(bench) = &mut self.bench {
+            bench.before_frame(frame_started, frame.info().cpu_usage);
+        }
+        let actions = crate::ui::draw(self, ui);
+        for action in actions {
+            self.act(action, ui.ctx());
+        }
+        if self.bench.is_some() {
+            crate::bench::drive(self, ui.ctx(), frame_started);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_group_thousands_and_words_agree_with_them() {
+        assert_eq!(count(7), "7");
+        assert_eq!(count(1_025_000), "1,025,000");
+        assert_eq!(count(100_000), "100,000");
+        assert_eq!(plural(1, "row"), "1 row");
+        assert_eq!(plural(83_263, "key"), "83,263 keys");
+    }
+}

@@ -1,0 +1,392 @@
+//! The two tables: the diff (filters, key search, changed cells as old → new) and the enriched
+//! table (sortable). Both build only the rows on screen (`TableBuilder::body.rows`), and format
+//! only their cells, so a million rows scroll like a hundred.
+
+use arrow_array::cast::AsArray;
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use egui::{Align, Color32, Layout, RichText};
+use egui_extras::{Column, TableBuilder};
+use tidemark_core::diff::{CHANGED_COLUMNS_COLUMN, ChangeKind};
+
+use crate::app::{Action, TidemarkApp, count, plural};
+use crate::review::{DiffFilter, Review};
+use crate::session::short_name;
+
+/// Every row has the same height: that is what lets the table skip the rows off screen.
+pub const ROW_HEIGHT: f32 = 20.0;
+
+/// Colours that read on both the dark and the light theme.
+struct Palette {
+    inserted: Color32,
+    updated: Color32,
+    deleted: Color32,
+    changed_cell: Color32,
+}
+
+impl Palette {
+    fn of(ui: &egui::Ui) -> Palette {
+        if ui.visuals().dark_mode {
+            Palette {
+                inserted: Color32::from_rgb(0x7c, 0xd3, 0x84),
+                updated: Color32::from_rgb(0xf0, 0xc0, 0x5a),
+                deleted: Color32::from_rgb(0xff, 0x80, 0x80),
+                changed_cell: Color32::from_rgb(0x5a, 0x47, 0x10),
+            }
+        } else {
+            Palette {
+                inserted: Color32::from_rgb(0x1a, 0x7f, 0x37),
+                updated: Color32::from_rgb(0x9a, 0x67, 0x00),
+                deleted: Color32::from_rgb(0xcf, 0x22, 0x2e),
+                changed_cell: Color32::from_rgb(0xff, 0xe8, 0xa3),
+            }
+        }
+    }
+
+    fn kind(&self, kind: ChangeKind) -> Option<Color32> {
+        match kind {
+            ChangeKind::Inserted => Some(self.inserted),
+            ChangeKind::Updated => Some(self.updated),
+            ChangeKind::Deleted => Some(self.deleted),
+            ChangeKind::Unchanged => None,
+        }
+    }
+}
+
+fn formatter(column: &ArrayRef) -> Option<ArrayFormatter<'_>> {
+    let options = FormatOptions::default().with_null("null");
+    ArrayFormatter::try_new(column.as_ref(), &options).ok()
+}
+
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a ArrayRef> {
+    batch.column_by_name(name)
+}
+
+pub fn diff_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    app.refresh_diff_rows();
+    let Some(shown) = &app.shown else {
+        return;
+    };
+    let review = &shown.review;
+    ui.horizontal(|ui| {
+        for filter in DiffFilter::EVERY {
+            let label = format!("{} ({})", filter.label(), count(review.count(filter)));
+            if ui
+                .selectable_label(app.diff_filter == filter, label)
+                .clicked()
+            {
+                actions.push(Action::FilterDiff(filter));
+            }
+        }
+        ui.separator();
+        let label = ui.label("Find key");
+        ui.add(
+            egui::TextEdit::singleline(&mut app.key_query)
+                .hint_text("exact key, e.g. 9")
+                .desired_width(140.0),
+        )
+        .labelled_by(label.id);
+        if !app.key_query.is_empty() && ui.small_button("✖").on_hover_text("Clear").clicked() {
+            app.key_query.clear();
+        }
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            ui.weak(format!(
+                "{} of {}",
+                count(app.diff_rows.len()),
+                plural(review.count(DiffFilter::All), "key")
+            ));
+        });
+    });
+    ui.add_space(4.0);
+    if app.diff_rows.is_empty() {
+        let what = match (app.diff_filter, app.key_query.trim()) {
+            (filter, "") if filter != DiffFilter::All => {
+                format!("No {} keys.", filter.label().to_lowercase())
+            }
+            (_, "") => "The changes touched no key.".to_string(),
+            (_, key) => format!("No change to the key {key} here."),
+        };
+        ui.weak(what);
+        return;
+    }
+    let scroll_to = app.scroll_to.take();
+    // Wide tables scroll sideways; each keeps its own vertical scrolling.
+    egui::ScrollArea::horizontal()
+        .id_salt("diff_sideways")
+        .show(ui, |ui| diff_table(review, &app.diff_rows, scroll_to, ui));
+}
+
+/// What one column of the diff table shows.
+enum DiffColumn<'a> {
+    Change,
+    Key(ArrayFormatter<'a>),
+    Value {
+        name: &'a str,
+        before: ArrayFormatter<'a>,
+        after: ArrayFormatter<'a>,
+    },
+    Plain(ArrayFormatter<'a>),
+    SourceFile(&'a arrow_array::StringArray),
+}
+
+fn diff_table(review: &Review, rows: &[u32], scroll_to: Option<f32>, ui: &mut egui::Ui) {
+    let diff = &review.output.diff.rows;
+    let mut columns: Vec<(String, DiffColumn, Column)> =
+        vec![("change".into(), DiffColumn::Change, Column::initial(72.0))];
+    for key in &review.key_columns {
+        if let Some(f) = column(diff, key).and_then(formatter) {
+            columns.push((key.clone(), DiffColumn::Key(f), Column::initial(70.0)));
+        }
+    }
+    for name in &review.value_columns {
+        let before = column(diff, &format!("before_{name}")).and_then(formatter);
+        let after = column(diff, &format!("after_{name}")).and_then(formatter);
+        if let (Some(before), Some(after)) = (before, after) {
+            columns.push((
+                name.clone(),
+                DiffColumn::Value {
+                    name,
+                    before,
+                    after,
+                },
+                Column::initial(165.0),
+            ));
+        }
+    }
+    for (name, title, width) in [("changes", "changes", 60.0)] {
+        if let Some(f) = column(diff, name).and_then(formatter) {
+            columns.push((title.into(), DiffColumn::Plain(f), Column::initial(width)));
+        }
+    }
+    if let Some(files) = column(diff, "source_file").and_then(|c| c.as_string_opt::<i32>()) {
+        columns.push((
+            "source file".into(),
+            DiffColumn::SourceFile(files),
+            Column::initial(175.0),
+        ));
+    }
+    if let Some(f) = column(diff, "source_row").and_then(formatter) {
+        columns.push(("row".into(), DiffColumn::Plain(f), Column::initial(45.0)));
+    }
+    if review.has_sequence
+        && let Some(f) = column(diff, "source_sequence").and_then(formatter)
+    {
+        columns.push((
+            "sequence".into(),
+            DiffColumn::Plain(f),
+            Column::initial(200.0),
+        ));
+    }
+    let changed_columns =
+        column(diff, CHANGED_COLUMNS_COLUMN).and_then(|c| c.as_string_opt::<i32>());
+    let kinds = &review.output.diff.kinds;
+    let palette = Palette::of(ui);
+
+    let mut table = TableBuilder::new(ui)
+        .id_salt(("diff", columns.len()))
+        .striped(true)
+        .resizable(true)
+        .cell_layout(Layout::left_to_right(Align::Center))
+        .min_scrolled_height(0.0);
+    for (_, _, width) in &columns {
+        table = table.column(width.clip(true).at_least(30.0));
+    }
+    if let Some(offset) = scroll_to {
+        table = table.vertical_scroll_offset(offset);
+    }
+    table
+        .header(ROW_HEIGHT + 2.0, |mut header| {
+            for (title, _, _) in &columns {
+                header.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(ROW_HEIGHT, rows.len(), |mut row| {
+                let index = rows[row.index()] as usize;
+                let kind = kinds[index];
+                let changed = changed_columns.map_or("", |c| c.value(index));
+                for (_, content, _) in &columns {
+                    row.col(|ui| match content {
+                        DiffColumn::Change => {
+                            let text = RichText::new(kind.as_str());
+                            ui.label(match palette.kind(kind) {
+                                Some(color) => text.color(color),
+                                None => text.weak(),
+                            });
+                        }
+                        DiffColumn::Key(f) => {
+                            ui.label(f.value(index).to_string());
+                        }
+                        DiffColumn::Value {
+                            name,
+                            before,
+                            after,
+                        } => {
+                            let is_changed = changed.split(',').any(|c| c == *name);
+                            value_cell(ui, kind, is_changed, before, after, index, &palette);
+                        }
+                        DiffColumn::Plain(f) => {
+                            ui.label(f.value(index).to_string());
+                        }
+                        DiffColumn::SourceFile(files) => {
+                            let name = files.value(index);
+                            ui.label(short_name(name)).on_hover_text(name);
+                        }
+                    });
+                }
+            });
+        });
+}
+
+/// A value in the diff: the new one for inserts, the old one struck through for deletes, and
+/// `old → new` on a highlight where an update changed it.
+fn value_cell(
+    ui: &mut egui::Ui,
+    kind: ChangeKind,
+    changed: bool,
+    before: &ArrayFormatter,
+    after: &ArrayFormatter,
+    row: usize,
+    palette: &Palette,
+) {
+    match kind {
+        ChangeKind::Deleted => {
+            ui.label(
+                RichText::new(before.value(row).to_string())
+                    .strikethrough()
+                    .color(palette.deleted),
+            );
+        }
+        ChangeKind::Updated if changed => {
+            let text = format!("{} → {}", before.value(row), after.value(row));
+            let response = egui::Frame::new()
+                .fill(palette.changed_cell)
+                .corner_radius(3)
+                .inner_margin(egui::Margin::symmetric(4, 0))
+                .show(ui, |ui| ui.label(text))
+                .inner;
+            // The highlight is a colour; screen readers (and the UI tests) get it as words.
+            ui.ctx().accesskit_node_builder(response.id, |node| {
+                node.set_description("changed");
+            });
+        }
+        _ => {
+            ui.label(after.value(row).to_string());
+        }
+    }
+}
+
+pub fn table_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    egui::ScrollArea::horizontal()
+        .id_salt("table_sideways")
+        .show(ui, |ui| enriched_table(app, ui, actions));
+}
+
+fn enriched_table(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let Some(shown) = &app.shown else {
+        return;
+    };
+    let table = shown.review.table();
+    let order = app.table_order();
+    let sorting = app.sorting();
+    let sort = app.table_sort;
+    let scroll_to = app.scroll_to.take();
+
+    let options = FormatOptions::default().with_null("null");
+    let formatters: Vec<Option<ArrayFormatter>> = table
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).ok())
+        .collect();
+    let schema = table.schema();
+    let numeric: Vec<bool> = schema
+        .fields()
+        .iter()
+        .map(|f| f.data_type().is_numeric())
+        .collect();
+
+    let mut builder = TableBuilder::new(ui)
+        .id_salt(("table", table.num_columns()))
+        .striped(true)
+        .resizable(true)
+        .cell_layout(Layout::left_to_right(Align::Center))
+        .min_scrolled_height(0.0);
+    for field in schema.fields() {
+        builder = builder.column(
+            Column::initial(initial_width(field.data_type()))
+                .clip(true)
+                .at_least(40.0),
+        );
+    }
+    if let Some(offset) = scroll_to {
+        builder = builder.vertical_scroll_offset(offset);
+    }
+    builder
+        .header(ROW_HEIGHT + 4.0, |mut header| {
+            for (index, field) in schema.fields().iter().enumerate() {
+                header.col(|ui| {
+                    let arrow = match sort {
+                        Some(s) if s.column == index && s.descending => " ⬇",
+                        Some(s) if s.column == index => " ⬆",
+                        _ => "",
+                    };
+                    let button = egui::Button::new(
+                        RichText::new(format!("{}{arrow}", field.name())).strong(),
+                    )
+                    .frame(false);
+                    if ui
+                        .add(button)
+                        .on_hover_text(format!("Sort by {}", field.name()))
+                        .clicked()
+                    {
+                        actions.push(Action::SortTable(index));
+                    }
+                    if sorting.is_some_and(|s| s.column == index) {
+                        ui.spinner();
+                    }
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(ROW_HEIGHT, table.num_rows(), |mut row| {
+                let index = order
+                    .as_ref()
+                    .map_or(row.index(), |order| order[row.index()] as usize);
+                for (column, formatter) in formatters.iter().enumerate() {
+                    row.col(|ui| {
+                        let Some(formatter) = formatter else {
+                            return;
+                        };
+                        let text = formatter.value(index).to_string();
+                        if numeric[column] {
+                            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                                ui.label(text);
+                            });
+                        } else {
+                            ui.label(text);
+                        }
+                    });
+                }
+            });
+        });
+}
+
+/// Wide enough for most values of a type, so the enriched table fits a laptop's window.
+fn initial_width(data_type: &arrow_schema::DataType) -> f32 {
+    use arrow_schema::DataType::*;
+    match data_type {
+        // Rates print with every digit: 0.3333333333333333.
+        Float16 | Float32 | Float64 => 150.0,
+        d if d.is_numeric() => 80.0,
+        Date32 | Date64 => 95.0,
+        Timestamp(..) => 190.0,
+        _ => 135.0,
+    }
+}
+
+/// The height of a table's rows, in pixels: how far the benchmark's sweeps scroll.
+pub fn content_height(ui_spacing_y: f32, rows: usize) -> f32 {
+    (ROW_HEIGHT + ui_spacing_y) * rows as f32
+}

@@ -1,0 +1,384 @@
+//! The app driven like a user would: through its widgets, by their labels, with
+//! `egui_kittest`. File dialogs are answered by a script; everything else is the real app,
+//! background jobs included.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::Vec2;
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use tidemark_core::InputFile;
+use tidemark_desktop::dialogs::{DialogRequest, ScriptedDialogs};
+use tidemark_desktop::{Notice, Startup, TidemarkApp};
+
+fn harness(startup: Startup, dialogs: ScriptedDialogs) -> Harness<'static, TidemarkApp> {
+    let mut harness = Harness::builder()
+        .with_size(Vec2::new(1400.0, 900.0))
+        .build_eframe(move |cc| TidemarkApp::new(&cc.egui_ctx, startup, Box::new(dialogs)));
+    settle(&mut harness);
+    harness
+}
+
+/// The seed, with dialogs that nobody answers.
+fn seed() -> Harness<'static, TidemarkApp> {
+    harness(Startup::Seed, ScriptedDialogs::new(|_| Vec::new()))
+}
+
+/// Runs frames until the background work is done and the window is still.
+fn settle(harness: &mut Harness<'static, TidemarkApp>) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    harness.step();
+    while harness.state().is_busy() {
+        assert!(Instant::now() < deadline, "the app stayed busy");
+        std::thread::sleep(Duration::from_millis(5));
+        harness.step();
+    }
+    harness.run();
+}
+
+fn click(harness: &mut Harness<'static, TidemarkApp>, label: &str) {
+    harness.get_by_label(label).click();
+    settle(harness);
+}
+
+fn shows(harness: &Harness<'static, TidemarkApp>, label: &str) -> bool {
+    harness.query_all_by_label(label).next().is_some()
+}
+
+/// Ticks or unticks a change file.
+fn toggle(harness: &mut Harness<'static, TidemarkApp>, file: &str) {
+    harness.get_by_role_and_label(Role::CheckBox, file).click();
+    settle(harness);
+}
+
+fn error_text(harness: &Harness<'static, TidemarkApp>) -> String {
+    match harness.state().notice() {
+        Some(Notice::Error(message)) => message.clone(),
+        other => panic!("expected an error, found {other:?}"),
+    }
+}
+
+/// A change file in a temporary folder, named as DMS names them.
+fn change_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn seed_folder() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/data/seed")
+}
+
+#[test]
+fn the_seed_example_loads_with_its_files_in_apply_order_and_the_diff_counts() {
+    let harness = seed();
+    for label in ["All (10)", "Inserted (7)", "Updated (3)", "Deleted (0)"] {
+        assert!(shows(&harness, label), "missing {label:?}");
+    }
+    assert!(shows(
+        &harness,
+        "users: 103 rows + 10 changes from 5 files → 110 rows"
+    ));
+    // The five files, each with its rows and I/U/D counts, first applied first.
+    let files = harness.get_all_by_role(Role::CheckBox).collect::<Vec<_>>();
+    let names: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.accesskit_node().label())
+        .filter(|l| l.ends_with(".csv"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "20211017-194324349.csv",
+            "20211018-223933563.csv",
+            "20211018-224657689.csv",
+            "20211018-225235856.csv",
+            "20211018-225959941.csv"
+        ]
+    );
+    assert!(shows(&harness, "6 rows: 3 I · 3 U · 0 D"));
+    assert_eq!(
+        harness.get_all_by_label("1 row: 1 I · 0 U · 0 D").count(),
+        4
+    );
+    assert!(shows(&harness, "None: every change fitted the snapshot."));
+    assert!(shows(&harness, "Every city matched the lookup table."));
+}
+
+#[test]
+fn switching_to_deleted_then_inserted_filters_the_diff() {
+    let mut harness = seed();
+    assert!(shows(&harness, "Bob Ding") && shows(&harness, "Darla Hayes"));
+
+    click(&mut harness, "Deleted (0)");
+    assert!(shows(&harness, "No deleted keys."));
+    assert!(!shows(&harness, "Bob Ding"));
+
+    click(&mut harness, "Inserted (7)");
+    assert!(shows(&harness, "7 of 10 keys"));
+    assert!(shows(&harness, "Bob Ding"), "an inserted user");
+    assert!(!shows(&harness, "Darla Hayes"), "an updated user");
+}
+
+#[test]
+fn a_key_search_finds_user_9_with_the_changed_city_highlighted() {
+    let mut harness = seed();
+    harness.get_by_label("Find key").click();
+    harness.run();
+    harness.get_by_label("Find key").type_text("9");
+    settle(&mut harness);
+
+    assert!(shows(&harness, "1 of 10 keys"));
+    assert!(!shows(&harness, "Mindy George"), "user 6 is filtered out");
+    let city = harness.get_by_label("Nashville → New York");
+    assert_eq!(
+        city.accesskit_node().description().as_deref(),
+        Some("changed")
+    );
+    assert!(shows(&harness, "2021-10-15 → 2021-10-17"));
+    let name = harness.get_by_label("Darla Hayes");
+    assert_eq!(
+        name.accesskit_node().description(),
+        None,
+        "an unchanged value is not highlighted"
+    );
+    assert!(shows(&harness, "20211017-194324349.csv"), "the source file");
+}
+
+#[test]
+fn export_writes_a_file_that_decodes_to_the_enriched_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("enriched.parquet");
+    let answer = target.clone();
+    let mut harness = harness(
+        Startup::Seed,
+        ScriptedDialogs::new(move |request| match request {
+            DialogRequest::Save { .. } => vec![answer.clone()],
+            _ => Vec::new(),
+        }),
+    );
+    click(&mut harness, "Export");
+    click(&mut harness, "Enriched table…");
+
+    let bytes = std::fs::read(&target).expect("the export wrote the file");
+    let decoded =
+        tidemark_core::decode::read_parquet(&InputFile::new("enriched.parquet", bytes)).unwrap();
+    let review = harness.state().review_state().unwrap();
+    let expected = review.table();
+    assert_eq!(decoded.num_rows(), 110);
+    assert_eq!(decoded.num_columns(), expected.num_columns());
+    for (index, field) in expected.schema().fields().iter().enumerate() {
+        assert_eq!(decoded.schema().field(index).name(), field.name());
+        assert_eq!(
+            decoded.column(index).to_data(),
+            expected.column(index).to_data(),
+            "column {}",
+            field.name()
+        );
+    }
+    assert!(shows(
+        &harness,
+        &format!("Wrote 110 rows to {} ({}).", target.display(), {
+            let size = std::fs::metadata(&target).unwrap().len() as f64 / 1024.0;
+            format!("{size:.1} kB")
+        })
+    ));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary left"
+    );
+}
+
+#[test]
+fn unticking_a_file_shows_the_result_without_it() {
+    let mut harness = seed();
+    toggle(&mut harness, "20211017-194324349.csv");
+    assert!(shows(&harness, "Inserted (4)"));
+    assert!(shows(&harness, "Updated (0)"));
+    assert!(shows(&harness, "6 rows: 3 I · 3 U · 0 D (left out)"));
+
+    toggle(&mut harness, "20211017-194324349.csv");
+    assert!(shows(&harness, "Inserted (7)"));
+}
+
+#[test]
+fn a_bad_change_file_shows_where_it_is_wrong_and_keeps_the_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = change_file(
+        dir.path(),
+        "20211019-000000000.csv",
+        "U,9,Darla Hayes,New York,2021-02-30\n",
+    );
+    let mut harness = harness(
+        Startup::Seed,
+        ScriptedDialogs::new(move |_| vec![bad.clone()]),
+    );
+    click(&mut harness, "Add change files…");
+
+    let message = error_text(&harness);
+    assert!(
+        message.ends_with(
+            "20211019-000000000.csv, row 1, column `last_login`: cannot parse \"2021-02-30\" \
+             as a date (YYYY-MM-DD)"
+        ),
+        "{message}"
+    );
+    assert!(shows(&harness, &format!("Error: {message}")));
+    // The previous review and its inputs are intact.
+    assert!(shows(&harness, "Inserted (7)") && shows(&harness, "Updated (3)"));
+    assert!(!shows(&harness, "20211019-000000000.csv"));
+}
+
+#[test]
+fn anomalies_and_unmatched_cities_are_listed_and_lead_to_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = change_file(
+        dir.path(),
+        "20211019-000000000.csv",
+        "D,999,Nobody,Nowhere,2021-10-19\nI,200,Ann Other,Atlantis,2021-10-19\n",
+    );
+    let mut harness = harness(
+        Startup::Seed,
+        ScriptedDialogs::new(move |_| vec![odd.clone()]),
+    );
+    click(&mut harness, "Add change files…");
+
+    assert!(shows(&harness, "20211019-000000000.csv"), "the sixth file");
+    assert!(shows(&harness, "2 rows: 1 I · 0 U · 1 D"));
+    let anomaly = "1 × delete of a key that does not exist (nothing to delete)";
+    click(&mut harness, anomaly);
+    click(&mut harness, "key 999 · 20211019-000000000.csv row 1");
+    assert_eq!(
+        harness.get_by_label("Find key").value().as_deref(),
+        Some("999")
+    );
+
+    assert!(shows(&harness, "1 unmatched city name"));
+    assert!(shows(&harness, "Atlantis (1 row)"));
+    assert!(shows(&harness, "Inserted (8)"));
+}
+
+#[test]
+fn dropping_a_folder_with_a_full_load_opens_it() {
+    #[derive(Debug)]
+    struct Dropped(PathBuf);
+    impl egui::DroppedFile for Dropped {
+        fn path(&self) -> &Path {
+            &self.0
+        }
+        fn bytes(&self) -> Result<Vec<u8>, String> {
+            std::fs::read(&self.0).map_err(|e| e.to_string())
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("LOAD00000001.csv"),
+        "1,Ann,Austin,2021-01-01\n2,Bob,Boston,2021-02-01\n",
+    )
+    .unwrap();
+    let day = dir.path().join("2021/10/19");
+    std::fs::create_dir_all(&day).unwrap();
+    change_file(
+        &day,
+        "20211019-000000000.csv",
+        "U,2,Bob,Denver,2021-10-19\nI,3,Cy,Seattle,2021-10-19\nD,1,Ann,Austin,2021-01-01\n",
+    );
+    let mut harness = seed();
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(dir.path().to_path_buf())));
+    settle(&mut harness);
+
+    assert!(shows(
+        &harness,
+        "users: 2 rows + 3 changes from 1 file → 2 rows"
+    ));
+    for label in ["Inserted (1)", "Updated (1)", "Deleted (1)"] {
+        assert!(shows(&harness, label), "missing {label:?}");
+    }
+    assert!(shows(&harness, "Boston → Denver"));
+}
+
+#[test]
+fn the_command_line_opens_a_folder_of_a_full_load_and_change_files() {
+    let harness = harness(
+        Startup::Paths(vec![seed_folder()]),
+        ScriptedDialogs::new(|_| Vec::new()),
+    );
+    assert!(shows(&harness, "Inserted (7)") && shows(&harness, "Updated (3)"));
+    assert!(shows(&harness, "LOAD00000001.csv"));
+}
+
+#[test]
+fn the_enriched_table_sorts_by_a_clicked_column() {
+    let mut harness = seed();
+    click(&mut harness, "Enriched table (110 rows)");
+    assert!(shows(&harness, "login_rate_last_3_months_by_city"));
+    assert!(
+        shows(&harness, "Herman Zimmerman"),
+        "user 0, first in the table"
+    );
+
+    click(&mut harness, "user_id");
+    click(&mut harness, "user_id ⬆");
+    assert!(shows(&harness, "user_id ⬇"));
+    assert!(shows(&harness, "Jack Geller"), "user 139, now first");
+    assert!(!shows(&harness, "Herman Zimmerman"), "user 0, now last");
+}
+
+#[test]
+fn changing_the_window_recomputes_the_features() {
+    let mut harness = seed();
+    assert!(shows(&harness, "· as_of 2021-10-18 · window 90 days"));
+    let window = harness.get_by_role(Role::SpinButton);
+    assert_eq!(window.value().as_deref(), Some("90 days"));
+    window.set_value_accesskit(365.0);
+    settle(&mut harness);
+    assert!(shows(&harness, "· as_of 2021-10-18 · window 365 days"));
+    assert!(shows(&harness, "from 2020-10-18"));
+}
+
+#[test]
+fn a_fixed_as_of_and_a_lookup_file_of_ones_own_are_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let cities = dir.path().join("cities.csv");
+    std::fs::write(&cities, "city,state\nNew York,New York\nDenver,Colorado\n").unwrap();
+    let mut harness = harness(
+        Startup::Seed,
+        ScriptedDialogs::new(move |request| match request {
+            DialogRequest::ChooseLookup => vec![cities.clone()],
+            _ => Vec::new(),
+        }),
+    );
+    let as_of = |harness: &Harness<'static, TidemarkApp>| {
+        let review = harness.state().review_state().unwrap();
+        let features = review.output.report.features.clone().unwrap();
+        (features.as_of, features.as_of_source)
+    };
+    assert_eq!(
+        as_of(&harness).1,
+        "newest change file name (20211018-225959941.csv)"
+    );
+
+    click(&mut harness, "From the data");
+    assert_eq!(as_of(&harness), ("2021-10-18".into(), "given".into()));
+    let date_picker = harness.query_all_by(|node| {
+        node.role() == Role::Button && node.label().is_some_and(|l| l.contains("2021-10-18"))
+    });
+    assert_eq!(date_picker.count(), 1, "the date picker shows the date");
+
+    click(&mut harness, "A file of your own…");
+    assert!(
+        shows(&harness, "cities.csv"),
+        "the lookup's name replaces the choice"
+    );
+    // 28 cities in the seed, two of them in this table.
+    assert!(shows(&harness, "26 unmatched city names"));
+    assert!(shows(&harness, "Phoenix (8 rows)"));
+}
