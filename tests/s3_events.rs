@@ -97,7 +97,12 @@ fn handle_on(runtime: Runtime, s: &Scratch, event_json: &str, env: &[(&str, &str
                 command.arg("--env").arg(format!("{k}={v}"));
             }
             let guest_args = args.map(|a| if a == "root" { "/root" } else { a });
-            command.arg("--").args(guest_args).arg("/root/event.json").output().expect("the WASI runtime runs")
+            command
+                .arg("--")
+                .args(guest_args)
+                .arg("/root/event.json")
+                .output()
+                .expect("the WASI runtime runs")
         }
     }
 }
@@ -114,10 +119,17 @@ mod wasi {
     }
 
     pub fn python() -> PathBuf {
-        let python = std::env::var_os("TIDEMARK_WASI_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/tidemark/wasi-venv/bin/python")
-        });
-        assert!(python.exists(), "no WASI runtime at {}: run scripts/test.sh, which installs it", python.display());
+        let python = std::env::var_os("TIDEMARK_WASI_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
+                    .join(".cache/tidemark/wasi-venv/bin/python")
+            });
+        assert!(
+            python.exists(),
+            "no WASI runtime at {}: run scripts/test.sh, which installs it",
+            python.display()
+        );
         python
     }
 

@@ -79,40 +79,67 @@ pub(crate) struct KeyMap {
     keys: KeyValues,
     /// For each id, the changed row where the key first appears.
     first_row: Vec<u32>,
-    table: HashTable<u32>,
+    index: Index,
     hasher: DefaultHashBuilder,
+}
+
+enum Index {
+    /// A single integer key is kept beside its id: a probe touches one place in memory, which
+    /// matters when ten million snapshot rows probe a million keys.
+    Int(HashTable<(i64, u32)>),
+    /// Any other key is compared through the changed rows' encoded keys.
+    Rows(HashTable<u32>),
 }
 
 impl KeyMap {
     /// Numbers the keys of `keys`; returns the map and the id of every row.
     pub(crate) fn build(keys: KeyValues) -> (KeyMap, Vec<u32>) {
         let hasher = DefaultHashBuilder::default();
-        let mut table = HashTable::with_capacity(keys.len());
-        let mut first_row = Vec::new();
+        let mut first_row: Vec<u32> = Vec::new();
         let mut ids = Vec::with_capacity(keys.len());
-        for row in 0..keys.len() {
-            let hash = keys.hash(&hasher, row);
-            let entry = table.entry(
-                hash,
-                |&id: &u32| keys.same(first_row[id as usize] as usize, &keys, row),
-                |&id: &u32| keys.hash(&hasher, first_row[id as usize] as usize),
-            );
-            let id = match entry {
-                Entry::Occupied(e) => *e.get(),
-                Entry::Vacant(e) => {
-                    let id = first_row.len() as u32;
-                    first_row.push(row as u32);
-                    e.insert(id);
-                    id
+        let next_id = |row: usize, first_row: &mut Vec<u32>| {
+            first_row.push(row as u32);
+            first_row.len() as u32 - 1
+        };
+        let index = match &keys {
+            KeyValues::Int(values) => {
+                let mut table: HashTable<(i64, u32)> = HashTable::with_capacity(values.len());
+                for (row, &key) in values.iter().enumerate() {
+                    let entry = table.entry(
+                        hasher.hash_one(key),
+                        |&(k, _)| k == key,
+                        |&(k, _)| hasher.hash_one(k),
+                    );
+                    let id = match entry {
+                        Entry::Occupied(e) => e.get().1,
+                        Entry::Vacant(e) => e.insert((key, next_id(row, &mut first_row))).get().1,
+                    };
+                    ids.push(id);
                 }
-            };
-            ids.push(id);
-        }
+                Index::Int(table)
+            }
+            KeyValues::Rows(_) => {
+                let mut table: HashTable<u32> = HashTable::with_capacity(keys.len());
+                for row in 0..keys.len() {
+                    let entry = table.entry(
+                        keys.hash(&hasher, row),
+                        |&id| keys.same(first_row[id as usize] as usize, &keys, row),
+                        |&id| keys.hash(&hasher, first_row[id as usize] as usize),
+                    );
+                    let id = match entry {
+                        Entry::Occupied(e) => *e.get(),
+                        Entry::Vacant(e) => *e.insert(next_id(row, &mut first_row)).get(),
+                    };
+                    ids.push(id);
+                }
+                Index::Rows(table)
+            }
+        };
         (
             KeyMap {
                 keys,
                 first_row,
-                table,
+                index,
                 hasher,
             },
             ids,
@@ -125,13 +152,21 @@ impl KeyMap {
 
     /// The id of row `row` of `other`, if its key is among the changed keys.
     pub(crate) fn probe(&self, other: &KeyValues, row: usize) -> Option<u32> {
-        let hash = other.hash(&self.hasher, row);
-        self.table
-            .find(hash, |&id| {
-                self.keys
-                    .same(self.first_row[id as usize] as usize, other, row)
-            })
-            .copied()
+        match (&self.index, other) {
+            (Index::Int(table), KeyValues::Int(values)) => {
+                let key = values[row];
+                table
+                    .find(self.hasher.hash_one(key), |&(k, _)| k == key)
+                    .map(|&(_, id)| id)
+            }
+            (Index::Rows(table), _) => table
+                .find(other.hash(&self.hasher, row), |&id| {
+                    self.keys
+                        .same(self.first_row[id as usize] as usize, other, row)
+                })
+                .copied(),
+            (Index::Int(_), KeyValues::Rows(_)) => None,
+        }
     }
 }
 
