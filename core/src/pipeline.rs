@@ -9,10 +9,10 @@ use crate::decode::{decode_changes, decode_snapshot, read_parquet, table_schema}
 use crate::diff::Diff;
 use crate::error::{Error, ErrorKind, Result};
 use crate::features::lookup::Lookup;
-use crate::features::{AsOf, enrich};
+use crate::features::{AsOf, Enriched, enrich};
 use crate::files::{DmsName, InputFile, sort_for_apply};
 use crate::report::{RunReport, SnapshotSummary};
-use crate::spec::TableSpec;
+use crate::spec::{FeatureSpec, TableSpec};
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Date32Type;
@@ -152,20 +152,7 @@ pub fn run(
                 &features.date,
             )?,
         };
-        let mut features = features.clone();
-        if let Some(days) = options.window_days {
-            features.window_days = days;
-        }
-        let default_lookup;
-        let lookup = match (&features.output.lookup, &options.lookup) {
-            (None, _) => None,
-            (Some(_), Some(lookup)) => Some(lookup),
-            (Some(_), None) => {
-                default_lookup = Lookup::us_cities();
-                Some(&default_lookup)
-            }
-        };
-        let result = enrich(&applied.rows, &features, &as_of, lookup)?;
+        let result = enrich_with(features, &applied.rows, &as_of, options)?;
         enriched = Some(result.rows);
         feature_summary = Some(result.summary);
     }
@@ -197,6 +184,30 @@ fn decode_all_changes(
     files: &[InputFile],
 ) -> Result<Vec<ChangeBatch>> {
     crate::par::try_map(files, |f| decode_changes(spec, schema, f))
+}
+
+/// The features of `table` as of `as_of`, with the options' window and lookup (the bundled
+/// US cities when none is given).
+pub fn enrich_with(
+    features: &FeatureSpec,
+    table: &RecordBatch,
+    as_of: &AsOf,
+    options: &Options,
+) -> Result<Enriched> {
+    let mut features = features.clone();
+    if let Some(days) = options.window_days {
+        features.window_days = days;
+    }
+    let default_lookup;
+    let lookup = match (&features.output.lookup, &options.lookup) {
+        (None, _) => None,
+        (Some(_), Some(lookup)) => Some(lookup),
+        (Some(_), None) => {
+            default_lookup = Lookup::us_cities();
+            Some(&default_lookup)
+        }
+    };
+    enrich(table, &features, as_of, lookup)
 }
 
 /// The date of the newest change applied: its commit timestamp if the changes carry one,

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use tidemark_core::features::AsOf;
 use tidemark_core::features::lookup::Lookup;
-use tidemark_core::features::{AsOf, enrich};
 use tidemark_core::pipeline::{self, Inputs, Options, Output};
 use tidemark_core::{DmsName, ErrorKind, InputFile, OutputFormat, TableSpec, encode};
 
@@ -509,7 +509,10 @@ fn run(
             pipeline::run(
                 &config.spec,
                 inputs,
-                &Options { as_of, ..options },
+                &Options {
+                    as_of,
+                    ..options.clone()
+                },
                 &mut |_| {},
             )?
         }
@@ -522,28 +525,15 @@ fn run(
         &config.spec.features,
     ) {
         if previous.as_str() > features.as_of.as_str() {
-            let mut spec = spec.clone();
-            if let Some(days) = config.window_days {
-                spec.window_days = days;
-            }
             let date = previous.parse().map_err(|_| EdgeError::Manifest {
                 path: MANIFEST.into(),
                 reason: format!("bad as_of {previous}"),
             })?;
-            let default_lookup;
-            let lookup = match (&spec.output.lookup, &config.lookup) {
-                (None, _) => None,
-                (Some(_), Some(l)) => Some(l),
-                (Some(_), None) => {
-                    default_lookup = Lookup::us_cities();
-                    Some(&default_lookup)
-                }
-            };
             let as_of = AsOf {
                 date,
                 source: "the newest change of an earlier event".into(),
             };
-            let enriched = enrich(&output.table, &spec, &as_of, lookup)?;
+            let enriched = pipeline::enrich_with(spec, &output.table, &as_of, &options)?;
             output.enriched = Some(enriched.rows);
             output.report.features = Some(enriched.summary);
         }
