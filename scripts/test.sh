@@ -46,3 +46,6 @@ cargo test --workspace --locked
 
 step "desktop app: UI tests and a real window under Xvfb (scripts/test-desktop.sh)"
 ./scripts/test-desktop.sh
+
+step "browser module and page: Node tests and headless Chromium (scripts/test-web.sh)"
+./scripts/test-web.sh

@@ -58,6 +58,7 @@ export interface ApplyOptions {
 export type Progress =
   | { stage: "decode"; file: string; index: number; total: number; bytes: number }
   | { stage: "apply" | "enrich" | "done" };
+export type ProgressCallback = (progress: Progress) => void;
 
 export type Table = "snapshot" | "enriched" | "diff";
 export type Output = Table | "state";
@@ -157,10 +158,13 @@ extern "C" {
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The bundled lookup table, built once: building it (parsing 30,000 places) takes longer
+    /// than applying small change sets, and the page applies again on every option change.
+    static US_CITIES: RefCell<Option<Lookup>> = const { RefCell::new(None) };
 }
 
 /// Keeps the message of a panic (a bug, never bad input), which the trap that follows loses.
-#[wasm_bindgen(start)]
+#[wasm_bindgen(start, skip_typescript)]
 fn start() {
     std::panic::set_hook(Box::new(|info| {
         let message = info.to_string();
@@ -357,14 +361,20 @@ fn progress_value(stage: Stage) -> JsValue {
 pub fn apply(
     #[wasm_bindgen(unchecked_param_type = "InputFile[]")] snapshot: JsValue,
     #[wasm_bindgen(unchecked_param_type = "InputFile[]")] changes: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "ApplyOptions | null")] options: Option<Object>,
-    #[wasm_bindgen(unchecked_param_type = "((progress: Progress) => void) | null")]
-    on_progress: Option<Function>,
+    options: Option<ApplyOptions>,
+    #[wasm_bindgen(js_name = onProgress)] on_progress: Option<ProgressCallback>,
 ) -> Result<Run, JsValue> {
     let snapshot = input_files(&snapshot, "snapshot")?;
     let changes = input_files(&changes, "changes")?;
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-    let (spec, options, state) = read_options(&options)?;
+    let on_progress: Option<Function> = on_progress.map(JsCast::unchecked_into);
+    let (spec, mut options, state) = read_options(&options)?;
+    // The run borrows the bundled lookup and gives it back; it is the same table the core
+    // would build (`Lookup::us_cities()`), so the results and the report are the same.
+    let bundled = options.lookup.is_none();
+    if bundled {
+        options.lookup = Some(US_CITIES.take().unwrap_or_else(Lookup::us_cities));
+    }
     let mut report = |stage: Stage| {
         if let Some(f) = &on_progress {
             // A throwing progress callback must not stop the run.
@@ -376,7 +386,11 @@ pub fn apply(
         state,
         changes,
     };
-    let output = pipeline::run(&spec, inputs, &options, &mut report).map_err(|e| core_error(&e))?;
+    let output = pipeline::run(&spec, inputs, &options, &mut report);
+    if bundled {
+        US_CITIES.set(options.lookup.take());
+    }
+    let output = output.map_err(|e| core_error(&e))?;
     Ok(Run {
         key: spec.table.key.clone(),
         output,
@@ -575,9 +589,10 @@ impl Run {
         &self,
         offset: u32,
         limit: u32,
-        #[wasm_bindgen(unchecked_param_type = "ChangeKind | null")] change: Option<String>,
+        change: Option<ChangeKindName>,
     ) -> Result<DiffPage, JsValue> {
         let diff = &self.output.diff;
+        let change = change.and_then(|c| JsValue::from(c).as_string());
         let filter = match change.as_deref() {
             None | Some("") => None,
             Some(name) => Some(
@@ -797,4 +812,13 @@ extern "C" {
     /// See the TypeScript `DiffPage`.
     #[wasm_bindgen(typescript_type = "DiffPage")]
     pub type DiffPage;
+    /// See the TypeScript `ApplyOptions`.
+    #[wasm_bindgen(typescript_type = "ApplyOptions")]
+    pub type ApplyOptions;
+    /// See the TypeScript `ProgressCallback`.
+    #[wasm_bindgen(typescript_type = "ProgressCallback")]
+    pub type ProgressCallback;
+    /// See the TypeScript `ChangeKind`.
+    #[wasm_bindgen(typescript_type = "ChangeKind")]
+    pub type ChangeKindName;
 }

@@ -1,0 +1,224 @@
+// The page, end to end, in headless Chromium: load the example, read the summary, the diff and
+// the enriched table, download the enriched table and compare it with the native CLI's, see a
+// bad file's error, and use the page offline. Saves web/screenshot.png.
+// Needs web/pkg (scripts/build-wasm.sh), the CLI (cargo build -p tidemark) and Chromium.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { chromium } from "playwright-core";
+import { REPO, SEED, cli, parseCsv, scratch } from "./common.mjs";
+import { WEB_ROOT, serve } from "./server.mjs";
+
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+let server;
+let profile;
+let context;
+let page;
+const problems = [];
+
+before(async () => {
+  server = await serve(WEB_ROOT);
+  profile = scratch();
+  context = await chromium.launchPersistentContext(profile.dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", ...FLAGS],
+    viewport: { width: 1440, height: 1000 },
+    acceptDownloads: true,
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+  await page.goto(server.url);
+  await page.waitForSelector("html[data-ready]");
+  await page.waitForFunction(() => document.querySelector("#version").textContent !== "");
+});
+
+after(async () => {
+  await context?.close();
+  await server?.close();
+  profile?.remove();
+});
+
+const text = (selector) => page.locator(selector).innerText();
+
+/** The rows of the grid as objects by column name (the cells' text). */
+async function gridRows() {
+  return page.evaluate(() => {
+    const names = [...document.querySelectorAll("#grid thead th")].map((th) => th.textContent.replace(/ [▲▼]$/, ""));
+    return [...document.querySelectorAll("#grid tbody tr")].map((tr) =>
+      Object.fromEntries([...tr.children].map((td, i) => [names[i], td.textContent])),
+    );
+  });
+}
+
+test("the example loads and applies: 7 inserted, 3 updated, 0 deleted", async () => {
+  await page.getByRole("button", { name: /Load the example/ }).click();
+  await page.waitForSelector("#result:not([hidden])");
+  assert.equal(await text("[data-count=inserted] .value"), "7");
+  assert.equal(await text("[data-count=updated] .value"), "3");
+  assert.equal(await text("[data-count=deleted] .value"), "0");
+  assert.equal(await text("[data-count=unchanged] .value"), "0");
+  assert.equal(await text("[data-count=rows] .value"), "103 → 110");
+  assert.match(await text("#as-of-line"), /as_of 2021-10-18 \(newest change file name \(20211018-225959941\.csv\)\)/);
+  assert.match(await text("#anomalies"), /No anomalies/);
+  // The files, in apply order, with what each one did.
+  const files = await page.locator("#files tbody .name").allInnerTexts();
+  assert.deepEqual(files, [
+    "LOAD00000001.csv",
+    "20211017-194324349.csv",
+    "20211018-223933563.csv",
+    "20211018-224657689.csv",
+    "20211018-225235856.csv",
+    "20211018-225959941.csv",
+  ]);
+  assert.match(await page.locator("#files tbody tr").nth(1).innerText(), /6 rows: 3 I · 3 U · 0 D/);
+});
+
+test("the diff shows changed cells old → new", async () => {
+  const user9 = page.locator('#grid tr[data-key="9"]');
+  assert.equal(await user9.locator(".badge").textContent(), "updated");
+  const city = user9.locator('td[data-column="city"]');
+  assert.equal(await city.getAttribute("class"), "changed");
+  assert.equal(await city.locator("del").innerText(), "Nashville");
+  assert.equal(await city.locator("ins").innerText(), "New York");
+  assert.equal(await user9.locator('td[data-column="name"]').innerText(), "Darla Hayes");
+  assert.equal(await user9.locator('td[data-column="name"].changed').count(), 0);
+  assert.equal(await page.locator("#grid tbody tr").count(), 10);
+  await page.getByRole("button", { name: /^Updated/ }).click();
+  await page.waitForFunction(() => document.querySelectorAll("#grid tbody tr").length === 3);
+  assert.deepEqual(await page.locator("#grid tbody td.key").allInnerTexts(), ["6", "8", "9"]);
+  await page.getByRole("button", { name: /^All/ }).click();
+  await page.waitForFunction(() => document.querySelectorAll("#grid tbody tr").length === 10);
+});
+
+test("the enriched table: Austin → Texas, user 9 → New York, paged and sortable", async () => {
+  await page.getByRole("tab", { name: /Enriched table/ }).click();
+  await page.waitForSelector('#grid[data-table="enriched"] tbody tr');
+  assert.equal(await text("#pager-text"), "Rows 1–50 of 110");
+  const first = await gridRows();
+  assert.equal(first.length, 50);
+  const user9 = first.find((r) => r.user_id === "9");
+  assert.equal(user9.city, "New York");
+  assert.equal(user9.state, "New York");
+
+  await page.getByTitle("Sort by city", { exact: true }).click();
+  await page.waitForFunction(() => document.querySelector("#grid th[aria-sort]")?.textContent.includes("city"));
+  const sorted = await gridRows();
+  const austin = sorted.filter((r) => r.city === "Austin");
+  assert.equal(austin.length, 3);
+  assert.ok(austin.every((r) => r.state === "Texas"), JSON.stringify(austin));
+  const cities = sorted.map((r) => r.city);
+  assert.deepEqual(cities, [...cities].sort());
+
+  await page.getByRole("button", { name: "Next page" }).click();
+  await page.waitForFunction(() => document.querySelector("#pager-text").textContent === "Rows 51–100 of 110");
+  await page.getByRole("button", { name: "Last page" }).click();
+  await page.waitForFunction(() => document.querySelector("#pager-text").textContent === "Rows 101–110 of 110");
+  assert.equal((await gridRows()).length, 10);
+});
+
+test("the enriched table downloads as the CLI writes it", async () => {
+  const out = scratch();
+  try {
+    const run = cli(["apply", "--snapshot", `${SEED}/LOAD00000001.csv`, "--changes", SEED, "--out", out.dir, "--format", "csv", "--quiet"]);
+    assert.equal(run.status, 0, run.stderr);
+    const expected = readFileSync(join(out.dir, "enriched.csv"));
+
+    await page.selectOption("#format", "csv");
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Enriched table" }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), "enriched.csv");
+    const saved = join(out.dir, "downloaded.csv");
+    await download.saveAs(saved);
+    const got = readFileSync(saved);
+    assert.deepEqual(parseCsv(got.toString("utf8")), parseCsv(expected.toString("utf8")));
+    assert.ok(got.equals(expected), "byte-identical to the CLI's enriched.csv");
+
+    await page.selectOption("#format", "parquet");
+    const [parquet] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "New snapshot" }).click(),
+    ]);
+    assert.equal(parquet.suggestedFilename(), "snapshot.parquet");
+    const parquetPath = join(out.dir, "snapshot.parquet");
+    await parquet.saveAs(parquetPath);
+    assert.equal(readFileSync(parquetPath).subarray(0, 4).toString(), "PAR1");
+  } finally {
+    out.remove();
+  }
+});
+
+test("as_of can be set, and the run follows it", async () => {
+  await page.fill("#as-of", "2021-12-31");
+  await page.locator("#as-of").dispatchEvent("change");
+  await page.waitForFunction(() => document.querySelector("#as-of-line").textContent.includes("as_of 2021-12-31 (given)"));
+  assert.match(await text("#as-of-line"), /window 90 days from 2021-10-02/);
+  await page.fill("#as-of", "");
+  await page.locator("#as-of").dispatchEvent("change");
+  await page.waitForFunction(() => document.querySelector("#as-of-line").textContent.includes("as_of 2021-10-18"));
+});
+
+test("the screenshot", async () => {
+  await page.getByRole("tab", { name: /Diff/ }).click();
+  await page.waitForSelector('#grid[data-table="diff"] tbody tr');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(REPO, "web/screenshot.png") });
+});
+
+test("a bad file shows the error with its file, row and column", async () => {
+  await page.setInputFiles("#pick-files", {
+    name: "20211019-000000000.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from("I,140,Ann Lee,Austin,2021-10-19\nU,9,Darla Hayes,New York,2021-02-30\n"),
+  });
+  await page.waitForFunction(() => [...document.querySelectorAll("#files .name")].some((n) => n.textContent === "20211019-000000000.csv"));
+  await page.getByRole("button", { name: "Apply changes" }).click();
+  await page.waitForSelector("#error:not([hidden])");
+  assert.equal(
+    await text("#error .message"),
+    '20211019-000000000.csv, row 2, column `last_login`: cannot parse "2021-02-30" as a date (YYYY-MM-DD)',
+  );
+  assert.equal(await page.locator('#error [data-field="file"]').textContent(), "file 20211019-000000000.csv");
+  assert.equal(await page.locator('#error [data-field="row"]').textContent(), "row 2");
+  assert.equal(await page.locator('#error [data-field="column"]').textContent(), "column last_login");
+
+  // Set aside, the bad file no longer stops the run.
+  await page.getByRole("combobox", { name: "Role of 20211019-000000000.csv" }).selectOption("ignore");
+  await page.getByRole("button", { name: "Apply changes" }).click();
+  await page.waitForSelector("#error", { state: "hidden" });
+  assert.equal(await text("[data-count=inserted] .value"), "7");
+});
+
+test("works offline once loaded", async () => {
+  await page.waitForSelector("#offline:not([hidden])");
+  await context.setOffline(true);
+  try {
+    await page.reload();
+    await page.waitForSelector("html[data-ready]");
+    await page.getByRole("button", { name: /Load the example/ }).click();
+    await page.waitForSelector("#result:not([hidden])");
+    assert.equal(await text("[data-count=inserted] .value"), "7");
+  } finally {
+    await context.setOffline(false);
+  }
+});
+
+test("no errors in the console", () => {
+  assert.deepEqual(problems, []);
+});

@@ -1,0 +1,566 @@
+// The page: gathers files and options, runs the module in a worker (client.js), shows the
+// report, the diff and the tables, and offers the outputs for download. No framework.
+
+import { Tidemark } from "./client.js";
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+
+const PAGE_SIZE = 50;
+const ROLES = {
+  snapshot: "Snapshot",
+  changes: "Changes",
+  lookup: "Lookup",
+  state: "State",
+  spec: "Spec",
+  ignore: "Ignore",
+};
+const DATA_FILE = /\.(csv|csv\.gz|gz|parquet|parq|toml)$/i;
+
+const state = {
+  /** @type {{ name: string, size: number, role: string, time: string | null, read: () => Promise<Uint8Array> }[]} */
+  files: [],
+  /** The files in apply order, as the module sorts them. */
+  order: [],
+  /** @type {import("./client.js").RunSummary | null} */
+  result: null,
+  running: false,
+  tab: "diff",
+  offset: 0,
+  diffFilter: null,
+  sort: { enriched: null, snapshot: null },
+  totalBytes: 0,
+  decodedBytes: 0,
+  pageTotal: 0,
+};
+
+const progressView = { bar: $("#progress .bar span"), text: $("#progress p") };
+const tidemark = new Tidemark(showProgress);
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+const number = (n) => n.toLocaleString("en-US");
+const plural = (n, one, many = `${one}s`) => `${number(n)} ${n === 1 ? one : many}`;
+const baseName = (path) => path.split(/[\\/]/).pop();
+
+function bytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 ** 2).toFixed(1)} MB`;
+}
+
+/** Builds an element: el("td", { class: "num" }, "12"). */
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === false || value == null) continue;
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child == null || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+/** What a file probably is, from its name; the user can change it. */
+function guessRole(name, kind) {
+  const base = baseName(name).toLowerCase();
+  if (base.endsWith(".toml")) return "spec";
+  if (base === "state.parquet") return "state";
+  if (kind === "load" || base.startsWith("snapshot.") || base.startsWith("snapshot_")) return "snapshot";
+  if (kind === "changes") return "changes";
+  if (/(cit(y|ies)|lookup|reference)/.test(base)) return "lookup";
+  return "changes";
+}
+
+async function addFiles(entries) {
+  for (const entry of entries) {
+    const existing = state.files.findIndex((f) => f.name === entry.name);
+    if (existing >= 0) state.files.splice(existing, 1);
+    state.files.push({ ...entry, role: null, time: null });
+  }
+  await refreshOrder();
+  for (const file of state.files) {
+    if (file.role === null) file.role = guessRole(file.name, file.kind);
+  }
+  renderFiles();
+  hideError();
+}
+
+async function refreshOrder() {
+  const ordered = await tidemark.order(state.files.map((f) => f.name));
+  const byName = new Map(state.files.map((f) => [f.name, f]));
+  state.order = ordered.map((o) => Object.assign(byName.get(o.name), { kind: o.kind, time: o.time }));
+}
+
+function fromFile(file, name = file.webkitRelativePath || file.name) {
+  return { name, size: file.size, read: async () => new Uint8Array(await file.arrayBuffer()) };
+}
+
+function fromBytes({ name, bytes }) {
+  return { name, size: bytes.length, read: async () => bytes };
+}
+
+/** Files and folders dropped on the page; folders are searched (DMS writes date folders). */
+async function droppedFiles(dataTransfer) {
+  const entries = [...dataTransfer.items].map((item) => item.webkitGetAsEntry?.()).filter(Boolean);
+  if (entries.length === 0) return [...dataTransfer.files].map((f) => fromFile(f));
+  const found = [];
+  const walk = async (entry, topLevel) => {
+    if (entry.name.startsWith(".")) return;
+    if (entry.isFile) {
+      if (!topLevel && !DATA_FILE.test(entry.name)) return;
+      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+      found.push(fromFile(file, entry.fullPath.replace(/^\//, "")));
+    } else if (entry.isDirectory) {
+      const reader = entry.createReader();
+      for (;;) {
+        const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+        if (batch.length === 0) break;
+        for (const child of batch) await walk(child, false);
+      }
+    }
+  };
+  for (const entry of entries) await walk(entry, true);
+  return found;
+}
+
+function renderFiles() {
+  const body = $("#files tbody");
+  body.replaceChildren();
+  $("#files-panel").hidden = state.files.length === 0;
+  const counts = new Map((state.result?.report.changes ?? []).map((c) => [c.file, c]));
+  const rank = { snapshot: 0, state: 1, changes: 2, lookup: 3, spec: 4, ignore: 5 };
+  const shown = [...state.order].sort((a, b) => rank[a.role] - rank[b.role]);
+  for (const file of shown) {
+    const select = el(
+      "select",
+      { "aria-label": `Role of ${file.name}`, class: `role role-${file.role}` },
+      Object.entries(ROLES).map(([value, label]) => el("option", { value, selected: value === file.role }, label)),
+    );
+    select.addEventListener("change", () => {
+      file.role = select.value;
+      renderFiles();
+    });
+    const applied = counts.get(file.name);
+    const details = [bytes(file.size)];
+    if (applied && file.role === "changes") {
+      details.push(`${plural(applied.rows, "row")}: ${number(applied.inserts)} I · ${number(applied.updates)} U · ${number(applied.deletes)} D`);
+    }
+    body.append(
+      el(
+        "tr",
+        { class: file.role === "ignore" ? "ignored" : null },
+        el("td", {}, select),
+        el("td", { class: "file" },
+          el("span", { class: "name", title: file.time ? `${file.name}: written ${file.time}` : file.name }, baseName(file.name)),
+          el("span", { class: "detail" }, details.join(" · "))),
+      ),
+    );
+  }
+  const hasSnapshot = state.files.some((f) => f.role === "snapshot");
+  const apply = $("#apply");
+  apply.disabled = state.running || !hasSnapshot;
+  apply.title = hasSnapshot ? "" : "Add a snapshot first";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running
+
+function readOptions() {
+  const windowText = $("#window").value.trim();
+  return {
+    asOf: $("#as-of").value || null,
+    windowDays: windowText === "" ? null : Number(windowText),
+    strict: $("#strict").checked,
+  };
+}
+
+async function run() {
+  if (state.running) return;
+  const chosen = (role) => state.order.filter((f) => f.role === role);
+  const read = async (files) => Promise.all(files.map(async (f) => ({ name: f.name, bytes: await f.read() })));
+  const single = async (role) => (await read(chosen(role).slice(0, 1)))[0] ?? null;
+  state.running = true;
+  renderFiles();
+  hideError();
+  const inputs = [...chosen("snapshot"), ...chosen("state"), ...chosen("changes")];
+  state.totalBytes = inputs.reduce((sum, f) => sum + f.size, 0);
+  state.decodedBytes = 0;
+  showProgress({ stage: "start" });
+  try {
+    const [snapshot, changes, lookup, stateFile, spec] = await Promise.all([
+      read(chosen("snapshot")),
+      read(chosen("changes")),
+      single("lookup"),
+      single("state"),
+      single("spec"),
+    ]);
+    const options = { ...readOptions(), lookup, state: stateFile, spec };
+    const started = performance.now();
+    state.result = await tidemark.apply(snapshot, changes, options);
+    state.result.seconds = (performance.now() - started) / 1000;
+    state.offset = 0;
+    state.sort = { enriched: null, snapshot: null };
+    if (state.result.rows.enriched == null && state.tab === "enriched") state.tab = "diff";
+    await renderResult();
+  } catch (error) {
+    showError(error);
+  } finally {
+    state.running = false;
+    $("#progress").hidden = true;
+    renderFiles();
+  }
+}
+
+function showProgress(progress) {
+  const box = $("#progress");
+  box.hidden = false;
+  let fraction = 0;
+  let text = "Starting";
+  switch (progress.stage) {
+    case "decode":
+      fraction = state.totalBytes ? (0.7 * state.decodedBytes) / state.totalBytes : 0;
+      state.decodedBytes += progress.bytes;
+      text = `Reading ${baseName(progress.file)} (${progress.index + 1} of ${progress.total}, ${bytes(progress.bytes)})`;
+      break;
+    case "apply":
+      fraction = 0.72;
+      text = "Applying changes";
+      break;
+    case "enrich":
+      fraction = 0.85;
+      text = "Computing features";
+      break;
+    case "done":
+      fraction = 0.97;
+      text = "Preparing the preview";
+      break;
+    case "encode":
+      fraction = 0.5;
+      text = progress.text;
+      break;
+  }
+  progressView.bar.style.width = `${Math.round(fraction * 100)}%`;
+  progressView.text.textContent = text;
+}
+
+function showError(error) {
+  const box = $("#error");
+  box.hidden = false;
+  $(".message", box).textContent = error.message;
+  const where = $(".where", box);
+  where.replaceChildren();
+  const parts = [
+    ["file", error.file],
+    ["row", error.row],
+    ["column", error.column],
+  ].filter(([, v]) => v != null);
+  for (const [label, value] of parts) {
+    where.append(el("span", { class: "chip", "data-field": label }, el("span", { class: "muted" }, label), " ", String(value)));
+  }
+  if (!state.result) $("#empty").hidden = true;
+  box.scrollIntoView({ block: "nearest" });
+}
+
+function hideError() {
+  $("#error").hidden = true;
+  if (!state.result) $("#empty").hidden = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+async function renderResult() {
+  const { report, rows, hasState } = state.result;
+  $("#empty").hidden = true;
+  $("#result").hidden = false;
+  const a = report.apply;
+  $("#summary-title").textContent = `${report.table}: ${plural(a.changes, "change")} from ${plural(report.changes.length, "file")}`;
+  const card = (label, value, kind, note) =>
+    el("div", { class: `count ${kind ?? ""}`, "data-count": label.toLowerCase() },
+      el("span", { class: value.length > 14 ? "value long" : "value" }, value), el("span", { class: "label" }, label), note ? el("span", { class: "note" }, note) : null);
+  $("#counts").replaceChildren(
+    card("Rows", `${number(a.rows_before)} → ${number(a.rows_after)}`, "rows"),
+    card("Inserted", number(a.outcome.inserted), "inserted"),
+    card("Updated", number(a.outcome.updated), "updated"),
+    card("Deleted", number(a.outcome.deleted), "deleted"),
+    card("Unchanged", number(a.outcome.unchanged), "unchanged"),
+  );
+  const f = report.features;
+  const order = a.sequence ? `in ${a.sequence} sequence order` : "in file name order, then row";
+  $("#as-of-line").replaceChildren(
+    ...(f
+      ? [el("strong", {}, `as_of ${f.as_of}`), ` (${f.as_of_source}) · window ${f.window_days} days from ${f.window_start} · ${plural(f.groups, "group")}`, el("br")]
+      : []),
+    `Applied ${order}, in ${state.result.seconds.toFixed(2)} s.`,
+  );
+  renderAnomalies(report);
+  renderLookup(f?.lookup);
+  $("[data-download=state]").hidden = !hasState;
+  const tabCounts = { diff: rows.diff, enriched: rows.enriched, snapshot: rows.snapshot };
+  for (const tab of $$(".tabs [data-tab]")) {
+    const n = tabCounts[tab.dataset.tab];
+    tab.hidden = n == null;
+    $(".count", tab).textContent = n == null ? "" : number(n);
+  }
+  renderFiles();
+  await renderTab();
+}
+
+function renderAnomalies(report) {
+  const box = $("#anomalies");
+  if (report.anomalies.length === 0) {
+    box.replaceChildren(el("p", { class: "ok" }, "No anomalies: every change matched the table as expected."));
+    return;
+  }
+  box.replaceChildren(
+    el("h3", {}, "Anomalies"),
+    el("ul", { class: "anomalies" },
+      report.anomalies.map((an) =>
+        el("li", { "data-kind": an.kind },
+          el("strong", {}, `${number(an.count)} × `), an.description,
+          el("span", { class: "examples" },
+            "e.g. ", an.examples.map((e) => `key ${e.key} (${baseName(e.file)}, row ${e.row})`).join("; "))))),
+  );
+}
+
+function renderLookup(lookup) {
+  const box = $("#lookup");
+  box.replaceChildren();
+  if (!lookup) return;
+  const items = [];
+  if (lookup.unmatched.length) {
+    items.push(el("li", {}, el("strong", {}, "Not found: "), lookup.unmatched.map((n) => `${n.name} (${plural(n.rows, "row")})`).join(", ")));
+  }
+  if (lookup.ambiguous.length) {
+    items.push(el("li", {}, el("strong", {}, "Ambiguous, most populous chosen: "),
+      lookup.ambiguous.map((n) => `${n.name} → ${n.chosen}`).join(", ")));
+  }
+  box.append(
+    el("details", { class: "lookup" },
+      el("summary", {}, `Lookup ${lookup.source}: ${plural(lookup.matched_rows, "row")} matched, ${lookup.unmatched.length} not found, ${lookup.ambiguous.length} ambiguous`),
+      items.length ? el("ul", {}, items) : el("p", { class: "muted" }, "Every name matched one place.")),
+  );
+}
+
+async function renderTab() {
+  for (const tab of $$(".tabs [data-tab]")) tab.setAttribute("aria-selected", String(tab.dataset.tab === state.tab));
+  const grid = $("#grid");
+  grid.dataset.table = state.tab;
+  const filter = $("#diff-filter");
+  filter.hidden = state.tab !== "diff";
+  let total;
+  if (state.tab === "diff") {
+    renderDiffFilter();
+    const page = await tidemark.diffPage(state.offset, PAGE_SIZE, state.diffFilter);
+    total = page.total;
+    renderDiff(grid, page);
+  } else {
+    const sort = state.sort[state.tab];
+    const page = await tidemark.page(state.tab, state.offset, PAGE_SIZE, sort?.by ?? null, sort?.descending ?? false);
+    total = page.total;
+    renderTable(grid, page, sort);
+  }
+  const end = Math.min(state.offset + PAGE_SIZE, total);
+  $("#pager-text").textContent = total === 0 ? "No rows" : `Rows ${number(state.offset + 1)}–${number(end)} of ${number(total)}`;
+  const [first, prev, next, last] = $$(".pager [data-page]");
+  first.disabled = prev.disabled = state.offset === 0;
+  next.disabled = last.disabled = end >= total;
+  state.pageTotal = total;
+}
+
+function renderDiffFilter() {
+  const outcome = state.result.report.apply.outcome;
+  const kinds = [
+    [null, "All", state.result.rows.diff],
+    ["inserted", "Inserted", outcome.inserted],
+    ["updated", "Updated", outcome.updated],
+    ["deleted", "Deleted", outcome.deleted],
+    ["unchanged", "Unchanged", outcome.unchanged],
+  ];
+  $("#diff-filter").replaceChildren(
+    ...kinds.map(([kind, label, n]) =>
+      el("button", {
+        type: "button",
+        class: `chip filter ${kind ?? "all"}`,
+        "aria-pressed": String(state.diffFilter === kind),
+        disabled: n === 0 && kind !== null,
+        onclick: () => {
+          state.diffFilter = kind;
+          state.offset = 0;
+          renderTab();
+        },
+      }, `${label} `, el("span", { class: "muted" }, number(n)))),
+  );
+}
+
+const looksNumeric = (v) => v != null && /^-?\d+(\.\d+)?(e-?\d+)?$/i.test(v);
+
+function valueCell(value, attributes = {}) {
+  if (value === null) return el("td", { ...attributes, class: `${attributes.class ?? ""} null` }, "NULL");
+  return el("td", { ...attributes, class: `${attributes.class ?? ""} ${looksNumeric(value) ? "num" : ""}` }, value);
+}
+
+function renderDiff(grid, page) {
+  const head = el("tr", {}, el("th", {}, "change"), page.key.map((k) => el("th", { class: "key" }, k)),
+    page.columns.map((c) => el("th", {}, c)), el("th", {}, "last change from"));
+  const rows = page.rows.map((r) => {
+    const changed = new Set(r.changed);
+    const cells = page.columns.map((column, i) => {
+      const before = r.before?.[i] ?? null;
+      const after = r.after?.[i] ?? null;
+      if (r.change === "updated" && changed.has(column)) {
+        return el("td", { class: "changed", "data-column": column },
+          el("del", {}, before ?? "NULL"), el("span", { class: "arrow" }, " → "), el("ins", {}, after ?? "NULL"));
+      }
+      return valueCell(r.change === "deleted" ? before : after, { "data-column": column });
+    });
+    return el("tr", { class: r.change, "data-key": r.key.join("|") },
+      el("td", {}, el("span", { class: `badge ${r.change}` }, r.change),
+        r.changes > 1 ? el("span", { class: "times", title: `${r.changes} changes applied to the key` }, ` ×${r.changes}`) : null),
+      r.key.map((k) => valueCell(k, { class: "key" })),
+      cells,
+      el("td", { class: "source", title: r.sequence ? `sequence ${r.sequence}` : "" }, `${baseName(r.file)}:${r.row}`));
+  });
+  grid.replaceChildren(el("thead", {}, head), el("tbody", {}, rows));
+}
+
+function renderTable(grid, page, sort) {
+  const head = el("tr", {}, page.columns.map((column) => {
+    const active = sort?.by === column;
+    const arrow = active ? (sort.descending ? " ▼" : " ▲") : "";
+    return el("th", { "aria-sort": active ? (sort.descending ? "descending" : "ascending") : null },
+      el("button", { type: "button", class: "sort", title: `Sort by ${column}`, onclick: () => sortBy(column) }, column + arrow));
+  }));
+  const rows = page.rows.map((row) => el("tr", {}, row.map((v, i) => valueCell(v, { "data-column": page.columns[i] }))));
+  grid.replaceChildren(el("thead", {}, head), el("tbody", {}, rows));
+}
+
+function sortBy(column) {
+  const current = state.sort[state.tab];
+  state.sort[state.tab] =
+    current?.by !== column ? { by: column, descending: false }
+    : !current.descending ? { by: column, descending: true }
+    : null;
+  state.offset = 0;
+  renderTab();
+}
+
+async function download(output) {
+  const format = $("#format").value;
+  const ext = output === "report" ? "json" : output === "state" ? "parquet" : format;
+  const button = $(`[data-download=${output}]`);
+  const name = `${output}.${ext}`;
+  button.disabled = true;
+  showProgress({ stage: "encode", text: `Encoding ${name}` });
+  try {
+    const data = await tidemark.encode(output, format);
+    const type = ext === "csv" ? "text/csv" : ext === "json" ? "application/json" : "application/vnd.apache.parquet";
+    const url = URL.createObjectURL(new Blob([data], { type }));
+    const link = el("a", { href: url, download: name });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (error) {
+    showError(error);
+  } finally {
+    button.disabled = false;
+    if (!state.running) $("#progress").hidden = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring
+
+async function loadExample() {
+  const seed = await tidemark.example();
+  state.files = [];
+  await addFiles([...seed.snapshot, ...seed.changes].map(fromBytes));
+  await run();
+}
+
+function wire() {
+  const drop = $("#drop");
+  for (const type of ["dragenter", "dragover"]) {
+    document.addEventListener(type, (e) => {
+      e.preventDefault();
+      drop.classList.add("over");
+    });
+  }
+  document.addEventListener("dragleave", (e) => {
+    if (e.relatedTarget === null) drop.classList.remove("over");
+  });
+  document.addEventListener("drop", async (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    await addFiles(await droppedFiles(e.dataTransfer));
+  });
+  drop.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      $("#pick-files").click();
+    }
+  });
+  $("#pick-files").addEventListener("change", async (e) => {
+    await addFiles([...e.target.files].map((f) => fromFile(f, f.name)));
+    e.target.value = "";
+  });
+  $("#pick-folder").addEventListener("change", async (e) => {
+    await addFiles([...e.target.files].filter((f) => DATA_FILE.test(f.name) && !f.name.startsWith(".")).map((f) => fromFile(f)));
+    e.target.value = "";
+  });
+  $("#example").addEventListener("click", loadExample);
+  $("[data-action=example]").addEventListener("click", loadExample);
+  $("#clear").addEventListener("click", () => {
+    state.files = [];
+    state.order = [];
+    renderFiles();
+  });
+  $("#apply").addEventListener("click", run);
+  // Changing an option after a run applies again: the files are still here.
+  $("#options").addEventListener("change", () => {
+    if (state.result && !state.running) run();
+  });
+  $("#options").addEventListener("submit", (e) => e.preventDefault());
+  for (const tab of $$(".tabs [data-tab]")) {
+    tab.addEventListener("click", () => {
+      state.tab = tab.dataset.tab;
+      state.offset = 0;
+      renderTab();
+    });
+  }
+  for (const button of $$(".pager [data-page]")) {
+    button.addEventListener("click", () => {
+      const last = Math.max(0, Math.floor((state.pageTotal - 1) / PAGE_SIZE) * PAGE_SIZE);
+      state.offset = { first: 0, prev: Math.max(0, state.offset - PAGE_SIZE), next: state.offset + PAGE_SIZE, last }[button.dataset.page];
+      renderTab();
+    });
+  }
+  for (const button of $$("[data-download]")) button.addEventListener("click", () => download(button.dataset.download));
+}
+
+async function registerOffline() {
+  if (!("serviceWorker" in navigator) || !window.isSecureContext) return;
+  try {
+    await navigator.serviceWorker.register("sw.js");
+    await navigator.serviceWorker.ready;
+    $("#offline").hidden = false;
+  } catch {
+    // Offline use is a convenience: the page works without it.
+  }
+}
+
+wire();
+renderFiles();
+tidemark.version().then((v) => ($("#version").textContent = v), (e) => showError(e));
+registerOffline();
+document.documentElement.dataset.ready = "true";
