@@ -8,19 +8,8 @@ use common::*;
 #[test]
 fn apply_on_the_seed_layout_writes_every_output_and_the_golden_table() {
     let s = Scratch::new();
-    let (load, cdc) = s.seed();
-    let out = tidemark(
-        &s.path(""),
-        &[
-            "apply",
-            "--snapshot",
-            load.to_str().unwrap(),
-            "--changes",
-            cdc.to_str().unwrap(),
-            "--out",
-            "out",
-        ],
-    );
+    s.seed();
+    let out = apply_seed(&s, &["--out", "out"]);
     assert_success(&out);
     assert_eq!(
         s.files_below("out"),
@@ -58,20 +47,8 @@ fn apply_on_the_seed_layout_writes_every_output_and_the_golden_table() {
 #[test]
 fn json_mode_prints_the_report_that_is_also_written() {
     let s = Scratch::new();
-    let (load, cdc) = s.seed();
-    let out = tidemark(
-        &s.path(""),
-        &[
-            "apply",
-            "--snapshot",
-            load.to_str().unwrap(),
-            "--changes",
-            cdc.to_str().unwrap(),
-            "--out",
-            "out",
-            "--json",
-        ],
-    );
+    s.seed();
+    let out = apply_seed(&s, &["--out", "out", "--json"]);
     assert_success(&out);
     let printed: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("stdout is JSON");
     let written: serde_json::Value =
@@ -96,19 +73,8 @@ fn json_mode_prints_the_report_that_is_also_written() {
 #[test]
 fn a_second_run_from_the_first_runs_output_folder_changes_nothing() {
     let s = Scratch::new();
-    let (load, cdc) = s.seed();
-    assert_success(&tidemark(
-        &s.path(""),
-        &[
-            "apply",
-            "--snapshot",
-            load.to_str().unwrap(),
-            "--changes",
-            cdc.to_str().unwrap(),
-            "--out",
-            "run1",
-        ],
-    ));
+    let (_, cdc) = s.seed();
+    assert_success(&apply_seed(&s, &["--out", "run1"]));
     let again = tidemark(
         &s.path(""),
         &[
@@ -135,21 +101,10 @@ fn a_second_run_from_the_first_runs_output_folder_changes_nothing() {
 #[test]
 fn csv_output_has_a_header_and_reads_back_as_a_snapshot() {
     let s = Scratch::new();
-    let (load, cdc) = s.seed();
-    assert_success(&tidemark(
-        &s.path(""),
-        &[
-            "apply",
-            "--snapshot",
-            load.to_str().unwrap(),
-            "--changes",
-            cdc.to_str().unwrap(),
-            "--out",
-            "out",
-            "--format",
-            "csv",
-            "--quiet",
-        ],
+    let (_, cdc) = s.seed();
+    assert_success(&apply_seed(
+        &s,
+        &["--out", "out", "--format", "csv", "--quiet"],
     ));
     let enriched = std::fs::read_to_string(s.path("out/enriched.csv")).unwrap();
     assert!(
@@ -197,26 +152,12 @@ fn the_demo_shows_the_summary_and_the_first_rows_like_the_original() {
 #[test]
 fn a_user_lookup_table_replaces_the_default_and_unmatched_names_are_reported() {
     let s = Scratch::new();
-    let (load, cdc) = s.seed();
+    s.seed();
     s.write(
         "cities.csv",
         "city,state\nAustin,Lone Star\nBoston,Bay State\n",
     );
-    let out = tidemark(
-        &s.path(""),
-        &[
-            "apply",
-            "--snapshot",
-            load.to_str().unwrap(),
-            "--changes",
-            cdc.to_str().unwrap(),
-            "--out",
-            "out",
-            "--lookup",
-            "cities.csv",
-            "--json",
-        ],
-    );
+    let out = apply_seed(&s, &["--out", "out", "--lookup", "cities.csv", "--json"]);
     assert_success(&out);
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let lookup = &report["features"]["lookup"];
@@ -437,21 +378,10 @@ fn a_failed_run_leaves_the_previous_outputs_untouched() {
 #[test]
 fn outputs_can_be_limited_to_what_is_needed() {
     let s = Scratch::new();
-    let (load, cdc) = s.seed();
-    let out = tidemark(
-        &s.path(""),
-        &[
-            "apply",
-            "--snapshot",
-            load.to_str().unwrap(),
-            "--changes",
-            cdc.to_str().unwrap(),
-            "--out",
-            "out",
-            "--outputs",
-            "enriched,report",
-            "--quiet",
-        ],
+    let (load, _) = s.seed();
+    let out = apply_seed(
+        &s,
+        &["--out", "out", "--outputs", "enriched,report", "--quiet"],
     );
     assert_success(&out);
     assert_eq!(

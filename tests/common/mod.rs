@@ -85,6 +85,23 @@ impl Scratch {
     }
 }
 
+/// `tidemark apply` on the seed as [`Scratch::seed`] lays it out, with `extra` arguments.
+pub fn apply_seed(s: &Scratch, extra: &[&str]) -> Output {
+    let (load, cdc) = (
+        s.path("dms/users/LOAD00000001.csv"),
+        s.path("dms/users/cdc"),
+    );
+    let mut args = vec![
+        "apply",
+        "--snapshot",
+        load.to_str().unwrap(),
+        "--changes",
+        cdc.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    tidemark(&s.path(""), &args)
+}
+
 /// Runs `tidemark` with `args`, in `cwd`.
 pub fn tidemark(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tidemark"))
