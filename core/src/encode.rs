@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -64,13 +65,31 @@ fn writer_properties() -> WriterProperties {
         .build()
 }
 
+/// The schema a file declares for `schema`: dictionary-encoded columns (the features share
+/// one dictionary per group, say) are declared as their values' type. Dictionary encoding is
+/// how Tidemark holds a column in memory, not part of the table; Parquet encodes such columns
+/// with its own dictionaries anyway.
+pub fn logical_schema(schema: &Schema) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Dictionary(_, value) => {
+                f.as_ref().clone().with_data_type(value.as_ref().clone())
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
 /// Snappy-compressed Parquet, in row groups of up to a million rows.
 #[cfg(not(feature = "parallel"))]
 pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut writer = ArrowWriter::try_new(
         &mut out,
-        Arc::clone(&batch.schema()),
+        logical_schema(&batch.schema()),
         Some(writer_properties()),
     )
     .map_err(encode_error)?;
@@ -86,7 +105,7 @@ pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
     use parquet::arrow::arrow_writer::compute_leaves;
     use rayon::prelude::*;
 
-    let schema = batch.schema();
+    let schema = logical_schema(&batch.schema());
     let mut out = Vec::new();
     let writer = ArrowWriter::try_new(&mut out, Arc::clone(&schema), Some(writer_properties()))
         .map_err(encode_error)?;
@@ -192,5 +211,32 @@ mod tests {
         let back = read_parquet(&InputFile::new("e.parquet", to_parquet(&empty).unwrap())).unwrap();
         assert_eq!(back.num_rows(), 0);
         assert_eq!(back.schema(), empty.schema());
+    }
+
+    #[test]
+    fn dictionary_columns_are_written_as_their_values() {
+        use arrow_array::{DictionaryArray, Float64Array, Int32Array};
+        let keys = Int32Array::from(vec![1, 0, 1, 1]);
+        let states: ArrayRef = Arc::new(
+            DictionaryArray::try_new(keys.clone(), Arc::new(StringArray::from(vec!["TX", "MA"])))
+                .unwrap(),
+        );
+        let rates: ArrayRef = Arc::new(
+            DictionaryArray::try_new(keys, Arc::new(Float64Array::from(vec![0.5, 0.25]))).unwrap(),
+        );
+        let batch = RecordBatch::try_from_iter([("state", states), ("rate", rates)]).unwrap();
+        let back = read_parquet(&InputFile::new("d.parquet", to_parquet(&batch).unwrap())).unwrap();
+        let expected = RecordBatch::try_from_iter([
+            (
+                "state",
+                Arc::new(StringArray::from(vec!["MA", "TX", "MA", "MA"])) as ArrayRef,
+            ),
+            (
+                "rate",
+                Arc::new(Float64Array::from(vec![0.25, 0.5, 0.25, 0.25])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(back, expected);
     }
 }

@@ -222,6 +222,8 @@ fn run(
 }
 
 fn rows_of(enriched: &RecordBatch) -> Vec<String> {
+    // Feature columns may be dictionary-encoded: read them as the file declares them.
+    let enriched = logical(enriched);
     let col = |n: &str| enriched.column_by_name(n).unwrap();
     let (ids, names, cities) = (
         col("user_id").as_primitive::<Int64Type>(),
@@ -308,4 +310,16 @@ proptest! {
             prop_assert_eq!(rows_of(second.enriched.as_ref().unwrap()), want);
         }
     }
+}
+
+/// `batch` with its dictionary columns decoded to their value type.
+fn logical(batch: &RecordBatch) -> RecordBatch {
+    let schema = tidemark_core::encode::logical_schema(&batch.schema());
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| arrow_cast::cast(c, f.data_type()).unwrap())
+        .collect();
+    RecordBatch::try_new(schema, columns).unwrap()
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{
-    Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
+    ArrayRef, DictionaryArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
@@ -56,44 +56,45 @@ pub fn enrich(
         }
         Ok(c)
     };
-    let group_column = column(&spec.group, &DataType::Utf8)?.as_string::<i32>();
+    let group_column = table.column_by_name(&spec.group).ok_or_else(|| {
+        Error::new(ErrorKind::Spec(format!(
+            "feature column `{}` is not in the table",
+            spec.group
+        )))
+    })?;
+    let (raw_ids, raw_names) = rank::group_ids(group_column.as_ref()).ok_or_else(|| {
+        Error::new(ErrorKind::Spec(format!(
+            "feature column `{}` is {}, it must be text",
+            spec.group,
+            group_column.data_type()
+        )))
+    })?;
     let dates =
         column(&spec.date, &DataType::Date32)?.as_primitive::<arrow_array::types::Date32Type>();
 
     // Groups, after the spec's renames (which may merge groups).
-    let (raw_ids, raw_names) = rank::group_ids(group_column);
     let renamed: Vec<Option<&str>> = raw_names
         .iter()
         .map(|n| n.map(|n| spec.rename.get(n).map_or(n, String::as_str)))
         .collect();
     let any_renamed = renamed != raw_names;
-    let (group_of_raw, names) = if any_renamed {
-        let renamed_array = StringArray::from(renamed.clone());
-        let (ids, names) = rank::group_ids(&renamed_array);
+    let (groups, names): (Vec<u32>, Vec<Option<String>>) = if any_renamed {
+        let renamed = StringArray::from(renamed);
+        let (group_of_raw, names) = rank::group_ids(&renamed).expect("a string array holds text");
         (
-            Some(ids),
-            names
-                .into_iter()
-                .map(|n| n.map(str::to_string))
-                .collect::<Vec<_>>(),
+            raw_ids.iter().map(|&r| group_of_raw[r as usize]).collect(),
+            names.into_iter().map(|n| n.map(str::to_string)).collect(),
         )
     } else {
         (
-            None,
-            raw_names.iter().map(|n| n.map(str::to_string)).collect(),
+            raw_ids,
+            raw_names
+                .into_iter()
+                .map(|n| n.map(str::to_string))
+                .collect(),
         )
     };
-    let groups: Vec<u32> = match &group_of_raw {
-        Some(map) => raw_ids.iter().map(|&r| map[r as usize]).collect(),
-        None => raw_ids,
-    };
     let n_groups = names.len();
-    let group_names = StringArray::from(names.iter().map(Option::as_deref).collect::<Vec<_>>());
-    let group_index = UInt32Array::from(groups.clone());
-    let per_row = |per_group: ArrayRef| -> Result<ArrayRef> {
-        arrow_select::take::take(per_group.as_ref(), &group_index, None)
-            .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))
-    };
 
     let window_start = as_of.date - chrono::Duration::days(spec.window_days as i64);
     let since = (window_start - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32;
@@ -107,6 +108,15 @@ pub fn enrich(
     let count: Int64Array = sizes.iter().map(|&n| Some(n as i64)).collect();
     let ranks = Int64Array::from(rank::dense_rank_desc(&groups, n_groups, dates));
 
+    // Every per-group value reaches its rows as a dictionary column whose keys are the rows'
+    // groups: one key buffer shared by all of them, no per-row copy of any value.
+    let keys = Int32Array::from(rank::into_keys(groups));
+    let per_row = |per_group: ArrayRef| -> Result<ArrayRef> {
+        DictionaryArray::try_new(keys.clone(), per_group)
+            .map(|d| Arc::new(d) as ArrayRef)
+            .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))
+    };
+
     let mut fields: Vec<Field> = table
         .schema()
         .fields()
@@ -116,23 +126,25 @@ pub fn enrich(
     let mut columns: Vec<ArrayRef> = table.columns().to_vec();
     if any_renamed {
         let at = table.schema().index_of(&spec.group).expect("checked above");
-        columns[at] = per_row(Arc::new(group_names.clone()))?;
+        let group_names = StringArray::from(names.iter().map(Option::as_deref).collect::<Vec<_>>());
+        columns[at] = per_row(Arc::new(group_names))?;
+        fields[at] = Field::new(&spec.group, columns[at].data_type().clone(), true);
     }
+    let mut push = |name: &str, column: ArrayRef, nullable: bool| {
+        fields.push(Field::new(name, column.data_type().clone(), nullable));
+        columns.push(column);
+    };
     let lookup_summary = match (&spec.output.lookup, lookup) {
         (Some(name), Some(lookup)) => {
             let (values, summary) = resolve_groups(lookup, &names, &sizes);
-            fields.push(Field::new(name, DataType::Utf8, true));
-            columns.push(per_row(Arc::new(values))?);
+            push(name, per_row(Arc::new(values))?, true);
             Some(summary)
         }
         _ => None,
     };
-    fields.push(Field::new(&spec.output.rank, DataType::Int64, false));
-    columns.push(Arc::new(ranks));
-    fields.push(Field::new(&spec.output.rate, DataType::Float64, false));
-    columns.push(per_row(Arc::new(rate))?);
-    fields.push(Field::new(&spec.output.count, DataType::Int64, false));
-    columns.push(per_row(Arc::new(count))?);
+    push(&spec.output.rank, Arc::new(ranks), false);
+    push(&spec.output.rate, per_row(Arc::new(rate))?, false);
+    push(&spec.output.count, per_row(Arc::new(count))?, false);
 
     let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
         .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;

@@ -1,25 +1,77 @@
 //! Per-group kernels over a date column: group ids, counts, dense rank.
 
-use arrow_array::{Array, Date32Array, StringArray};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, Date32Array, downcast_integer_array};
+use arrow_buffer::ArrowNativeType;
 use hashbrown::HashMap;
 
 /// Dense ids for the distinct values of a text column, in order of first appearance, and the
-/// values themselves (`None` for the null group).
+/// values themselves (`None` for the null group); `None` when the column does not hold text.
+///
+/// The column may be dictionary-encoded (as Parquet files usually store such columns): then
+/// each dictionary value is looked at once, not once per row.
 ///
 /// ```
-/// use arrow_array::StringArray;
+/// use arrow_array::{DictionaryArray, StringArray, types::Int32Type};
 /// use tidemark_core::features::rank::group_ids;
 /// let cities = StringArray::from(vec![Some("Boston"), None, Some("Austin"), Some("Boston")]);
-/// let (ids, names) = group_ids(&cities);
+/// let (ids, names) = group_ids(&cities).unwrap();
 /// assert_eq!(ids, [0, 1, 2, 0]);
 /// assert_eq!(names, [Some("Boston"), None, Some("Austin")]);
+///
+/// let encoded: DictionaryArray<Int32Type> = vec!["Boston", "Austin", "Boston"].into_iter().collect();
+/// assert_eq!(group_ids(&encoded).unwrap().0, [0, 1, 0]);
 /// ```
-pub fn group_ids(values: &StringArray) -> (Vec<u32>, Vec<Option<&str>>) {
+pub fn group_ids<'a>(values: &'a dyn Array) -> Option<(Vec<u32>, Vec<Option<&'a str>>)> {
+    if let Some(strings) = values.as_string_opt::<i32>() {
+        return Some(distinct_ids(strings.len(), |i| {
+            strings.is_valid(i).then(|| strings.value(i))
+        }));
+    }
+    let dictionary = values.as_any_dictionary_opt()?;
+    let strings = dictionary.values().as_string_opt::<i32>()?;
+    let keys = dictionary.keys();
+    downcast_integer_array!(
+        keys => {
+            // The group of each dictionary value, found the first time a row refers to it,
+            // so that ids follow the rows and unused values make no group.
+            let mut index: HashMap<Option<&str>, u32> = HashMap::new();
+            let mut names = Vec::new();
+            let mut group_of_value = vec![u32::MAX; strings.len()];
+            let mut group_of = |value: Option<&'a str>| -> u32 {
+                *index.entry(value).or_insert_with(|| {
+                    names.push(value);
+                    names.len() as u32 - 1
+                })
+            };
+            let ids = (0..keys.len())
+                .map(|i| {
+                    if keys.is_null(i) {
+                        return group_of(None);
+                    }
+                    let k = keys.value(i).as_usize();
+                    if group_of_value[k] == u32::MAX {
+                        group_of_value[k] = group_of(strings.is_valid(k).then(|| strings.value(k)));
+                    }
+                    group_of_value[k]
+                })
+                .collect();
+            Some((ids, names))
+        },
+        _ => None
+    )
+}
+
+/// Dense ids, in order of first appearance, for the values `value(0..len)`.
+fn distinct_ids<'a>(
+    len: usize,
+    value: impl Fn(usize) -> Option<&'a str>,
+) -> (Vec<u32>, Vec<Option<&'a str>>) {
     let mut index: HashMap<Option<&str>, u32> = HashMap::new();
     let mut names = Vec::new();
-    let ids = values
-        .iter()
-        .map(|v| {
+    let ids = (0..len)
+        .map(|i| {
+            let v = value(i);
             *index.entry(v).or_insert_with(|| {
                 names.push(v);
                 names.len() as u32 - 1
@@ -27,6 +79,12 @@ pub fn group_ids(values: &StringArray) -> (Vec<u32>, Vec<Option<&str>>) {
         })
         .collect();
     (ids, names)
+}
+
+/// Group ids as the keys of a dictionary column (groups are far fewer than `i32::MAX`); the
+/// buffer is reused, not copied.
+pub fn into_keys(groups: Vec<u32>) -> Vec<i32> {
+    groups.into_iter().map(|g| g as i32).collect()
 }
 
 /// Rows per group.
