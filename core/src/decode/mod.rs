@@ -11,18 +11,77 @@ pub mod text;
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, RecordBatch};
-use arrow_schema::{Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::changes::{ChangeBatch, Op, Sequence, Snapshot, Sources};
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::files::{FileFormat, InputFile};
 use crate::spec::{ColumnType, SequenceKind, TableSpec};
 
-/// The table's schema: the spec's columns, or else the columns of the first Parquet snapshot file.
+/// The table's schema: the spec's columns, or else the columns of the first Parquet snapshot
+/// file; text columns in the layout [`dictionary_layout`] picks.
 pub fn table_schema(spec: &TableSpec, snapshot: &[InputFile]) -> Result<SchemaRef> {
-    if let Some(schema) = spec.schema() {
+    let schema = match spec.schema() {
+        Some(schema) => schema,
+        None => schema_of_first_parquet(spec, snapshot)?,
+    };
+    dictionary_layout(spec, schema, snapshot)
+}
+
+/// The data type text columns are held in when the snapshot stores them dictionary-encoded.
+pub fn dictionary_text() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// `schema` with its text columns dictionary-encoded ([`dictionary_text`]) where every
+/// snapshot file is Parquet and stores the column dictionary-encoded in every row group.
+///
+/// Such columns hold few distinct values (cities, names). Kept as the file's dictionary they
+/// are decoded without copying a string per row, stay small in memory, and applying changes
+/// moves integer keys; grouping looks at each distinct value once. Key columns stay plain: they
+/// are hashed and compared row by row. Outputs declare the plain type (see
+/// [`crate::encode::logical_schema`]): the layout is how Tidemark holds a table, not the table.
+fn dictionary_layout(
+    spec: &TableSpec,
+    schema: SchemaRef,
+    snapshot: &[InputFile],
+) -> Result<SchemaRef> {
+    let candidates =
+        |f: &Field| *f.data_type() == DataType::Utf8 && !spec.table.key.contains(f.name());
+    if snapshot.is_empty() || !schema.fields().iter().any(|f| candidates(f)) {
         return Ok(schema);
     }
+    let mut encoded: Option<Vec<String>> = None;
+    for file in snapshot {
+        if FileFormat::detect(&file.name, &file.bytes) != FileFormat::Parquet {
+            return Ok(schema);
+        }
+        let here = parquet::dictionary_encoded_columns(file)?;
+        encoded = Some(match encoded {
+            None => here,
+            Some(before) => before.into_iter().filter(|c| here.contains(c)).collect(),
+        });
+    }
+    let encoded = encoded.unwrap_or_default();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let by_name = encoded.iter().any(|c| c.eq_ignore_ascii_case(f.name()));
+            if candidates(f) && by_name {
+                f.as_ref().clone().with_data_type(dictionary_text())
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    Ok(Arc::new(Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    )))
+}
+
+fn schema_of_first_parquet(spec: &TableSpec, snapshot: &[InputFile]) -> Result<SchemaRef> {
     let first = snapshot
         .iter()
         .find(|f| FileFormat::detect(&f.name, &f.bytes) == FileFormat::Parquet);
@@ -303,8 +362,21 @@ pub(crate) fn sequence_column_name(spec: &TableSpec, found: Option<&str>) -> Str
         .unwrap_or_else(|| "sequence".to_string())
 }
 
+/// The decoded columns as a batch of the table; text decoded plain goes into the table's
+/// dictionary layout here.
 pub(crate) fn batch(schema: &SchemaRef, columns: Vec<ArrayRef>) -> Result<RecordBatch, ErrorKind> {
-    RecordBatch::try_new(schema.clone(), columns).map_err(|e| ErrorKind::Invalid(e.to_string()))
+    let invalid = |e: arrow_schema::ArrowError| ErrorKind::Invalid(e.to_string());
+    let columns = columns
+        .into_iter()
+        .zip(schema.fields())
+        .map(
+            |(column, field)| match column.data_type() == field.data_type() {
+                true => Ok(column),
+                false => arrow_cast::cast(&column, field.data_type()).map_err(invalid),
+            },
+        )
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema.clone(), columns).map_err(invalid)
 }
 
 /// Reads a whole Parquet file, in its own schema (for state files and checks of outputs).

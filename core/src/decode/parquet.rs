@@ -3,9 +3,15 @@
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Decimal128Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
-use arrow_schema::{DataType, SchemaRef, TimeUnit};
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::basic::Encoding;
+use parquet::file::metadata::ColumnChunkMetaData;
 
 use super::text::{parse_sequence_number, parse_timestamp_micros};
 use super::{Decoded, FileRole, Slot, batch, resolve_names, sequence_kind};
@@ -30,6 +36,35 @@ pub(crate) fn file_schema(file: &InputFile) -> Result<SchemaRef> {
     Ok(reader(file)?.schema().clone())
 }
 
+/// The columns the file stores dictionary-encoded in every row group (none if it has no
+/// row group): every data page refers to the dictionary, none fell back to plain values.
+pub(crate) fn dictionary_encoded_columns(file: &InputFile) -> Result<Vec<String>> {
+    let builder = reader(file)?;
+    let metadata = builder.metadata();
+    if metadata.num_row_groups() == 0 {
+        return Ok(Vec::new());
+    }
+    let all_dictionary = |chunk: &ColumnChunkMetaData| {
+        chunk.dictionary_page_offset().is_some()
+            && chunk.page_encoding_stats_mask().is_some_and(|mask| {
+                mask.is_only(Encoding::RLE_DICTIONARY) || mask.is_only(Encoding::PLAIN_DICTIONARY)
+            })
+    };
+    let schema = builder.schema();
+    Ok(schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            metadata
+                .row_groups()
+                .iter()
+                .all(|group| group.columns().get(*i).is_some_and(all_dictionary))
+        })
+        .map(|(_, f)| f.name().clone())
+        .collect())
+}
+
 pub(crate) fn decode(
     spec: &TableSpec,
     schema: &SchemaRef,
@@ -46,7 +81,35 @@ pub(crate) fn decode(
         .collect();
     let slots = resolve_names(&names, spec, schema, role).map_err(|e| Error::at(here(), e))?;
     let metadata = builder.metadata().clone();
-    let arrow_metadata = ArrowReaderMetadata::try_new(metadata, Default::default())
+    // Text the table holds dictionary-encoded is read as the file's dictionaries.
+    let hinted: Vec<Field> = file_schema
+        .fields()
+        .iter()
+        .zip(&slots)
+        .map(|(f, slot)| match slot {
+            Slot::Column(i)
+                if *f.data_type() == DataType::Utf8
+                    && *schema.field(*i).data_type() == super::dictionary_text() =>
+            {
+                f.as_ref().clone().with_data_type(super::dictionary_text())
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new_with_metadata(
+        hinted,
+        file_schema.metadata().clone(),
+    )));
+    // One batch per row group: a dictionary-encoded column then carries one dictionary per
+    // row group, and a one-group file needs no concatenation.
+    let batch_rows = metadata
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows() as usize)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let arrow_metadata = ArrowReaderMetadata::try_new(metadata, options)
         .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?;
     let read_column = |index: usize| -> Result<ArrayRef> {
         let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
@@ -56,7 +119,7 @@ pub(crate) fn decode(
         let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
         let batches = builder
             .with_projection(mask)
-            .with_batch_size(64 * 1024)
+            .with_batch_size(batch_rows)
             .build()
             .and_then(|reader| {
                 reader
@@ -71,10 +134,14 @@ pub(crate) fn decode(
             })?;
         let parts: Vec<&dyn arrow_array::Array> =
             batches.iter().map(|b| b.column(0).as_ref()).collect();
-        if parts.is_empty() {
-            return Ok(arrow_array::new_empty_array(
-                file_schema.field(index).data_type(),
-            ));
+        match parts.as_slice() {
+            [] => {
+                return Ok(arrow_array::new_empty_array(
+                    arrow_metadata.schema().field(index).data_type(),
+                ));
+            }
+            [_] => return Ok(batches[0].column(0).clone()),
+            _ => {}
         }
         arrow_select::concat::concat(&parts)
             .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))
@@ -82,7 +149,7 @@ pub(crate) fn decode(
     // Columns decode independently: one per core.
     let indices: Vec<usize> = (0..names.len()).collect();
     let decoded: Vec<ArrayRef> = crate::par::try_map(&indices, |&i| read_column(i))?;
-    let all = RecordBatch::try_new(file_schema.clone(), decoded)
+    let all = RecordBatch::try_new(arrow_metadata.schema().clone(), decoded)
         .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?;
 
     let mut columns: Vec<Option<ArrayRef>> = vec![None; schema.fields().len()];
