@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Decimal128Type;
-use arrow_array::{Array, ArrayRef, BooleanArray, Decimal128Array, RecordBatch, make_array};
-use arrow_data::transform::MutableArrayData;
+use arrow_array::{Array, ArrayRef, BooleanArray, Decimal128Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::changes::{ChangeBatch, Op, Snapshot, Sources};
@@ -21,6 +20,7 @@ use crate::files::DmsName;
 use crate::keys::{KeyMap, KeyValues, find_duplicate, format_key};
 use crate::report::{Anomaly, AnomalyKind, ApplySummary, Example, FileSummary};
 use crate::spec::{SequenceKind, TableSpec};
+use crate::splice::{Run, splice};
 
 /// How many examples of each anomaly the report keeps.
 const EXAMPLES: usize = 5;
@@ -261,9 +261,7 @@ pub fn apply(
     let n_ids = keymap.len();
 
     // The id of each snapshot row's key among the changed keys (NONE: untouched), and back.
-    let snapshot_ids: Vec<u32> = (0..snapshot.rows.num_rows())
-        .map(|row| keymap.probe(&snapshot_key_values, row).unwrap_or(NONE))
-        .collect();
+    let snapshot_ids = keymap.ids_of(&snapshot_key_values, NONE);
     let mut before = vec![NONE; n_ids];
     for (row, &id) in snapshot_ids.iter().enumerate() {
         if id != NONE {
@@ -290,7 +288,9 @@ pub fn apply(
     let order: Vec<u32> = match &set.sequence {
         Some((_, seq)) => {
             let mut order: Vec<u32> = (0..set.ops.len() as u32).collect();
-            order.sort_by_key(|&c| seq[c as usize]); // stable: ties keep file and row order
+            if !seq.is_sorted() {
+                order.sort_by_key(|&c| seq[c as usize]); // stable: ties keep file and row order
+            }
             order
         }
         None => (0..set.ops.len() as u32).collect(),
@@ -431,8 +431,7 @@ pub fn apply(
 /// The new table: snapshot rows in place (updated ones with their new values, deleted ones
 /// dropped), then the new keys in order of first change.
 ///
-/// Built by copying runs of untouched snapshot rows whole, so the cost follows the number of
-/// changes, not of rows.
+/// Built by splicing runs of untouched snapshot rows whole with the rows of changes.
 fn new_rows(
     snapshot: &RecordBatch,
     changes: &RecordBatch,
@@ -441,8 +440,8 @@ fn new_rows(
 ) -> Result<RecordBatch> {
     const SNAPSHOT: usize = 0;
     const CHANGES: usize = 1;
-    // (source, start, end) ranges, in output order.
-    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+    let run = |source, start, end| Run { source, start, end };
+    let mut runs: Vec<Run> = Vec::new();
     let mut run_start = 0;
     for (row, &id) in snapshot_ids.iter().enumerate() {
         if id == NONE {
@@ -453,34 +452,31 @@ fn new_rows(
             continue; // every change to it was stale: the row stays as it is
         }
         if run_start < row {
-            runs.push((SNAPSHOT, run_start, row));
+            runs.push(run(SNAPSHOT, run_start, row));
         }
         if let Some(change) = outcome.after {
-            runs.push((CHANGES, change, change + 1));
+            runs.push(run(CHANGES, change, change + 1));
         }
         run_start = row + 1;
     }
     if run_start < snapshot.num_rows() {
-        runs.push((SNAPSHOT, run_start, snapshot.num_rows()));
+        runs.push(run(SNAPSHOT, run_start, snapshot.num_rows()));
     }
     runs.extend(
         outcomes
             .iter()
             .filter(|o| o.before.is_none())
             .filter_map(|o| o.after)
-            .map(|c| (CHANGES, c, c + 1)),
+            .map(|c| run(CHANGES, c, c + 1)),
     );
-    let rows_out: usize = runs.iter().map(|(_, start, end)| end - start).sum();
 
     let indices: Vec<usize> = (0..snapshot.num_columns()).collect();
-    let columns = crate::par::try_map(&indices, |&i| -> Result<ArrayRef> {
-        let sources = [snapshot.column(i).to_data(), changes.column(i).to_data()];
-        let mut data = MutableArrayData::new(sources.iter().collect(), false, rows_out);
-        for &(source, start, end) in &runs {
-            data.try_extend(source, start, end)
-                .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
-        }
-        Ok(make_array(data.freeze()))
+    let columns = crate::par::try_map(&indices, |&i| {
+        splice(
+            &[snapshot.column(i).as_ref(), changes.column(i).as_ref()],
+            &runs,
+        )
+        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))
     })?;
     RecordBatch::try_new(snapshot.schema(), columns)
         .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))

@@ -26,6 +26,7 @@ mod par;
 pub mod pipeline;
 pub mod report;
 pub mod spec;
+pub mod splice;
 
 pub use apply::{Applied, ApplyOptions, Versions};
 pub use changes::{ChangeBatch, Op, Snapshot};
