@@ -1,6 +1,7 @@
 //! The diff of a run: for every key the changes touched, what it was, what it is, which
 //! columns changed, and which file and row the deciding change came from.
 
+use std::fmt::Write;
 use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
@@ -86,56 +87,53 @@ pub(crate) fn compute(
         columns
             .push(arrow_select::take::take(column.as_ref(), &last_index, None).map_err(invalid)?);
     }
-    let mut changed_masks: Vec<(String, BooleanArray)> = Vec::new();
-    for (i, field) in schema.fields().iter().enumerate() {
-        if spec.table.key.contains(field.name()) {
-            continue;
+    // Each other column's values before and after, and where they differ; a column per core.
+    let compared: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| !spec.table.key.contains(schema.field(i).name()))
+        .collect();
+    let sides = crate::par::try_map(&compared, |&i| {
+        let before = arrow_select::take::take(snapshot.column(i).as_ref(), &before_index, None)?;
+        let after = arrow_select::take::take(changes.rows.column(i).as_ref(), &after_index, None)?;
+        let differ = arrow_ord::cmp::distinct(&before, &after)?;
+        Ok((before, after, differ))
+    })
+    .map_err(invalid)?;
+    let mut changed_masks: Vec<(&str, BooleanArray)> = Vec::with_capacity(compared.len());
+    for (&i, (before, after, differ)) in compared.iter().zip(sides) {
+        let field = schema.field(i);
+        for (side, values) in [("before", before), ("after", after)] {
+            let name = format!("{side}_{}", field.name());
+            fields.push(Field::new(name, field.data_type().clone(), true));
+            columns.push(values);
         }
-        let before = arrow_select::take::take(snapshot.column(i).as_ref(), &before_index, None)
-            .map_err(invalid)?;
-        let after = arrow_select::take::take(changes.rows.column(i).as_ref(), &after_index, None)
-            .map_err(invalid)?;
-        changed_masks.push((
-            field.name().clone(),
-            arrow_ord::cmp::distinct(&before, &after).map_err(invalid)?,
-        ));
-        fields.push(Field::new(
-            format!("before_{}", field.name()),
-            field.data_type().clone(),
-            true,
-        ));
-        fields.push(Field::new(
-            format!("after_{}", field.name()),
-            field.data_type().clone(),
-            true,
-        ));
-        columns.push(before);
-        columns.push(after);
+        changed_masks.push((field.name().as_str(), differ));
     }
 
     let mut kinds = Vec::with_capacity(touched.len());
-    let mut changed = StringBuilder::new();
+    let mut changed = StringBuilder::with_capacity(touched.len(), touched.len() * 8);
     let mut summary = OutcomeCounts::default();
-    let mut names: Vec<&str> = Vec::new();
     for (row, o) in touched.iter().enumerate() {
-        names.clear();
-        names.extend(
-            changed_masks
-                .iter()
-                .filter(|(_, m)| m.value(row))
-                .map(|(n, _)| n.as_str()),
-        );
+        let mut names = changed_masks
+            .iter()
+            .filter(|(_, m)| m.value(row))
+            .map(|(n, _)| *n);
         let kind = match (o.before, o.after) {
             (None, Some(_)) => ChangeKind::Inserted,
             (Some(_), None) => ChangeKind::Deleted,
-            (Some(_), Some(_)) if !names.is_empty() => ChangeKind::Updated,
+            (Some(_), Some(_)) => match names.next() {
+                Some(first) => {
+                    // Written straight into the column: no string per row.
+                    changed.write_str(first).expect("a builder takes any text");
+                    for name in names {
+                        write!(changed, ",{name}").expect("a builder takes any text");
+                    }
+                    ChangeKind::Updated
+                }
+                None => ChangeKind::Unchanged,
+            },
             _ => ChangeKind::Unchanged,
         };
-        if kind == ChangeKind::Updated {
-            changed.append_value(names.join(","));
-        } else {
-            changed.append_value("");
-        }
+        changed.append_value("");
         kind.count_into(&mut summary);
         kinds.push(kind);
     }
