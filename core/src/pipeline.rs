@@ -107,6 +107,9 @@ pub fn run(
         decoding(file, progress);
     }
     let snapshot = decode_snapshot(spec, &schema, &inputs.snapshot)?;
+    // What is decoded is not needed as bytes any more: at ten million rows that is hundreds
+    // of megabytes (a DMS full load in CSV) the rest of the run need not carry.
+    let snapshot_files: Vec<String> = inputs.snapshot.drain(..).map(|f| f.name).collect();
 
     let versions = match &inputs.state {
         Some(file) => {
@@ -124,6 +127,7 @@ pub fn run(
         decoding(file, progress);
     }
     let changes = decode_all_changes(spec, &schema, &inputs.changes)?;
+    drop(inputs.changes);
 
     progress(Stage::Apply);
     let applied = apply(
@@ -135,6 +139,8 @@ pub fn run(
             strict: options.strict,
         },
     )?;
+    let snapshot_rows = snapshot.rows.num_rows();
+    drop(snapshot); // the new table is a copy; the diff took what it needs
 
     let mut enriched = None;
     let mut feature_summary = None;
@@ -161,8 +167,8 @@ pub fn run(
     let report = RunReport {
         table: spec.table.name.clone(),
         snapshot: SnapshotSummary {
-            files: inputs.snapshot.iter().map(|f| f.name.clone()).collect(),
-            rows: snapshot.rows.num_rows(),
+            files: snapshot_files,
+            rows: snapshot_rows,
         },
         changes: applied.files,
         apply: applied.summary,
