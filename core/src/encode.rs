@@ -98,46 +98,56 @@ pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Snappy-compressed Parquet, in row groups of up to a million rows; the columns of each row
-/// group are encoded on all cores.
+/// Snappy-compressed Parquet, in row groups of up to a million rows; every column of every
+/// row group is encoded as its own task, on all cores, and the chunks are laid out in order.
 #[cfg(feature = "parallel")]
 pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
     use parquet::arrow::arrow_writer::compute_leaves;
     use rayon::prelude::*;
 
     let schema = logical_schema(&batch.schema());
-    let mut out = Vec::new();
+    // Room for the whole file up front (encoded, it is smaller than the table in memory), so
+    // that it is not copied as it grows: capacity never written to costs no memory.
+    let mut out = Vec::with_capacity(batch.get_array_memory_size());
     let writer = ArrowWriter::try_new(&mut out, Arc::clone(&schema), Some(writer_properties()))
         .map_err(encode_error)?;
     let (mut file, row_groups) = writer.into_serialized_writer().map_err(encode_error)?;
-    let mut start = 0;
-    let mut index = 0;
-    while start < batch.num_rows() {
-        let rows = batch.slice(start, ROW_GROUP_ROWS.min(batch.num_rows() - start));
+    let groups: Vec<RecordBatch> = (0..batch.num_rows())
+        .step_by(ROW_GROUP_ROWS)
+        .map(|start| batch.slice(start, ROW_GROUP_ROWS.min(batch.num_rows() - start)))
+        .collect();
+    // One task per (row group, column), in file order. Every column of a table here is one
+    // leaf (no nesting), so a group's writers and columns pair up.
+    let mut tasks = Vec::with_capacity(groups.len() * schema.fields().len());
+    for (index, group) in groups.iter().enumerate() {
         let writers = row_groups
             .create_column_writers(index)
             .map_err(encode_error)?;
-        // Every column of a table here is one leaf (no nesting), so writers and columns pair up.
-        let chunks = writers
-            .into_par_iter()
-            .zip(schema.fields().par_iter().zip(rows.columns().par_iter()))
-            .map(|(mut writer, (field, column))| {
-                for leaf in compute_leaves(field, column)? {
-                    writer.write(&leaf)?;
-                }
-                writer.close()
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(encode_error)?;
+        tasks.extend(
+            writers
+                .into_iter()
+                .zip(schema.fields().iter().zip(group.columns())),
+        );
+    }
+    let mut chunks = tasks
+        .into_par_iter()
+        .map(|(mut writer, (field, column))| {
+            for leaf in compute_leaves(field, column)? {
+                writer.write(&leaf)?;
+            }
+            writer.close()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(encode_error)?
+        .into_iter();
+    for _ in &groups {
         let mut row_group = file.next_row_group().map_err(encode_error)?;
-        for chunk in chunks {
+        for chunk in chunks.by_ref().take(schema.fields().len()) {
             chunk
                 .append_to_row_group(&mut row_group)
                 .map_err(encode_error)?;
         }
         row_group.close().map_err(encode_error)?;
-        start += rows.num_rows();
-        index += 1;
     }
     file.close().map_err(encode_error)?;
     Ok(out)
