@@ -440,7 +440,6 @@ fn new_rows(
 ) -> Result<RecordBatch> {
     const SNAPSHOT: usize = 0;
     const CHANGES: usize = 1;
-    let run = |source, start, end| Run { source, start, end };
     let mut runs: Vec<Run> = Vec::new();
     let mut run_start = 0;
     for (row, &id) in snapshot_ids.iter().enumerate() {
@@ -452,22 +451,22 @@ fn new_rows(
             continue; // every change to it was stale: the row stays as it is
         }
         if run_start < row {
-            runs.push(run(SNAPSHOT, run_start, row));
+            runs.push(Run::new(SNAPSHOT, run_start, row));
         }
         if let Some(change) = outcome.after {
-            runs.push(run(CHANGES, change, change + 1));
+            runs.push(Run::new(CHANGES, change, change + 1));
         }
         run_start = row + 1;
     }
     if run_start < snapshot.num_rows() {
-        runs.push(run(SNAPSHOT, run_start, snapshot.num_rows()));
+        runs.push(Run::new(SNAPSHOT, run_start, snapshot.num_rows()));
     }
     runs.extend(
         outcomes
             .iter()
             .filter(|o| o.before.is_none())
             .filter_map(|o| o.after)
-            .map(|c| run(CHANGES, c, c + 1)),
+            .map(|c| Run::new(CHANGES, c, c + 1)),
     );
 
     let indices: Vec<usize> = (0..snapshot.num_columns()).collect();

@@ -22,6 +22,10 @@ pub struct Run {
 }
 
 impl Run {
+    pub const fn new(source: usize, start: usize, end: usize) -> Run {
+        Run { source, start, end }
+    }
+
     pub fn len(&self) -> usize {
         self.end - self.start
     }
@@ -42,11 +46,7 @@ impl Run {
 /// use tidemark_core::splice::{Run, splice};
 /// let old = Int64Array::from(vec![1, 2, 3, 4]);
 /// let new = Int64Array::from(vec![Some(20), None]);
-/// let runs = [
-///     Run { source: 0, start: 0, end: 1 },
-///     Run { source: 1, start: 0, end: 2 },
-///     Run { source: 0, start: 3, end: 4 },
-/// ];
+/// let runs = [Run::new(0, 0, 1), Run::new(1, 0, 2), Run::new(0, 3, 4)];
 /// let spliced = splice(&[&old, &new], &runs).unwrap();
 /// assert_eq!(spliced.as_ref(), &Int64Array::from(vec![Some(1), Some(20), None, Some(4)]) as &dyn Array);
 /// ```
@@ -188,11 +188,7 @@ mod tests {
                 .filter(|(s, _, _)| lens[*s] > 0)
                 .map(|(source, a, b)| {
                     let (a, b) = (a % (lens[source] + 1), b % (lens[source] + 1));
-                    Run {
-                        source,
-                        start: a.min(b),
-                        end: a.max(b),
-                    }
+                    Run::new(source, a.min(b), a.max(b))
                 })
                 .collect()
         })
@@ -243,18 +239,7 @@ mod tests {
         let values: ArrayRef = Arc::new(StringArray::from(vec!["Austin", "Boston"]));
         let a = DictionaryArray::<Int32Type>::new(vec![0, 1, 0].into(), values.clone());
         let b = DictionaryArray::<Int32Type>::new(vec![1].into(), values.clone());
-        let runs = [
-            Run {
-                source: 1,
-                start: 0,
-                end: 1,
-            },
-            Run {
-                source: 0,
-                start: 0,
-                end: 3,
-            },
-        ];
+        let runs = [Run::new(1, 0, 1), Run::new(0, 0, 3)];
         let spliced = splice(&[&a, &b], &runs).unwrap();
         let spliced = spliced.as_dictionary::<Int32Type>();
         assert!(Arc::ptr_eq(spliced.values(), &values));
@@ -265,18 +250,7 @@ mod tests {
     fn other_types_and_time_zones_come_through() {
         let a = StringArray::from(vec![Some("x"), None]);
         let b = StringArray::from(vec!["y"]);
-        let runs = [
-            Run {
-                source: 1,
-                start: 0,
-                end: 1,
-            },
-            Run {
-                source: 0,
-                start: 0,
-                end: 2,
-            },
-        ];
+        let runs = [Run::new(1, 0, 1), Run::new(0, 0, 2)];
         let spliced = splice(&[&a, &b], &runs).unwrap();
         assert_eq!(
             spliced.as_string::<i32>(),
@@ -284,15 +258,7 @@ mod tests {
         );
 
         let t = TimestampMicrosecondArray::from(vec![1, 2]).with_timezone("UTC");
-        let spliced = splice(
-            &[&t],
-            &[Run {
-                source: 0,
-                start: 1,
-                end: 2,
-            }],
-        )
-        .unwrap();
+        let spliced = splice(&[&t], &[Run::new(0, 1, 2)]).unwrap();
         assert_eq!(spliced.data_type(), t.data_type());
     }
 
@@ -301,27 +267,7 @@ mod tests {
         let a = Int64Array::from(vec![1]);
         let b = StringArray::from(vec!["x"]);
         assert!(splice(&[&a, &b], &[]).is_err());
-        assert!(
-            splice(
-                &[&a],
-                &[Run {
-                    source: 0,
-                    start: 0,
-                    end: 2
-                }]
-            )
-            .is_err()
-        );
-        assert!(
-            splice(
-                &[&a],
-                &[Run {
-                    source: 1,
-                    start: 0,
-                    end: 0
-                }]
-            )
-            .is_err()
-        );
+        assert!(splice(&[&a], &[Run::new(0, 0, 2)]).is_err());
+        assert!(splice(&[&a], &[Run::new(1, 0, 0)]).is_err());
     }
 }
