@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Tests the browser module and the page: builds the native CLI (debug), lints the module's code
-# for wasm32 and builds the module (scripts/build-wasm.sh), then runs the Node tests of the module's API (including byte-for-byte
+# Tests the browser module and the page: builds the native CLI (debug), builds the module
+# (scripts/build-wasm.sh) and lints its code for wasm32, then runs the Node tests of the module's API (including byte-for-byte
 # comparisons with the CLI) and the end-to-end tests of the page in headless Chromium.
 # Installs what is missing first (Rust targets, wasm-bindgen-cli, Chromium, npm packages);
 # safe to run on a fresh Debian machine (as root, or with sudo for apt-get) and again on a warm one.
@@ -42,11 +42,12 @@ fi
 step "building the native CLI (cargo build -p tidemark)"
 cargo build --locked -p tidemark --bin tidemark
 
-step "lints of the browser module (cargo clippy --target wasm32-unknown-unknown, warnings are errors)"
-cargo clippy --locked -p tidemark --lib --target wasm32-unknown-unknown -- -D warnings
-
+# The build comes first: it installs the wasm32 targets and wasm-bindgen-cli a fresh machine lacks.
 step "building the wasm module (scripts/build-wasm.sh)"
 ./scripts/build-wasm.sh
+
+step "lints of the browser module (cargo clippy --target wasm32-unknown-unknown, warnings are errors)"
+cargo clippy --locked -p tidemark --lib --target wasm32-unknown-unknown -- -D warnings
 
 step "module API tests (node --test tests/browser/module.test.mjs)"
 node --test --test-reporter=spec tests/browser/module.test.mjs
