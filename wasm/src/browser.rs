@@ -20,6 +20,7 @@
 use std::cell::RefCell;
 
 use arrow_array::{Array, RecordBatch};
+use arrow_buffer::NullBuffer;
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_row::{RowConverter, SortField};
 use arrow_schema::SortOptions;
@@ -471,23 +472,38 @@ fn format_options() -> FormatOptions<'static> {
         .with_display_error(true)
 }
 
-fn formatters<'a>(
-    batch: &'a RecordBatch,
-    options: &'a FormatOptions<'a>,
-) -> Vec<ArrayFormatter<'a>> {
+/// How a column shows in JS: as the CSV output writes its values, and null where the value
+/// is null. Nulls are the logical ones: a dictionary column (the features) also has null
+/// values behind valid keys.
+struct Cells<'a> {
+    formatter: ArrayFormatter<'a>,
+    nulls: Option<NullBuffer>,
+}
+
+impl Cells<'_> {
+    fn value(&self, row: usize) -> JsValue {
+        if self.nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+            JsValue::NULL
+        } else {
+            JsValue::from_str(&self.text(row))
+        }
+    }
+
+    fn text(&self, row: usize) -> String {
+        self.formatter.value(row).to_string()
+    }
+}
+
+fn cells<'a>(batch: &'a RecordBatch, options: &'a FormatOptions<'a>) -> Vec<Cells<'a>> {
     batch
         .columns()
         .iter()
-        .map(|c| ArrayFormatter::try_new(c.as_ref(), options).expect("every table type displays"))
+        .map(|c| Cells {
+            formatter: ArrayFormatter::try_new(c.as_ref(), options)
+                .expect("every table type displays"),
+            nulls: c.logical_nulls(),
+        })
         .collect()
-}
-
-fn cell(column: &dyn Array, formatter: &ArrayFormatter, row: usize) -> JsValue {
-    if column.is_null(row) {
-        JsValue::NULL
-    } else {
-        JsValue::from_str(&formatter.value(row).to_string())
-    }
 }
 
 fn string_array<'a>(values: impl IntoIterator<Item = &'a str>) -> JsArray {
@@ -558,16 +574,11 @@ impl Run {
             None => None,
         };
         let options = format_options();
-        let formatters = formatters(&batch, &options);
+        let shown = cells(&batch, &options);
         let rows: JsArray = (start..end)
             .map(|i| {
                 let row = order.as_ref().map_or(i, |o| o[i] as usize);
-                batch
-                    .columns()
-                    .iter()
-                    .zip(&formatters)
-                    .map(|(c, f)| cell(c.as_ref(), f, row))
-                    .collect::<JsArray>()
+                shown.iter().map(|c| c.value(row)).collect::<JsArray>()
             })
             .collect();
         let value: JsValue = Object::new().into();
@@ -621,12 +632,10 @@ impl Run {
 
         let batch = &diff.rows;
         let options = format_options();
-        let formatters = formatters(batch, &options);
+        let shown = cells(batch, &options);
         let index = |name: &str| batch.schema().index_of(name).expect("diff columns");
-        let value_at = |column: usize, row: usize| {
-            cell(batch.column(column).as_ref(), &formatters[column], row)
-        };
-        let text_at = |column: usize, row: usize| formatters[column].value(row).to_string();
+        let value_at = |column: usize, row: usize| shown[column].value(row);
+        let text_at = |column: usize, row: usize| shown[column].text(row);
         let columns: Vec<String> = self
             .output
             .table
