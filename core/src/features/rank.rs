@@ -22,11 +22,13 @@ use hashbrown::HashMap;
 /// let encoded: DictionaryArray<Int32Type> = vec!["Boston", "Austin", "Boston"].into_iter().collect();
 /// assert_eq!(group_ids(&encoded).unwrap().0, [0, 1, 0]);
 /// ```
-pub fn group_ids<'a>(values: &'a dyn Array) -> Option<(Vec<u32>, Vec<Option<&'a str>>)> {
+pub fn group_ids(values: &dyn Array) -> Option<(Vec<u32>, Vec<Option<&str>>)> {
+    let mut groups = Numbering::default();
     if let Some(strings) = values.as_string_opt::<i32>() {
-        return Some(distinct_ids(strings.len(), |i| {
-            strings.is_valid(i).then(|| strings.value(i))
-        }));
+        let ids = (0..strings.len())
+            .map(|i| groups.id(strings.is_valid(i).then(|| strings.value(i))))
+            .collect();
+        return Some((ids, groups.names));
     }
     let dictionary = values.as_any_dictionary_opt()?;
     let strings = dictionary.values().as_string_opt::<i32>()?;
@@ -35,50 +37,39 @@ pub fn group_ids<'a>(values: &'a dyn Array) -> Option<(Vec<u32>, Vec<Option<&'a 
         keys => {
             // The group of each dictionary value, found the first time a row refers to it,
             // so that ids follow the rows and unused values make no group.
-            let mut index: HashMap<Option<&str>, u32> = HashMap::new();
-            let mut names = Vec::new();
             let mut group_of_value = vec![u32::MAX; strings.len()];
-            let mut group_of = |value: Option<&'a str>| -> u32 {
-                *index.entry(value).or_insert_with(|| {
-                    names.push(value);
-                    names.len() as u32 - 1
-                })
-            };
             let ids = (0..keys.len())
                 .map(|i| {
                     if keys.is_null(i) {
-                        return group_of(None);
+                        return groups.id(None);
                     }
                     let k = keys.value(i).as_usize();
                     if group_of_value[k] == u32::MAX {
-                        group_of_value[k] = group_of(strings.is_valid(k).then(|| strings.value(k)));
+                        group_of_value[k] = groups.id(strings.is_valid(k).then(|| strings.value(k)));
                     }
                     group_of_value[k]
                 })
                 .collect();
-            Some((ids, names))
+            Some((ids, groups.names))
         },
         _ => None
     )
 }
 
-/// Dense ids, in order of first appearance, for the values `value(0..len)`.
-fn distinct_ids<'a>(
-    len: usize,
-    value: impl Fn(usize) -> Option<&'a str>,
-) -> (Vec<u32>, Vec<Option<&'a str>>) {
-    let mut index: HashMap<Option<&str>, u32> = HashMap::new();
-    let mut names = Vec::new();
-    let ids = (0..len)
-        .map(|i| {
-            let v = value(i);
-            *index.entry(v).or_insert_with(|| {
-                names.push(v);
-                names.len() as u32 - 1
-            })
+/// Dense ids for values, in order of first appearance.
+#[derive(Default)]
+struct Numbering<'a> {
+    index: HashMap<Option<&'a str>, u32>,
+    names: Vec<Option<&'a str>>,
+}
+
+impl<'a> Numbering<'a> {
+    fn id(&mut self, value: Option<&'a str>) -> u32 {
+        *self.index.entry(value).or_insert_with(|| {
+            self.names.push(value);
+            self.names.len() as u32 - 1
         })
-        .collect();
-    (ids, names)
+    }
 }
 
 /// Group ids as the keys of a dictionary column (groups are far fewer than `i32::MAX`); the
