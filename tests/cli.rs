@@ -21,7 +21,7 @@ fn apply_on_the_seed_layout_writes_every_output_and_the_golden_table() {
         ]
     );
     let enriched = table_rows(&read_parquet(&s.path("out/enriched.parquet")));
-    let golden = csv_rows(&std::fs::read(GOLDEN).unwrap());
+    let golden = csv_rows(&std::fs::read(golden()).unwrap());
     assert_eq!(enriched.len(), 111);
     for (ours, want) in enriched.iter().zip(&golden) {
         assert_eq!(ours[..6], want[..6]);

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Output};
 
 use common::*;
@@ -30,12 +29,12 @@ fn cdc_key(name: &str) -> String {
 fn bucket(s: &Scratch) {
     s.write(
         "root/raw/dms/users/LOAD00000001.csv",
-        std::fs::read(Path::new(SEED).join("LOAD00000001.csv")).unwrap(),
+        std::fs::read(seed().join("LOAD00000001.csv")).unwrap(),
     );
     for name in CDC {
         s.write(
             &format!("root/raw/{}", cdc_key(name)),
-            std::fs::read(Path::new(SEED).join(name)).unwrap(),
+            std::fs::read(seed().join(name)).unwrap(),
         );
     }
 }
@@ -110,12 +109,13 @@ fn handle_on(runtime: Runtime, s: &Scratch, event_json: &str, env: &[(&str, &str
 /// The WASI runtime of the tests: Wasmtime, through PyPI's `wasmtime` (scripts/test.sh
 /// installs it in a virtual environment).
 mod wasi {
+    use super::repo;
     use std::path::PathBuf;
     use std::process::Command;
     use std::sync::OnceLock;
 
     pub fn runner() -> PathBuf {
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wasi/run.py"))
+        repo().join("tests/wasi/run.py")
     }
 
     pub fn python() -> PathBuf {
@@ -141,7 +141,7 @@ mod wasi {
             .get_or_init(|| {
                 let target = std::env::current_exe().unwrap().ancestors().nth(3).unwrap().join("wasi-build");
                 let status = Command::new(env!("CARGO"))
-                    .current_dir(env!("CARGO_MANIFEST_DIR"))
+                    .current_dir(repo())
                     .args(["build", "--release", "--target", "wasm32-wasip1", "-p", "tidemark", "--bin", "tidemark"])
                     .env("CARGO_TARGET_DIR", &target)
                     // No debug info: a module a tenth the size compiles ten times faster.

@@ -69,7 +69,10 @@ fn change_file(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 fn seed_folder() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/data/seed")
+    // Found when the test runs, not where it was compiled: a shared target folder reuses the
+    // binary in other checkouts.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo test");
+    PathBuf::from(manifest).join("../core/data/seed")
 }
 
 #[test]

@@ -7,11 +7,23 @@ use std::process::{Command, Output};
 use arrow_array::RecordBatch;
 use tidemark_core::InputFile;
 
-pub const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/data/seed");
-pub const GOLDEN: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../core/tests/golden/seed_enriched.csv"
-);
+/// The repository's root, found when the test runs: `env!("CARGO_MANIFEST_DIR")` would be the
+/// checkout the test binary was compiled in, and a shared target folder reuses binaries across
+/// checkouts (CI builds in a fresh one).
+pub fn repo() -> PathBuf {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo test");
+    PathBuf::from(manifest).join("..")
+}
+
+/// The seed example: a DMS full load and its change files.
+pub fn seed() -> PathBuf {
+    repo().join("core/data/seed")
+}
+
+/// The enriched table the seed must give, value by value.
+pub fn golden() -> PathBuf {
+    repo().join("core/tests/golden/seed_enriched.csv")
+}
 
 /// A temporary folder to put inputs in and get outputs from.
 pub struct Scratch {
@@ -40,7 +52,7 @@ impl Scratch {
     pub fn seed(&self) -> (PathBuf, PathBuf) {
         let load = self.write(
             "dms/users/LOAD00000001.csv",
-            std::fs::read(Path::new(SEED).join("LOAD00000001.csv")).unwrap(),
+            std::fs::read(seed().join("LOAD00000001.csv")).unwrap(),
         );
         for name in [
             "20211017-194324349.csv",
@@ -52,7 +64,7 @@ impl Scratch {
             let folder = format!("{}/{}/{}", &name[0..4], &name[4..6], &name[6..8]);
             self.write(
                 &format!("dms/users/cdc/{folder}/{name}"),
-                std::fs::read(Path::new(SEED).join(name)).unwrap(),
+                std::fs::read(seed().join(name)).unwrap(),
             );
         }
         (load, self.path("dms/users/cdc"))

@@ -1,0 +1,252 @@
+//! Encoding tables as Parquet (snappy) or CSV (with a header row).
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The formats outputs can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    #[default]
+    Parquet,
+    Csv,
+}
+
+impl OutputFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Parquet => "parquet",
+            OutputFormat::Csv => "csv",
+        }
+    }
+
+    pub fn encode(self, batch: &RecordBatch) -> Result<Vec<u8>> {
+        match self {
+            OutputFormat::Parquet => to_parquet(batch),
+            OutputFormat::Csv => to_csv(batch),
+        }
+    }
+}
+
+impl std::str::FromStr for OutputFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "parquet" => Ok(OutputFormat::Parquet),
+            "csv" => Ok(OutputFormat::Csv),
+            other => Err(format!(
+                "unknown format {other:?} (expected parquet or csv)"
+            )),
+        }
+    }
+}
+
+fn encode_error(e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Encode(e.to_string()))
+}
+
+/// Rows per Parquet row group: large enough to compress well, small enough for readers to
+/// split the work.
+const ROW_GROUP_ROWS: usize = 1 << 20;
+
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .build()
+}
+
+/// The schema a file declares for `schema`: dictionary-encoded columns (the features share
+/// one dictionary per group, say) are declared as their values' type. Dictionary encoding is
+/// how Tidemark holds a column in memory, not part of the table; Parquet encodes such columns
+/// with its own dictionaries anyway.
+pub fn logical_schema(schema: &Schema) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Dictionary(_, value) => {
+                f.as_ref().clone().with_data_type(value.as_ref().clone())
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// Snappy-compressed Parquet, in row groups of up to a million rows.
+#[cfg(not(feature = "parallel"))]
+pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(
+        &mut out,
+        logical_schema(&batch.schema()),
+        Some(writer_properties()),
+    )
+    .map_err(encode_error)?;
+    writer.write(batch).map_err(encode_error)?;
+    writer.close().map_err(encode_error)?;
+    Ok(out)
+}
+
+/// Snappy-compressed Parquet, in row groups of up to a million rows; every column of every
+/// row group is encoded as its own task, on all cores, and the chunks are laid out in order.
+#[cfg(feature = "parallel")]
+pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
+    use parquet::arrow::arrow_writer::compute_leaves;
+    use rayon::prelude::*;
+
+    let schema = logical_schema(&batch.schema());
+    // Room for the whole file up front (encoded, it is smaller than the table in memory), so
+    // that it is not copied as it grows: capacity never written to costs no memory.
+    let mut out = Vec::with_capacity(batch.get_array_memory_size());
+    let writer = ArrowWriter::try_new(&mut out, Arc::clone(&schema), Some(writer_properties()))
+        .map_err(encode_error)?;
+    let (mut file, row_groups) = writer.into_serialized_writer().map_err(encode_error)?;
+    let groups: Vec<RecordBatch> = (0..batch.num_rows())
+        .step_by(ROW_GROUP_ROWS)
+        .map(|start| batch.slice(start, ROW_GROUP_ROWS.min(batch.num_rows() - start)))
+        .collect();
+    // One task per (row group, column), in file order. Every column of a table here is one
+    // leaf (no nesting), so a group's writers and columns pair up.
+    let mut tasks = Vec::with_capacity(groups.len() * schema.fields().len());
+    for (index, group) in groups.iter().enumerate() {
+        let writers = row_groups
+            .create_column_writers(index)
+            .map_err(encode_error)?;
+        tasks.extend(
+            writers
+                .into_iter()
+                .zip(schema.fields().iter().zip(group.columns())),
+        );
+    }
+    let mut chunks = tasks
+        .into_par_iter()
+        .map(|(mut writer, (field, column))| {
+            for leaf in compute_leaves(field, column)? {
+                writer.write(&leaf)?;
+            }
+            writer.close()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(encode_error)?
+        .into_iter();
+    for _ in &groups {
+        let mut row_group = file.next_row_group().map_err(encode_error)?;
+        for chunk in chunks.by_ref().take(schema.fields().len()) {
+            chunk
+                .append_to_row_group(&mut row_group)
+                .map_err(encode_error)?;
+        }
+        row_group.close().map_err(encode_error)?;
+    }
+    file.close().map_err(encode_error)?;
+    Ok(out)
+}
+
+/// CSV with a header row; NULL as an empty field, timestamps as DMS writes them.
+pub fn to_csv(batch: &RecordBatch) -> Result<Vec<u8>> {
+    let options = FormatOptions::default()
+        .with_null("")
+        .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.6f"))
+        .with_display_error(true);
+    let formatters = batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(encode_error)?;
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(batch.num_rows() * 32));
+    let schema = batch.schema();
+    writer
+        .write_record(schema.fields().iter().map(|f| f.name()))
+        .map_err(encode_error)?;
+    let mut field = String::new();
+    for row in 0..batch.num_rows() {
+        for formatter in &formatters {
+            field.clear();
+            use std::fmt::Write;
+            write!(field, "{}", formatter.value(row)).map_err(encode_error)?;
+            writer.write_field(&field).map_err(encode_error)?;
+        }
+        writer.write_record(None::<&[u8]>).map_err(encode_error)?;
+    }
+    writer.into_inner().map_err(encode_error)
+}
+
+/// Encodes several tables at once, on every core when the `parallel` feature is on.
+pub fn encode_all(tables: &[(&RecordBatch, OutputFormat)]) -> Result<Vec<Vec<u8>>> {
+    crate::par::try_map(tables, |(batch, format)| format.encode(batch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::read_parquet;
+    use crate::files::InputFile;
+    use arrow_array::{ArrayRef, Int64Array, StringArray};
+
+    #[test]
+    fn parquet_round_trips_schema_metadata_and_rows() {
+        let metadata: std::collections::HashMap<String, String> = [(
+            "tidemark.sequence_kind".to_string(),
+            "timestamp".to_string(),
+        )]
+        .into();
+        let schema = Arc::new(arrow_schema::Schema::new_with_metadata(
+            vec![
+                arrow_schema::Field::new("id", arrow_schema::DataType::Int64, false),
+                arrow_schema::Field::new("name", arrow_schema::DataType::Utf8, true),
+            ],
+            metadata,
+        ));
+        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..2_500));
+        let names: ArrayRef = Arc::new(StringArray::from_iter(
+            (0..2_500).map(|i| (i % 7 != 0).then(|| format!("n{i}"))),
+        ));
+        let batch = RecordBatch::try_new(schema, vec![ids, names]).unwrap();
+        let back = read_parquet(&InputFile::new("t.parquet", to_parquet(&batch).unwrap())).unwrap();
+        assert_eq!(back, batch);
+
+        let empty = batch.slice(0, 0);
+        let back = read_parquet(&InputFile::new("e.parquet", to_parquet(&empty).unwrap())).unwrap();
+        assert_eq!(back.num_rows(), 0);
+        assert_eq!(back.schema(), empty.schema());
+    }
+
+    #[test]
+    fn dictionary_columns_are_written_as_their_values() {
+        use arrow_array::{DictionaryArray, Float64Array, Int32Array};
+        let keys = Int32Array::from(vec![1, 0, 1, 1]);
+        let states: ArrayRef = Arc::new(
+            DictionaryArray::try_new(keys.clone(), Arc::new(StringArray::from(vec!["TX", "MA"])))
+                .unwrap(),
+        );
+        let rates: ArrayRef = Arc::new(
+            DictionaryArray::try_new(keys, Arc::new(Float64Array::from(vec![0.5, 0.25]))).unwrap(),
+        );
+        let batch = RecordBatch::try_from_iter([("state", states), ("rate", rates)]).unwrap();
+        let back = read_parquet(&InputFile::new("d.parquet", to_parquet(&batch).unwrap())).unwrap();
+        let expected = RecordBatch::try_from_iter([
+            (
+                "state",
+                Arc::new(StringArray::from(vec!["MA", "TX", "MA", "MA"])) as ArrayRef,
+            ),
+            (
+                "rate",
+                Arc::new(Float64Array::from(vec![0.25, 0.5, 0.25, 0.25])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(back, expected);
+    }
+}
