@@ -20,6 +20,26 @@ where
     }
 }
 
+/// `f` over every item, taking each by value (say, a writer that `f` consumes); results in item
+/// order, the first error wins.
+pub(crate) fn try_map_owned<T, R, E, F>(items: Vec<T>, f: F) -> Result<Vec<R>, E>
+where
+    T: Send,
+    R: Send,
+    E: Send,
+    F: Fn(T) -> Result<R, E> + Sync + Send,
+{
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        items.into_par_iter().map(f).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        items.into_iter().map(f).collect()
+    }
+}
+
 pub(crate) fn sort_unstable<T: Ord + Send>(values: &mut [T]) {
     #[cfg(feature = "parallel")]
     {

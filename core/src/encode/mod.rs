@@ -11,6 +11,8 @@ use parquet::file::properties::WriterProperties;
 
 use crate::error::{Error, ErrorKind, Result};
 
+mod dictionary_chunk;
+
 /// The formats outputs can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -83,74 +85,71 @@ pub fn logical_schema(schema: &Schema) -> SchemaRef {
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
-/// Snappy-compressed Parquet, in row groups of up to a million rows.
-#[cfg(not(feature = "parallel"))]
-pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(
-        &mut out,
-        logical_schema(&batch.schema()),
-        Some(writer_properties()),
-    )
-    .map_err(encode_error)?;
-    writer.write(batch).map_err(encode_error)?;
-    writer.close().map_err(encode_error)?;
-    Ok(out)
-}
-
-/// Snappy-compressed Parquet, in row groups of up to a million rows; every column of every
-/// row group is encoded as its own task, on all cores, and the chunks are laid out in order.
-#[cfg(feature = "parallel")]
+/// Snappy-compressed Parquet, in row groups of up to a million rows. Every column of every row
+/// group is encoded as its own task (on all cores with the `parallel` feature), and the chunks
+/// are laid out in order. Dictionary-encoded text goes through [`dictionary_chunk`], which
+/// writes the same file without hashing every row again.
 pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
     use parquet::arrow::arrow_writer::compute_leaves;
-    use rayon::prelude::*;
 
     let schema = logical_schema(&batch.schema());
+    let props = Arc::new(writer_properties());
     // Room for the whole file up front (encoded, it is smaller than the table in memory), so
     // that it is not copied as it grows: capacity never written to costs no memory.
     let mut out = Vec::with_capacity(batch.get_array_memory_size());
-    let writer = ArrowWriter::try_new(&mut out, Arc::clone(&schema), Some(writer_properties()))
+    let writer = ArrowWriter::try_new(&mut out, Arc::clone(&schema), Some((*props).clone()))
         .map_err(encode_error)?;
     let (mut file, row_groups) = writer.into_serialized_writer().map_err(encode_error)?;
+    let leaves = file.schema_descr().columns().to_vec();
     let groups: Vec<RecordBatch> = (0..batch.num_rows())
         .step_by(ROW_GROUP_ROWS)
         .map(|start| batch.slice(start, ROW_GROUP_ROWS.min(batch.num_rows() - start)))
         .collect();
     // One task per (row group, column), in file order. Every column of a table here is one
-    // leaf (no nesting), so a group's writers and columns pair up.
+    // leaf (no nesting), so a group's writers, leaves and columns pair up.
     let mut tasks = Vec::with_capacity(groups.len() * schema.fields().len());
     for (index, group) in groups.iter().enumerate() {
         let writers = row_groups
             .create_column_writers(index)
             .map_err(encode_error)?;
-        tasks.extend(
-            writers
-                .into_iter()
-                .zip(schema.fields().iter().zip(group.columns())),
-        );
+        for ((writer, leaf), (field, column)) in writers
+            .into_iter()
+            .zip(&leaves)
+            .zip(schema.fields().iter().zip(group.columns()))
+        {
+            tasks.push((writer, leaf, field, column));
+        }
     }
-    let mut chunks = tasks
-        .into_par_iter()
-        .map(|(mut writer, (field, column))| {
-            for leaf in compute_leaves(field, column)? {
-                writer.write(&leaf)?;
-            }
-            writer.close()
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(encode_error)?
-        .into_iter();
+    let chunks = crate::par::try_map_owned(tasks, |(mut writer, leaf, field, column)| {
+        if let Some(chunk) = dictionary_chunk::encode(column.as_ref(), leaf, &props)? {
+            return Ok(Chunk::Dictionary(chunk));
+        }
+        for leaf in compute_leaves(field, column)? {
+            writer.write(&leaf)?;
+        }
+        writer.close().map(Chunk::General)
+    })
+    .map_err(encode_error)?;
+    let mut chunks = chunks.into_iter();
     for _ in &groups {
         let mut row_group = file.next_row_group().map_err(encode_error)?;
         for chunk in chunks.by_ref().take(schema.fields().len()) {
-            chunk
-                .append_to_row_group(&mut row_group)
-                .map_err(encode_error)?;
+            match chunk {
+                Chunk::General(chunk) => chunk.append_to_row_group(&mut row_group),
+                Chunk::Dictionary(chunk) => row_group.append_column(&chunk.bytes, chunk.close),
+            }
+            .map_err(encode_error)?;
         }
         row_group.close().map_err(encode_error)?;
     }
     file.close().map_err(encode_error)?;
     Ok(out)
+}
+
+/// A column chunk encoded by the general Parquet writer or by [`dictionary_chunk`].
+enum Chunk {
+    General(parquet::arrow::arrow_writer::ArrowColumnChunk),
+    Dictionary(dictionary_chunk::EncodedChunk),
 }
 
 /// CSV with a header row; NULL as an empty field, timestamps as DMS writes them.

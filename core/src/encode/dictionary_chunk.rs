@@ -1,0 +1,627 @@
+//! Dictionary-encoded text written as a Parquet column chunk without looking at a row's text.
+//!
+//! The general Parquet writer builds each column chunk's dictionary by interning every row's
+//! value: a hash and a byte comparison per row, and another comparison per row for the
+//! statistics. At ten million rows that is a quarter of a run's CPU. A column Tidemark holds as
+//! `Dictionary(Int32, Utf8)` is already dictionary-encoded, so this writer works on its keys:
+//! it numbers the dictionary values a row group uses, in order of first use, writes them as the
+//! dictionary page, and writes each row's number in the data pages. The statistics and the
+//! page index come from the used values, ranked once, so no row's text is compared either.
+//!
+//! The file is the same as the general writer's (same encodings, page sizes, statistics and
+//! page index); only the order of the dictionary entries can differ. Where the general writer
+//! would do something else (a dictionary over the page size limit, which it abandons for plain
+//! encoding; statistics it would truncate; bloom filters; data page v2) [`encode`] declines
+//! and the general writer is used.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int32Type;
+use arrow_array::{Array, StringArray};
+use arrow_buffer::NullBuffer;
+use arrow_schema::DataType;
+use bytes::Bytes;
+use parquet::basic::{Compression, Encoding, PageType, Type as PhysicalType};
+use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::data_type::ByteArray;
+use parquet::errors::{ParquetError, Result};
+use parquet::file::metadata::{
+    ColumnChunkMetaData, ColumnIndexBuilder, OffsetIndexBuilder, PageEncodingStats,
+};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::file::statistics::{Statistics, ValueStatistics};
+use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::ColumnDescPtr;
+
+/// A column chunk, encoded, with the metadata its row group records.
+pub(super) struct EncodedChunk {
+    pub bytes: Bytes,
+    pub close: ColumnCloseResult,
+}
+
+/// Encodes `column`, one row group's rows of a leaf column, as a dictionary-encoded column
+/// chunk; `None` when `column` is not `Dictionary(Int32, Utf8)` or the general writer would
+/// write it differently (see the module docs).
+pub(super) fn encode(
+    column: &dyn Array,
+    descr: &ColumnDescPtr,
+    props: &WriterProperties,
+) -> Result<Option<EncodedChunk>> {
+    if column.data_type()
+        != &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+        || !writes_like_the_general_writer(descr, props)
+    {
+        return Ok(None);
+    }
+    let dictionary = column.as_dictionary::<Int32Type>();
+    let values = dictionary.values().as_string::<i32>();
+    let nulls = dictionary.logical_nulls().filter(|n| n.null_count() > 0);
+    if descr.max_def_level() == 0 && nulls.is_some() {
+        // A required column with nulls: the general writer reports it.
+        return Ok(None);
+    }
+    let numbering = Numbering::of(dictionary.keys().values(), nulls.as_ref(), values.len());
+    let Some(dictionary_page) = numbering.dictionary_page(values, props, descr) else {
+        return Ok(None);
+    };
+    let ranks = Ranks::of(&numbering.used, values);
+    if ranks.bounds().is_some_and(|(min, max)| {
+        let truncated =
+            |limit: Option<usize>| limit.is_some_and(|l| min.len() > l || max.len() > l);
+        truncated(props.statistics_truncate_length())
+            || truncated(props.column_index_truncate_length())
+    }) {
+        return Ok(None);
+    }
+
+    let compression = props.compression(descr.path());
+    let statistics = props.statistics_enabled(descr.path());
+    let mut sink = TrackedWrite::new(Vec::with_capacity(
+        dictionary_page.len() + numbering.ids.len(),
+    ));
+    let mut pages = SerializedPageWriter::new(&mut sink);
+    let mut sizes = ChunkSizes::default();
+    let used = u32::try_from(numbering.used.len()).map_err(|_| too_many("dictionary values"))?;
+    sizes.add(
+        pages.write_page(compress(compression, dictionary_page, |buf| {
+            Page::DictionaryPage {
+                buf,
+                num_values: used,
+                encoding: Encoding::PLAIN,
+                is_sorted: false,
+            }
+        })?)?,
+    );
+
+    let mut offset_index = OffsetIndexBuilder::new();
+    let mut column_index = ColumnIndexBuilder::new(PhysicalType::BYTE_ARRAY);
+    let mut data_page_offset = None;
+    let mut data_pages = 0;
+    let bit_width = bits_for(numbering.used.len().saturating_sub(1));
+    let page_rows = props.data_page_row_count_limit().max(1);
+    let mut ids = numbering.ids.as_slice();
+    for start in (0..column.len()).step_by(page_rows) {
+        let rows = page_rows.min(column.len() - start);
+        let page_nulls = nulls.as_ref().map(|n| n.slice(start, rows));
+        let nulls_in_page = page_nulls.as_ref().map_or(0, NullBuffer::null_count);
+        let (page_ids, rest) = ids.split_at(rows - nulls_in_page);
+        ids = rest;
+
+        let mut buf = Vec::with_capacity(16 + page_ids.len() * usize::from(bit_width).div_ceil(8));
+        if descr.max_def_level() > 0 {
+            definition_levels(rows, page_nulls.as_ref(), &mut buf);
+        }
+        buf.push(bit_width);
+        HybridEncoder::new(bit_width, &mut buf).encode(page_ids);
+
+        let spec = pages.write_page(compress(compression, buf, |buf| Page::DataPage {
+            buf,
+            num_values: rows as u32,
+            encoding: Encoding::RLE_DICTIONARY,
+            def_level_encoding: Encoding::RLE,
+            rep_level_encoding: Encoding::RLE,
+            statistics: None,
+        })?)?;
+        data_page_offset.get_or_insert(spec.offset as i64);
+        data_pages += 1;
+        offset_index.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
+        offset_index.append_row_count(rows as i64);
+        sizes.add(spec);
+        match ranks.bounds_of(page_ids) {
+            Some((min, max)) => column_index.append(
+                false,
+                min.to_vec(),
+                max.to_vec(),
+                nulls_in_page as i64,
+                None,
+            ),
+            None => column_index.append(true, Vec::new(), Vec::new(), nulls_in_page as i64, None),
+        }
+    }
+    pages.close()?;
+
+    let null_count = nulls.as_ref().map_or(0, NullBuffer::null_count) as u64;
+    let mut metadata = ColumnChunkMetaData::builder(descr.clone())
+        .set_compression(compression)
+        .set_encodings(vec![
+            Encoding::PLAIN,
+            Encoding::RLE,
+            Encoding::RLE_DICTIONARY,
+        ])
+        .set_page_encoding_stats(vec![
+            PageEncodingStats {
+                page_type: PageType::DICTIONARY_PAGE,
+                encoding: Encoding::PLAIN,
+                count: 1,
+            },
+            PageEncodingStats {
+                page_type: PageType::DATA_PAGE,
+                encoding: Encoding::RLE_DICTIONARY,
+                count: data_pages,
+            },
+        ])
+        .set_num_values(column.len() as i64)
+        .set_total_compressed_size(sizes.compressed)
+        .set_total_uncompressed_size(sizes.uncompressed)
+        .set_dictionary_page_offset(Some(0))
+        .set_data_page_offset(data_page_offset.unwrap_or(sizes.compressed));
+    if statistics != EnabledStatistics::None {
+        let (min, max) = ranks.bounds().unzip();
+        let value = |v: Option<&[u8]>| v.map(|v| ByteArray::from(v.to_vec()));
+        metadata = metadata.set_statistics(Statistics::ByteArray(ValueStatistics::new(
+            value(min),
+            value(max),
+            None,
+            Some(null_count),
+            false,
+        )));
+    }
+    let close = ColumnCloseResult {
+        bytes_written: sink.bytes_written() as u64,
+        rows_written: column.len() as u64,
+        metadata: metadata.build()?,
+        bloom_filter: None,
+        column_index: match statistics {
+            EnabledStatistics::Page => Some(column_index.build()?),
+            _ => None,
+        },
+        offset_index: Some(offset_index.build()),
+    };
+    Ok(Some(EncodedChunk {
+        bytes: sink.into_inner()?.into(),
+        close,
+    }))
+}
+
+/// Whether the general writer would write this column the way [`encode`] does.
+fn writes_like_the_general_writer(descr: &ColumnDescPtr, props: &WriterProperties) -> bool {
+    let path = descr.path();
+    descr.physical_type() == PhysicalType::BYTE_ARRAY
+        && descr.max_rep_level() == 0
+        && descr.max_def_level() <= 1
+        && props.dictionary_enabled(path)
+        && props.writer_version() == WriterVersion::PARQUET_1_0
+        && props.bloom_filter_properties(path).is_none()
+        && matches!(
+            props.compression(path),
+            Compression::SNAPPY | Compression::UNCOMPRESSED
+        )
+}
+
+fn too_many(what: &str) -> ParquetError {
+    ParquetError::General(format!("too many {what} for one column chunk"))
+}
+
+/// The dictionary values a row group uses, numbered in order of first use.
+struct Numbering {
+    /// `used[id]` is the index in the Arrow dictionary of the value numbered `id`.
+    used: Vec<u32>,
+    /// The number of every non-null row's value, in row order.
+    ids: Vec<u32>,
+}
+
+impl Numbering {
+    fn of(keys: &[i32], nulls: Option<&NullBuffer>, dictionary_len: usize) -> Self {
+        const UNSEEN: u32 = u32::MAX;
+        let mut id_of = vec![UNSEEN; dictionary_len];
+        let mut used = Vec::new();
+        let mut number = |key: i32| {
+            let id = &mut id_of[key as usize];
+            if *id == UNSEEN {
+                *id = used.len() as u32;
+                used.push(key as u32);
+            }
+            *id
+        };
+        let ids = match nulls {
+            None => keys.iter().map(|&key| number(key)).collect(),
+            Some(nulls) => nulls.valid_indices().map(|row| number(keys[row])).collect(),
+        };
+        Numbering { used, ids }
+    }
+
+    /// The PLAIN-encoded dictionary page, or `None` when it is over the size at which the
+    /// general writer gives up on a dictionary.
+    fn dictionary_page(
+        &self,
+        values: &StringArray,
+        props: &WriterProperties,
+        descr: &ColumnDescPtr,
+    ) -> Option<Vec<u8>> {
+        let size: usize = self
+            .used
+            .iter()
+            .map(|&v| 4 + values.value(v as usize).len())
+            .sum();
+        if self.used.is_empty() || size > props.column_dictionary_page_size_limit(descr.path()) {
+            return None;
+        }
+        let mut page = Vec::with_capacity(size);
+        for &v in &self.used {
+            let value = values.value(v as usize).as_bytes();
+            page.extend_from_slice(&(value.len() as u32).to_le_bytes());
+            page.extend_from_slice(value);
+        }
+        Some(page)
+    }
+}
+
+/// The used values in Parquet's order for text (unsigned bytes), so that a page's smallest and
+/// largest values are found by comparing numbers.
+struct Ranks<'a> {
+    /// `rank[id]`: the place of value `id` among the used values, smallest first.
+    rank: Vec<u32>,
+    /// The used values, smallest first.
+    sorted: Vec<&'a [u8]>,
+}
+
+impl<'a> Ranks<'a> {
+    fn of(used: &[u32], values: &'a StringArray) -> Self {
+        let mut order: Vec<u32> = (0..used.len() as u32).collect();
+        let value = |id: u32| values.value(used[id as usize] as usize).as_bytes();
+        order.sort_unstable_by(|&a, &b| value(a).cmp(value(b)));
+        let mut rank = vec![0; used.len()];
+        for (place, &id) in order.iter().enumerate() {
+            rank[id as usize] = place as u32;
+        }
+        let sorted = order.iter().map(|&id| value(id)).collect();
+        Ranks { rank, sorted }
+    }
+
+    /// The smallest and largest used value.
+    fn bounds(&self) -> Option<(&'a [u8], &'a [u8])> {
+        Some((*self.sorted.first()?, *self.sorted.last()?))
+    }
+
+    /// The smallest and largest of the values numbered `ids`.
+    fn bounds_of(&self, ids: &[u32]) -> Option<(&'a [u8], &'a [u8])> {
+        let ranks = ids.iter().map(|&id| self.rank[id as usize]);
+        let (min, max) = ranks.fold((u32::MAX, 0), |(lo, hi), r| (lo.min(r), hi.max(r)));
+        (!ids.is_empty()).then(|| (self.sorted[min as usize], self.sorted[max as usize]))
+    }
+}
+
+/// The page's definition levels (1 for a value, 0 for a null), RLE-encoded behind their
+/// length as data page v1 lays them out.
+fn definition_levels(rows: usize, nulls: Option<&NullBuffer>, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    match nulls {
+        None => HybridEncoder::new(1, out).repeat(1, rows),
+        Some(nulls) => {
+            let levels: Vec<u32> = nulls.iter().map(u32::from).collect();
+            HybridEncoder::new(1, out).encode(&levels);
+        }
+    }
+    let length = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&length.to_le_bytes());
+}
+
+/// The number of bits that hold every number up to `max`.
+fn bits_for(max: usize) -> u8 {
+    (usize::BITS - max.leading_zeros()) as u8
+}
+
+/// `page` compressed with `compression`, wrapped as a page by `wrap`.
+fn compress(
+    compression: Compression,
+    page: Vec<u8>,
+    wrap: impl FnOnce(Bytes) -> Page,
+) -> Result<CompressedPage> {
+    let uncompressed = page.len();
+    let buf = match compression {
+        Compression::SNAPPY => snap::raw::Encoder::new()
+            .compress_vec(&page)
+            .map_err(|e| ParquetError::External(Box::new(e)))?,
+        _ => page,
+    };
+    Ok(CompressedPage::new(wrap(buf.into()), uncompressed))
+}
+
+/// Running totals of a column chunk's pages, headers included.
+#[derive(Default)]
+struct ChunkSizes {
+    compressed: i64,
+    uncompressed: i64,
+}
+
+impl ChunkSizes {
+    fn add(&mut self, page: parquet::column::page::PageWriteSpec) {
+        self.compressed += page.compressed_size as i64;
+        self.uncompressed += page.uncompressed_size as i64;
+    }
+}
+
+/// Parquet's RLE/bit-packing hybrid encoding of small unsigned numbers: a run of eight or more
+/// equal numbers is written once with its length, everything else bit-packed in groups of
+/// eight.
+struct HybridEncoder<'a> {
+    bit_width: u8,
+    out: &'a mut Vec<u8>,
+}
+
+impl<'a> HybridEncoder<'a> {
+    /// The shortest run written as a repetition: shorter ones cost more than they save.
+    const MIN_RUN: usize = 8;
+
+    fn new(bit_width: u8, out: &'a mut Vec<u8>) -> Self {
+        HybridEncoder { bit_width, out }
+    }
+
+    fn encode(&mut self, values: &[u32]) {
+        let run_at = |i: usize| values[i..].iter().take_while(|&&v| v == values[i]).count();
+        let mut i = 0;
+        while i < values.len() {
+            let run = run_at(i);
+            if run >= Self::MIN_RUN {
+                self.repeat(values[i], run);
+                i += run;
+                continue;
+            }
+            // Bit-pack groups of eight until one starts a run (or the values end); a group
+            // short of eight can only be the last, padded with zeros.
+            let mut end = i;
+            loop {
+                end += 8;
+                if end >= values.len() || run_at(end) >= Self::MIN_RUN {
+                    break;
+                }
+            }
+            self.bit_pack(&values[i..end.min(values.len())]);
+            i = end;
+        }
+    }
+
+    /// `count` times `value`.
+    fn repeat(&mut self, value: u32, count: usize) {
+        if count == 0 {
+            return;
+        }
+        self.varint((count as u64) << 1);
+        let bytes = usize::from(self.bit_width).div_ceil(8);
+        self.out.extend_from_slice(&value.to_le_bytes()[..bytes]);
+    }
+
+    fn bit_pack(&mut self, values: &[u32]) {
+        let groups = values.len().div_ceil(8);
+        self.varint(((groups as u64) << 1) | 1);
+        let width = u32::from(self.bit_width);
+        let (mut bits, mut filled) = (0u64, 0u32);
+        for i in 0..groups * 8 {
+            bits |= u64::from(values.get(i).copied().unwrap_or(0)) << filled;
+            filled += width;
+            while filled >= 8 {
+                self.out.push(bits as u8);
+                bits >>= 8;
+                filled -= 8;
+            }
+        }
+    }
+
+    fn varint(&mut self, mut n: u64) {
+        while n >= 0x80 {
+            self.out.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        self.out.push(n as u8);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, DictionaryArray, Int32Array, RecordBatch};
+    use arrow_select::concat::concat_batches;
+    use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
+    use parquet::file::page_index::column_index::ColumnIndexMetaData;
+    use proptest::prelude::*;
+
+    /// A dictionary column as decoders and splices leave them: keys that may be null, values
+    /// that may be null, unused or repeated.
+    fn column(keys: Vec<Option<i32>>, values: Vec<Option<String>>) -> ArrayRef {
+        let keys = Int32Array::from(keys);
+        Arc::new(DictionaryArray::try_new(keys, Arc::new(StringArray::from(values))).unwrap())
+    }
+
+    fn metadata(file: &[u8]) -> ParquetMetaData {
+        ParquetMetaDataReader::new()
+            .with_page_index_policy(PageIndexPolicy::Required)
+            .parse_and_finish(&Bytes::copy_from_slice(file))
+            .unwrap()
+    }
+
+    fn decode(file: &[u8]) -> RecordBatch {
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(Bytes::copy_from_slice(file)).unwrap();
+        let schema = Arc::clone(reader.schema());
+        let reader = reader.build().unwrap();
+        let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+        concat_batches(&schema, &batches).unwrap()
+    }
+
+    /// `text` as written by the general writer, its dictionaries cast away.
+    fn general_writer(batch: &RecordBatch) -> Vec<u8> {
+        let schema = super::super::logical_schema(&batch.schema());
+        let columns = batch
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .map(|(c, f)| arrow_cast::cast(c, f.data_type()).unwrap())
+            .collect();
+        let plain = RecordBatch::try_new(Arc::clone(&schema), columns).unwrap();
+        let mut out = Vec::new();
+        let mut writer =
+            ArrowWriter::try_new(&mut out, schema, Some(super::super::writer_properties()))
+                .unwrap();
+        writer.write(&plain).unwrap();
+        writer.close().unwrap();
+        out
+    }
+
+    /// Writes `batch` both ways and checks that the files hold the same rows, the same
+    /// statistics, dictionary-encoded pages, and a page index that is right page by page.
+    fn written_like_the_general_writer(batch: &RecordBatch) {
+        let ours = super::super::to_parquet(batch).unwrap();
+        let theirs = general_writer(batch);
+        let expected = decode(&theirs);
+        assert_eq!(decode(&ours), expected);
+
+        let (ours, theirs) = (metadata(&ours), metadata(&theirs));
+        assert_eq!(ours.num_row_groups(), theirs.num_row_groups());
+        let page_index = ours.page_index().expect("a page index");
+        let mut first_row = 0;
+        for (group, (ours, theirs)) in ours
+            .row_groups()
+            .iter()
+            .zip(theirs.row_groups())
+            .enumerate()
+        {
+            for (c, (ours, theirs)) in ours.columns().iter().zip(theirs.columns()).enumerate() {
+                let name = ours.column_path().string();
+                assert_eq!(ours.num_values(), theirs.num_values(), "{name}");
+                assert_eq!(ours.statistics(), theirs.statistics(), "{name}");
+                // The same encodings, and the data pages dictionary-encoded as theirs are.
+                assert_eq!(ours.encodings_mask(), theirs.encodings_mask(), "{name}");
+                assert_eq!(
+                    ours.page_encoding_stats_mask(),
+                    theirs.page_encoding_stats_mask(),
+                    "{name}"
+                );
+                let pages = page_index.offset_index(group, c).unwrap().page_locations();
+                let ColumnIndexMetaData::BYTE_ARRAY(index) =
+                    page_index.column_index(group, c).unwrap()
+                else {
+                    panic!("{name}: a text column index");
+                };
+                let rows = expected.column(c).as_string::<i32>();
+                for (page, location) in pages.iter().enumerate() {
+                    let start = first_row + location.first_row_index as usize;
+                    let end = pages
+                        .get(page + 1)
+                        .map_or(first_row + ours.num_values() as usize, |next| {
+                            first_row + next.first_row_index as usize
+                        });
+                    let page_rows = rows.slice(start, end - start);
+                    let present = page_rows.iter().flatten();
+                    assert_eq!(
+                        index.min_value(page),
+                        present.clone().min().map(str::as_bytes),
+                        "{name} page {page}"
+                    );
+                    assert_eq!(
+                        index.max_value(page),
+                        present.max().map(str::as_bytes),
+                        "{name} page {page}"
+                    );
+                    assert_eq!(
+                        index.null_count(page),
+                        Some(page_rows.null_count() as i64),
+                        "{name} page {page}"
+                    );
+                }
+            }
+            first_row += ours.num_rows() as usize;
+        }
+    }
+
+    #[test]
+    fn a_million_rows_and_more_make_two_row_groups_of_pages_of_at_most_20_000_rows() {
+        let rows = super::super::ROW_GROUP_ROWS + 45_000;
+        let cities = (0..300).map(|i| Some(format!("city {i:03}"))).collect();
+        let keys = (0..rows)
+            .map(|i| (i % 11 != 0).then_some((i * 7 % 300) as i32))
+            .collect();
+        let batch = RecordBatch::try_from_iter([("city", column(keys, cities))]).unwrap();
+        written_like_the_general_writer(&batch);
+        let file = metadata(&super::super::to_parquet(&batch).unwrap());
+        let pages = file
+            .page_index()
+            .unwrap()
+            .offset_index(0, 0)
+            .unwrap()
+            .page_locations();
+        assert_eq!(pages.len(), super::super::ROW_GROUP_ROWS.div_ceil(20_000));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn any_dictionary_column_is_written_like_the_general_writer(
+            values in prop::collection::vec(prop::option::weighted(0.9, "[a-c]{0,3}"), 1..40),
+            picks in prop::collection::vec((any::<prop::sample::Index>(), prop::bool::weighted(0.9)), 0..50_000),
+            runs in 1usize..40,
+        ) {
+            // Runs of equal keys, as sorted or clustered data has, and plain mixes.
+            let keys = picks
+                .iter()
+                .enumerate()
+                .map(|(i, (pick, valid))| valid.then(|| picks[i / runs * runs].0.index(values.len()) as i32).filter(|_| pick.index(2) < 2))
+                .collect();
+            let batch = RecordBatch::try_from_iter([("text", column(keys, values))]).unwrap();
+            written_like_the_general_writer(&batch);
+        }
+    }
+
+    #[test]
+    #[expect(
+        clippy::unusual_byte_groupings,
+        reason = "bits grouped by the number they belong to"
+    )]
+    fn hybrid_encoding_repeats_runs_and_packs_the_rest() {
+        let mut out = Vec::new();
+        HybridEncoder::new(2, &mut out).encode(&[1; 10]);
+        assert_eq!(out, [10 << 1, 1], "one run of ten ones");
+
+        out.clear();
+        HybridEncoder::new(3, &mut out).encode(&[0, 1, 2, 3, 4, 5, 6, 7, 1]);
+        // Two groups of eight 3-bit numbers (the second padded with zeros), LSB first.
+        assert_eq!(
+            out,
+            [
+                (2 << 1) | 1,
+                0b10_001_000,
+                0b1_100_011_0,
+                0b111_110_10,
+                1,
+                0,
+                0
+            ]
+        );
+
+        out.clear();
+        HybridEncoder::new(1, &mut out).encode(&[1, 0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1]);
+        assert_eq!(out, [(1 << 1) | 1, 0b0101_0101, 8 << 1, 1]);
+    }
+
+    #[test]
+    fn a_run_of_more_than_127_has_a_two_byte_length() {
+        let mut out = Vec::new();
+        HybridEncoder::new(8, &mut out).encode(&[200; 300]);
+        assert_eq!(out, [0xd8, 0x04, 200]);
+    }
+}
