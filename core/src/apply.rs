@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Decimal128Type;
-use arrow_array::{Array, ArrayRef, BooleanArray, Decimal128Array, RecordBatch};
+use arrow_array::{Array, ArrayRef, BooleanArray, Decimal128Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::changes::{ChangeBatch, Op, Snapshot, Sources};
@@ -363,14 +363,23 @@ pub fn apply(
         })
         .collect();
 
-    let rows = new_rows(&snapshot.rows, &set.rows, &snapshot_ids, &outcomes)?;
-    let new_versions = match &set.sequence {
-        Some((kind, seq)) => Some(new_versions(
-            spec, &schema, versions, *kind, seq, &set.rows, &keymap, &outcomes, &version,
-        )?),
-        None => versions.cloned(),
-    };
-    let diff = diff::compute(spec, &snapshot.rows, &set, &outcomes)?;
+    // The new table, and beside it what the versions and the diff need of the old one.
+    let (rows, versions_and_diff) = crate::par::join(
+        || new_rows(&snapshot.rows, &set.rows, &snapshot_ids, &outcomes),
+        || -> Result<_> {
+            let new_versions = match &set.sequence {
+                Some((kind, seq)) => Some(new_versions(
+                    spec, &schema, versions, *kind, seq, &set.rows, &keymap, &outcomes, &version,
+                )?),
+                None => versions.cloned(),
+            };
+            Ok((
+                new_versions,
+                diff::compute(spec, &snapshot.rows, &set, &outcomes)?,
+            ))
+        },
+    );
+    let (rows, (new_versions, diff)) = (rows?, versions_and_diff?);
 
     let mut files: Vec<FileSummary> = changes
         .iter()
@@ -439,40 +448,61 @@ fn new_rows(
     outcomes: &[KeyOutcome],
 ) -> Result<RecordBatch> {
     const SNAPSHOT: usize = 0;
-    const CHANGES: usize = 1;
+    const PICKED: usize = 1;
+    // What becomes of each touched key's snapshot row, in 4 bytes a key: looked up once per
+    // changed row of a large table, a compact array stays in cache where the outcomes do not.
+    const KEEP: u32 = u32::MAX; // every change to it was stale
+    const DROP: u32 = u32::MAX - 1; // deleted
+    let fate: Vec<u32> = outcomes
+        .iter()
+        .map(|o| match (o.last, o.after) {
+            (None, _) => KEEP,
+            (Some(_), None) => DROP,
+            (Some(_), Some(change)) => change as u32,
+        })
+        .collect();
+    // The change rows the table takes are gathered first, in table order, so that the splice
+    // reads both of its sources front to back.
+    let mut picks: Vec<u32> = Vec::new();
     let mut runs: Vec<Run> = Vec::new();
+    let pick = |runs: &mut Vec<Run>, picks: &mut Vec<u32>, change: u32| {
+        let next = picks.len();
+        picks.push(change);
+        match runs.last_mut() {
+            Some(run) if run.source == PICKED && run.end == next => run.end += 1,
+            _ => runs.push(Run::new(PICKED, next, next + 1)),
+        }
+    };
     let mut run_start = 0;
     for (row, &id) in snapshot_ids.iter().enumerate() {
-        if id == NONE {
+        if id == NONE || fate[id as usize] == KEEP {
             continue;
-        }
-        let outcome = outcomes[id as usize];
-        if outcome.last.is_none() {
-            continue; // every change to it was stale: the row stays as it is
         }
         if run_start < row {
             runs.push(Run::new(SNAPSHOT, run_start, row));
         }
-        if let Some(change) = outcome.after {
-            runs.push(Run::new(CHANGES, change, change + 1));
+        if fate[id as usize] != DROP {
+            pick(&mut runs, &mut picks, fate[id as usize]);
         }
         run_start = row + 1;
     }
     if run_start < snapshot.num_rows() {
         runs.push(Run::new(SNAPSHOT, run_start, snapshot.num_rows()));
     }
-    runs.extend(
-        outcomes
-            .iter()
-            .filter(|o| o.before.is_none())
-            .filter_map(|o| o.after)
-            .map(|c| Run::new(CHANGES, c, c + 1)),
-    );
+    for change in outcomes
+        .iter()
+        .filter(|o| o.before.is_none())
+        .filter_map(|o| o.after)
+    {
+        pick(&mut runs, &mut picks, change as u32);
+    }
+    let picked = arrow_select::take::take_record_batch(changes, &UInt32Array::from(picks))
+        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
 
     let indices: Vec<usize> = (0..snapshot.num_columns()).collect();
     let columns = crate::par::try_map(&indices, |&i| {
         splice(
-            &[snapshot.column(i).as_ref(), changes.column(i).as_ref()],
+            &[snapshot.column(i).as_ref(), picked.column(i).as_ref()],
             &runs,
         )
         .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))

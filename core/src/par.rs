@@ -40,6 +40,24 @@ where
     }
 }
 
+/// `a` and `b`, side by side when the `parallel` feature is on.
+pub(crate) fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    #[cfg(feature = "parallel")]
+    {
+        rayon::join(a, b)
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        (a(), b())
+    }
+}
+
 pub(crate) fn sort_unstable<T: Ord + Send>(values: &mut [T]) {
     #[cfg(feature = "parallel")]
     {
