@@ -1,12 +1,15 @@
-//! Dictionary-encoded text written as a Parquet column chunk without looking at a row's text.
+//! Dictionary-encoded columns written as Parquet column chunks without looking at each row's
+//! value.
 //!
 //! The general Parquet writer builds each column chunk's dictionary by interning every row's
-//! value: a hash and a byte comparison per row, and another comparison per row for the
-//! statistics. At ten million rows that is a quarter of a run's CPU. A column Tidemark holds as
-//! `Dictionary(Int32, Utf8)` is already dictionary-encoded, so this writer works on its keys:
-//! it numbers the dictionary values a row group uses, in order of first use, writes them as the
-//! dictionary page, and writes each row's number in the data pages. The statistics and the
-//! page index come from the used values, ranked once, so no row's text is compared either.
+//! value (a hash and a comparison per row) and compares every row again for the statistics;
+//! a dictionary column is first expanded to its values. At ten million rows that was a
+//! quarter of a run's CPU. A column Tidemark holds as a dictionary (`Dictionary(Int32, _)`
+//! of text, 64-bit integers or doubles: decoded text, the features) is already encoded, so
+//! this writer works on its keys: it numbers the dictionary values a row group uses, in order
+//! of first use, writes them as the dictionary page, and writes each row's number in the data
+//! pages. The statistics and the page index come from the dictionary's values put in order
+//! once per column ([`Dictionary`]), so no row's value is compared either.
 //!
 //! The file is the same as the general writer's (same encodings, page sizes, statistics and
 //! page index); only the order of the dictionary entries can differ. Where the general writer
@@ -14,9 +17,12 @@
 //! encoding; statistics it would truncate; bloom filters; data page v2) [`encode`] declines
 //! and the general writer is used.
 
+use std::cmp::Ordering;
+use std::sync::Arc;
+
 use arrow_array::cast::AsArray;
-use arrow_array::types::Int32Type;
-use arrow_array::{Array, StringArray};
+use arrow_array::types::{Float64Type, Int32Type, Int64Type};
+use arrow_array::{Array, ArrayRef};
 use arrow_buffer::NullBuffer;
 use arrow_schema::DataType;
 use bytes::Bytes;
@@ -39,40 +45,233 @@ pub(super) struct EncodedChunk {
     pub close: ColumnCloseResult,
 }
 
-/// Encodes `column`, one row group's rows of a leaf column, as a dictionary-encoded column
-/// chunk; `None` when `column` is not `Dictionary(Int32, Utf8)` or the general writer would
+/// The values of a dictionary column this writer handles, typed.
+#[derive(Clone, Copy)]
+enum Values<'a> {
+    Text(&'a arrow_array::StringArray),
+    Int64(&'a arrow_array::Int64Array),
+    Float64(&'a arrow_array::Float64Array),
+}
+
+impl<'a> Values<'a> {
+    fn of(values: &'a dyn Array) -> Option<Self> {
+        match values.data_type() {
+            DataType::Utf8 => Some(Values::Text(values.as_string::<i32>())),
+            DataType::Int64 => Some(Values::Int64(values.as_primitive::<Int64Type>())),
+            DataType::Float64 => Some(Values::Float64(values.as_primitive::<Float64Type>())),
+            _ => None,
+        }
+    }
+
+    fn physical_type(self) -> PhysicalType {
+        match self {
+            Values::Text(_) => PhysicalType::BYTE_ARRAY,
+            Values::Int64(_) => PhysicalType::INT64,
+            Values::Float64(_) => PhysicalType::DOUBLE,
+        }
+    }
+
+    /// Value `i` as its statistics and page index store it: text as its bytes, numbers
+    /// little-endian (which is also how PLAIN encodes them).
+    fn bytes(self, i: usize) -> &'a [u8] {
+        match self {
+            Values::Text(v) => v.value(i).as_bytes(),
+            Values::Int64(v) => bytemuck_slice(&v.values()[i..i + 1]),
+            Values::Float64(v) => bytemuck_slice(&v.values()[i..i + 1]),
+        }
+    }
+
+    /// Value `i`, PLAIN-encoded as the dictionary page holds it.
+    fn plain(self, i: usize, out: &mut Vec<u8>) {
+        let bytes = self.bytes(i);
+        if let Values::Text(_) = self {
+            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        }
+        out.extend_from_slice(bytes);
+    }
+
+    fn plain_size(self, i: usize) -> usize {
+        match self {
+            Values::Text(v) => 4 + v.value(i).len(),
+            Values::Int64(_) | Values::Float64(_) => 8,
+        }
+    }
+
+    /// Parquet's order of the values: unsigned bytes for text, signed for integers, and for
+    /// doubles IEEE 754 total order with NaN after every number (NaN counts apart, and is
+    /// a bound only of a page of nothing else).
+    fn cmp(self, a: usize, b: usize) -> Ordering {
+        match self {
+            Values::Text(v) => v.value(a).as_bytes().cmp(v.value(b).as_bytes()),
+            Values::Int64(v) => v.value(a).cmp(&v.value(b)),
+            Values::Float64(v) => {
+                let (a, b) = (v.value(a), v.value(b));
+                a.is_nan().cmp(&b.is_nan()).then(a.total_cmp(&b))
+            }
+        }
+    }
+
+    fn is_nan(self, i: usize) -> bool {
+        matches!(self, Values::Float64(v) if v.value(i).is_nan())
+    }
+
+    /// The chunk statistics of values `min` and `max`.
+    /// `signed`: whether the column's sort order is signed, which makes the statistics fill
+    /// the deprecated fields too, as the general writer does.
+    fn statistics(
+        self,
+        bounds: Option<(usize, usize)>,
+        nulls: u64,
+        nans: Option<u64>,
+        signed: bool,
+    ) -> Statistics {
+        let (min, max) = bounds.unzip();
+        match self {
+            Values::Text(v) => {
+                let value =
+                    |i: Option<usize>| i.map(|i| ByteArray::from(v.value(i).as_bytes().to_vec()));
+                Statistics::ByteArray(StatisticsOf { nulls, signed }.of(value(min), value(max)))
+            }
+            Values::Int64(v) => Statistics::Int64(
+                StatisticsOf { nulls, signed }.of(min.map(|i| v.value(i)), max.map(|i| v.value(i))),
+            ),
+            Values::Float64(v) => Statistics::Double(
+                StatisticsOf { nulls, signed }
+                    .of(min.map(|i| v.value(i)), max.map(|i| v.value(i)))
+                    .with_nan_count(nans),
+            ),
+        }
+    }
+}
+
+/// What the statistics of a chunk hold besides its bounds.
+struct StatisticsOf {
+    nulls: u64,
+    signed: bool,
+}
+
+impl StatisticsOf {
+    fn of<T>(self, min: Option<T>, max: Option<T>) -> ValueStatistics<T> {
+        ValueStatistics::new(min, max, None, Some(self.nulls), false)
+            .with_backwards_compatible_min_max(self.signed)
+    }
+}
+
+/// The bytes of `values`, little-endian (the targets Tidemark builds for are).
+fn bytemuck_slice<T: arrow_buffer::ArrowNativeType>(values: &[T]) -> &[u8] {
+    // SAFETY: native numbers have no padding, and u8 has no alignment to keep.
+    unsafe { std::slice::from_raw_parts(values.as_ptr().cast(), std::mem::size_of_val(values)) }
+}
+
+/// A dictionary column's values in Parquet's order, computed once for all its row groups.
+pub(super) struct Dictionary {
+    values: ArrayRef,
+    /// `rank[v]`: the place of value `v` in Parquet's order, smallest first.
+    rank: Vec<u32>,
+    /// `by_rank[r]`: the value in place `r`.
+    by_rank: Vec<u32>,
+    /// Places from here on hold NaN.
+    first_nan: u32,
+}
+
+impl Dictionary {
+    /// `None` when `column` is not a dictionary this writer handles.
+    pub(super) fn of(column: &dyn Array) -> Option<Dictionary> {
+        let DataType::Dictionary(key, _) = column.data_type() else {
+            return None;
+        };
+        if **key != DataType::Int32 {
+            return None;
+        }
+        let values = Arc::clone(column.as_dictionary::<Int32Type>().values());
+        let typed = Values::of(values.as_ref())?;
+        let mut by_rank: Vec<u32> = (0..values.len() as u32).collect();
+        by_rank.sort_unstable_by(|&a, &b| typed.cmp(a as usize, b as usize));
+        let mut rank = vec![0; values.len()];
+        for (place, &v) in by_rank.iter().enumerate() {
+            rank[v as usize] = place as u32;
+        }
+        let first_nan = by_rank.partition_point(|&v| !typed.is_nan(v as usize)) as u32;
+        Some(Dictionary {
+            values,
+            rank,
+            by_rank,
+            first_nan,
+        })
+    }
+
+    fn values(&self) -> Values<'_> {
+        Values::of(self.values.as_ref()).expect("checked in Dictionary::of")
+    }
+
+    /// The smallest and largest of the values `keys` (Arrow dictionary indices) take, by
+    /// Parquet's rules: NaN only where there is nothing else.
+    fn bounds(&self, keys: impl Iterator<Item = u32>) -> Option<(usize, usize)> {
+        let (mut min, mut max_number, mut max) = (u32::MAX, None::<u32>, None::<u32>);
+        for key in keys {
+            let r = self.rank[key as usize];
+            min = min.min(r);
+            max = max.max(Some(r));
+            if r < self.first_nan {
+                max_number = max_number.max(Some(r));
+            }
+        }
+        let max = max_number.or(max)?;
+        Some((
+            self.by_rank[min as usize] as usize,
+            self.by_rank[max as usize] as usize,
+        ))
+    }
+}
+
+/// Encodes `column`, one row group's rows of a leaf column whose whole column gave
+/// `dictionary`, as a dictionary-encoded column chunk; `None` when the general writer would
 /// write it differently (see the module docs).
 pub(super) fn encode(
     column: &dyn Array,
+    dictionary: &Dictionary,
     descr: &ColumnDescPtr,
     props: &WriterProperties,
 ) -> Result<Option<EncodedChunk>> {
-    if column.data_type()
-        != &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+    let array = column.as_dictionary::<Int32Type>();
+    let values = dictionary.values();
+    if !Arc::ptr_eq(array.values(), &dictionary.values)
+        || descr.physical_type() != values.physical_type()
         || !writes_like_the_general_writer(descr, props)
     {
         return Ok(None);
     }
-    let dictionary = column.as_dictionary::<Int32Type>();
-    let values = dictionary.values().as_string::<i32>();
-    let nulls = dictionary.logical_nulls().filter(|n| n.null_count() > 0);
+    let nulls = array.logical_nulls().filter(|n| n.null_count() > 0);
     if descr.max_def_level() == 0 && nulls.is_some() {
         // A required column with nulls: the general writer reports it.
         return Ok(None);
     }
-    let numbering = Numbering::of(dictionary.keys().values(), nulls.as_ref(), values.len());
+    let numbering = Numbering::of(array.keys().values(), nulls.as_ref(), values_len(values));
     let Some(dictionary_page) = numbering.dictionary_page(values, props, descr) else {
         return Ok(None);
     };
-    let ranks = Ranks::of(&numbering.used, values);
-    if ranks.bounds().is_some_and(|(min, max)| {
-        let truncated =
-            |limit: Option<usize>| limit.is_some_and(|l| min.len() > l || max.len() > l);
-        truncated(props.statistics_truncate_length())
+    let bounds = dictionary.bounds(numbering.used.iter().copied());
+    if let (Values::Text(_), Some((min, max))) = (values, bounds) {
+        let (min, max) = (values.bytes(min).len(), values.bytes(max).len());
+        let truncated = |limit: Option<usize>| limit.is_some_and(|l| min > l || max > l);
+        if truncated(props.statistics_truncate_length())
             || truncated(props.column_index_truncate_length())
-    }) {
-        return Ok(None);
+        {
+            return Ok(None);
+        }
     }
+    // NaN counts, for doubles: per dictionary number, then per page.
+    let nan: Option<Vec<bool>> = matches!(values, Values::Float64(_)).then(|| {
+        numbering
+            .used
+            .iter()
+            .map(|&v| values.is_nan(v as usize))
+            .collect()
+    });
+    let count_nans = |ids: &[u32]| {
+        nan.as_ref()
+            .map(|nan| ids.iter().filter(|&&id| nan[id as usize]).count() as u64)
+    };
 
     let compression = props.compression(descr.path());
     let statistics = props.statistics_enabled(descr.path());
@@ -94,9 +293,10 @@ pub(super) fn encode(
     );
 
     let mut offset_index = OffsetIndexBuilder::new();
-    let mut column_index = ColumnIndexBuilder::new(PhysicalType::BYTE_ARRAY);
+    let mut column_index = ColumnIndexBuilder::new(values.physical_type());
     let mut data_page_offset = None;
     let mut data_pages = 0;
+    let mut nans = nan.as_ref().map(|_| 0);
     let bit_width = bits_for(numbering.used.len().saturating_sub(1));
     let page_rows = props.data_page_row_count_limit().max(1);
     let mut ids = numbering.ids.as_slice();
@@ -127,15 +327,26 @@ pub(super) fn encode(
         offset_index.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
         offset_index.append_row_count(rows as i64);
         sizes.add(spec);
-        match ranks.bounds_of(page_ids) {
+        let page_nans = count_nans(page_ids);
+        if let (Some(total), Some(page)) = (nans.as_mut(), page_nans) {
+            *total += page;
+        }
+        let page_nans = page_nans.map(|n| n as i64);
+        match dictionary.bounds(page_ids.iter().map(|&id| numbering.used[id as usize])) {
             Some((min, max)) => column_index.append(
                 false,
-                min.to_vec(),
-                max.to_vec(),
+                values.bytes(min).to_vec(),
+                values.bytes(max).to_vec(),
                 nulls_in_page as i64,
-                None,
+                page_nans,
             ),
-            None => column_index.append(true, Vec::new(), Vec::new(), nulls_in_page as i64, None),
+            None => column_index.append(
+                true,
+                Vec::new(),
+                Vec::new(),
+                nulls_in_page as i64,
+                page_nans,
+            ),
         }
     }
     pages.close()?;
@@ -166,15 +377,12 @@ pub(super) fn encode(
         .set_dictionary_page_offset(Some(0))
         .set_data_page_offset(data_page_offset.unwrap_or(sizes.compressed));
     if statistics != EnabledStatistics::None {
-        let (min, max) = ranks.bounds().unzip();
-        let value = |v: Option<&[u8]>| v.map(|v| ByteArray::from(v.to_vec()));
-        metadata = metadata.set_statistics(Statistics::ByteArray(ValueStatistics::new(
-            value(min),
-            value(max),
-            None,
-            Some(null_count),
-            false,
-        )));
+        metadata = metadata.set_statistics(values.statistics(
+            bounds,
+            null_count,
+            nans,
+            descr.sort_order().is_signed(),
+        ));
     }
     let close = ColumnCloseResult {
         bytes_written: sink.bytes_written() as u64,
@@ -193,11 +401,18 @@ pub(super) fn encode(
     }))
 }
 
+fn values_len(values: Values) -> usize {
+    match values {
+        Values::Text(v) => v.len(),
+        Values::Int64(v) => v.len(),
+        Values::Float64(v) => v.len(),
+    }
+}
+
 /// Whether the general writer would write this column the way [`encode`] does.
 fn writes_like_the_general_writer(descr: &ColumnDescPtr, props: &WriterProperties) -> bool {
     let path = descr.path();
-    descr.physical_type() == PhysicalType::BYTE_ARRAY
-        && descr.max_rep_level() == 0
+    descr.max_rep_level() == 0
         && descr.max_def_level() <= 1
         && props.dictionary_enabled(path)
         && props.writer_version() == WriterVersion::PARQUET_1_0
@@ -244,60 +459,23 @@ impl Numbering {
     /// general writer gives up on a dictionary.
     fn dictionary_page(
         &self,
-        values: &StringArray,
+        values: Values,
         props: &WriterProperties,
         descr: &ColumnDescPtr,
     ) -> Option<Vec<u8>> {
         let size: usize = self
             .used
             .iter()
-            .map(|&v| 4 + values.value(v as usize).len())
+            .map(|&v| values.plain_size(v as usize))
             .sum();
         if self.used.is_empty() || size > props.column_dictionary_page_size_limit(descr.path()) {
             return None;
         }
         let mut page = Vec::with_capacity(size);
         for &v in &self.used {
-            let value = values.value(v as usize).as_bytes();
-            page.extend_from_slice(&(value.len() as u32).to_le_bytes());
-            page.extend_from_slice(value);
+            values.plain(v as usize, &mut page);
         }
         Some(page)
-    }
-}
-
-/// The used values in Parquet's order for text (unsigned bytes), so that a page's smallest and
-/// largest values are found by comparing numbers.
-struct Ranks<'a> {
-    /// `rank[id]`: the place of value `id` among the used values, smallest first.
-    rank: Vec<u32>,
-    /// The used values, smallest first.
-    sorted: Vec<&'a [u8]>,
-}
-
-impl<'a> Ranks<'a> {
-    fn of(used: &[u32], values: &'a StringArray) -> Self {
-        let mut order: Vec<u32> = (0..used.len() as u32).collect();
-        let value = |id: u32| values.value(used[id as usize] as usize).as_bytes();
-        order.sort_unstable_by(|&a, &b| value(a).cmp(value(b)));
-        let mut rank = vec![0; used.len()];
-        for (place, &id) in order.iter().enumerate() {
-            rank[id as usize] = place as u32;
-        }
-        let sorted = order.iter().map(|&id| value(id)).collect();
-        Ranks { rank, sorted }
-    }
-
-    /// The smallest and largest used value.
-    fn bounds(&self) -> Option<(&'a [u8], &'a [u8])> {
-        Some((*self.sorted.first()?, *self.sorted.last()?))
-    }
-
-    /// The smallest and largest of the values numbered `ids`.
-    fn bounds_of(&self, ids: &[u32]) -> Option<(&'a [u8], &'a [u8])> {
-        let ranks = ids.iter().map(|&id| self.rank[id as usize]);
-        let (min, max) = ranks.fold((u32::MAX, 0), |(lo, hi), r| (lo.min(r), hi.max(r)));
-        (!ids.is_empty()).then(|| (self.sorted[min as usize], self.sorted[max as usize]))
     }
 }
 
@@ -432,7 +610,7 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use arrow_array::{ArrayRef, DictionaryArray, Int32Array, RecordBatch};
+    use arrow_array::{DictionaryArray, Int32Array, RecordBatch, StringArray};
     use arrow_select::concat::concat_batches;
     use parquet::arrow::ArrowWriter;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -482,6 +660,68 @@ mod tests {
         out
     }
 
+    /// A page's bounds as its column index holds them, as bytes.
+    fn bounds_in(index: &ColumnIndexMetaData, page: usize) -> Option<(Vec<u8>, Vec<u8>)> {
+        match index {
+            ColumnIndexMetaData::BYTE_ARRAY(i) => {
+                Some((i.min_value(page)?.to_vec(), i.max_value(page)?.to_vec()))
+            }
+            ColumnIndexMetaData::INT64(i) => Some((
+                i.min_value(page)?.to_le_bytes().to_vec(),
+                i.max_value(page)?.to_le_bytes().to_vec(),
+            )),
+            ColumnIndexMetaData::DOUBLE(i) => Some((
+                i.min_value(page)?.to_le_bytes().to_vec(),
+                i.max_value(page)?.to_le_bytes().to_vec(),
+            )),
+            other => panic!("unexpected column index {other:?}"),
+        }
+    }
+
+    /// What a page of `rows` is bounded by, row by row: the smallest and largest value that is
+    /// not null, and for doubles not NaN either unless there is nothing else.
+    fn bounds_of(rows: &dyn Array) -> Option<(Vec<u8>, Vec<u8>)> {
+        fn min_max<T: Copy>(
+            values: impl Iterator<Item = T>,
+            cmp: impl Fn(&T, &T) -> Ordering,
+        ) -> Option<(T, T)> {
+            let values: Vec<T> = values.collect();
+            Some((
+                *values.iter().min_by(|a, b| cmp(a, b))?,
+                *values.iter().max_by(|a, b| cmp(a, b))?,
+            ))
+        }
+        match rows.data_type() {
+            DataType::Utf8 => min_max(rows.as_string::<i32>().iter().flatten(), Ord::cmp)
+                .map(|(a, b)| (a.as_bytes().to_vec(), b.as_bytes().to_vec())),
+            DataType::Int64 => min_max(rows.as_primitive::<Int64Type>().iter().flatten(), Ord::cmp)
+                .map(|(a, b)| (a.to_le_bytes().to_vec(), b.to_le_bytes().to_vec())),
+            DataType::Float64 => {
+                let all = rows.as_primitive::<Float64Type>().iter().flatten();
+                let (numbers, nans): (Vec<f64>, Vec<f64>) = all.partition(|v| !v.is_nan());
+                let pick = if numbers.is_empty() { nans } else { numbers };
+                min_max(pick.into_iter(), f64::total_cmp)
+                    .map(|(a, b)| (a.to_le_bytes().to_vec(), b.to_le_bytes().to_vec()))
+            }
+            other => panic!("unexpected type {other}"),
+        }
+    }
+
+    /// Whether [`encode`] writes `column` (rather than leaving it to the general writer).
+    fn taken(column: &ArrayRef) -> bool {
+        let schema = super::super::logical_schema(&arrow_schema::Schema::new(vec![
+            arrow_schema::Field::new("column", column.data_type().clone(), true),
+        ]));
+        let parquet = parquet::arrow::ArrowSchemaConverter::new()
+            .convert(&schema)
+            .unwrap();
+        let dictionary = Dictionary::of(column.as_ref()).expect("a dictionary column");
+        let props = super::super::writer_properties();
+        encode(column.as_ref(), &dictionary, &parquet.column(0), &props)
+            .unwrap()
+            .is_some()
+    }
+
     /// Writes `batch` both ways and checks that the files hold the same rows, the same
     /// statistics, dictionary-encoded pages, and a page index that is right page by page.
     fn written_like_the_general_writer(batch: &RecordBatch) {
@@ -512,12 +752,7 @@ mod tests {
                     "{name}"
                 );
                 let pages = page_index.offset_index(group, c).unwrap().page_locations();
-                let ColumnIndexMetaData::BYTE_ARRAY(index) =
-                    page_index.column_index(group, c).unwrap()
-                else {
-                    panic!("{name}: a text column index");
-                };
-                let rows = expected.column(c).as_string::<i32>();
+                let index = page_index.column_index(group, c).unwrap();
                 for (page, location) in pages.iter().enumerate() {
                     let start = first_row + location.first_row_index as usize;
                     let end = pages
@@ -525,16 +760,10 @@ mod tests {
                         .map_or(first_row + ours.num_values() as usize, |next| {
                             first_row + next.first_row_index as usize
                         });
-                    let page_rows = rows.slice(start, end - start);
-                    let present = page_rows.iter().flatten();
+                    let page_rows = expected.column(c).slice(start, end - start);
                     assert_eq!(
-                        index.min_value(page),
-                        present.clone().min().map(str::as_bytes),
-                        "{name} page {page}"
-                    );
-                    assert_eq!(
-                        index.max_value(page),
-                        present.max().map(str::as_bytes),
+                        bounds_in(index, page),
+                        bounds_of(&page_rows),
                         "{name} page {page}"
                     );
                     assert_eq!(
@@ -555,7 +784,9 @@ mod tests {
         let keys = (0..rows)
             .map(|i| (i % 11 != 0).then_some((i * 7 % 300) as i32))
             .collect();
-        let batch = RecordBatch::try_from_iter([("city", column(keys, cities))]).unwrap();
+        let city = column(keys, cities);
+        assert!(taken(&city));
+        let batch = RecordBatch::try_from_iter([("city", city)]).unwrap();
         written_like_the_general_writer(&batch);
         let file = metadata(&super::super::to_parquet(&batch).unwrap());
         let pages = file
@@ -567,22 +798,47 @@ mod tests {
         assert_eq!(pages.len(), super::super::ROW_GROUP_ROWS.div_ceil(20_000));
     }
 
+    /// Dictionary values of each kind the writer takes, edge cases included.
+    fn dictionary_values() -> impl Strategy<Value = ArrayRef> {
+        let doubles = prop::sample::select(vec![
+            f64::NAN,
+            -f64::NAN,
+            f64::NEG_INFINITY,
+            -2.5,
+            -0.0,
+            0.0,
+            1.0,
+            f64::INFINITY,
+        ]);
+        let values = 1..40;
+        prop_oneof![
+            prop::collection::vec(prop::option::weighted(0.9, "[a-c]{0,3}"), values.clone())
+                .prop_map(|v| Arc::new(StringArray::from(v)) as ArrayRef),
+            prop::collection::vec(prop::option::weighted(0.9, -3i64..3), values.clone())
+                .prop_map(|v| Arc::new(arrow_array::Int64Array::from(v)) as ArrayRef),
+            prop::collection::vec(prop::option::weighted(0.9, doubles), values)
+                .prop_map(|v| Arc::new(arrow_array::Float64Array::from(v)) as ArrayRef),
+        ]
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(24))]
+        #![proptest_config(ProptestConfig::with_cases(32))]
 
         #[test]
         fn any_dictionary_column_is_written_like_the_general_writer(
-            values in prop::collection::vec(prop::option::weighted(0.9, "[a-c]{0,3}"), 1..40),
+            values in dictionary_values(),
             picks in prop::collection::vec((any::<prop::sample::Index>(), prop::bool::weighted(0.9)), 0..50_000),
             runs in 1usize..40,
         ) {
             // Runs of equal keys, as sorted or clustered data has, and plain mixes.
-            let keys = picks
+            let keys: Int32Array = picks
                 .iter()
                 .enumerate()
-                .map(|(i, (pick, valid))| valid.then(|| picks[i / runs * runs].0.index(values.len()) as i32).filter(|_| pick.index(2) < 2))
+                .map(|(i, (_, valid))| valid.then(|| picks[i / runs * runs].0.index(values.len()) as i32))
                 .collect();
-            let batch = RecordBatch::try_from_iter([("text", column(keys, values))]).unwrap();
+            let column: ArrayRef = Arc::new(DictionaryArray::try_new(keys, values).unwrap());
+            prop_assert!(taken(&column) || column.logical_null_count() == column.len());
+            let batch = RecordBatch::try_from_iter([("column", column)]).unwrap();
             written_like_the_general_writer(&batch);
         }
     }

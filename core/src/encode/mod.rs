@@ -105,6 +105,12 @@ pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
         .step_by(ROW_GROUP_ROWS)
         .map(|start| batch.slice(start, ROW_GROUP_ROWS.min(batch.num_rows() - start)))
         .collect();
+    // Dictionary columns' values in order, once for all row groups.
+    let indices: Vec<usize> = (0..batch.num_columns()).collect();
+    let dictionaries: Vec<Option<dictionary_chunk::Dictionary>> =
+        crate::par::try_map(&indices, |&i| {
+            Ok::<_, Error>(dictionary_chunk::Dictionary::of(batch.column(i).as_ref()))
+        })?;
     // One task per (row group, column), in file order. Every column of a table here is one
     // leaf (no nesting), so a group's writers, leaves and columns pair up.
     let mut tasks = Vec::with_capacity(groups.len() * schema.fields().len());
@@ -112,24 +118,30 @@ pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
         let writers = row_groups
             .create_column_writers(index)
             .map_err(encode_error)?;
-        for ((writer, leaf), (field, column)) in writers
+        for (((writer, leaf), dictionary), (field, column)) in writers
             .into_iter()
             .zip(&leaves)
+            .zip(&dictionaries)
             .zip(schema.fields().iter().zip(group.columns()))
         {
-            tasks.push((writer, leaf, field, column));
+            tasks.push((writer, leaf, dictionary.as_ref(), field, column));
         }
     }
-    let chunks = crate::par::try_map_owned(tasks, |(mut writer, leaf, field, column)| {
-        if let Some(chunk) = dictionary_chunk::encode(column.as_ref(), leaf, &props)? {
-            return Ok(Chunk::Dictionary(chunk));
-        }
-        for leaf in compute_leaves(field, column)? {
-            writer.write(&leaf)?;
-        }
-        writer.close().map(Chunk::General)
-    })
-    .map_err(encode_error)?;
+    let chunks =
+        crate::par::try_map_owned(tasks, |(mut writer, leaf, dictionary, field, column)| {
+            if let Some(dictionary) = dictionary {
+                if let Some(chunk) =
+                    dictionary_chunk::encode(column.as_ref(), dictionary, leaf, &props)?
+                {
+                    return Ok(Chunk::Dictionary(chunk));
+                }
+            }
+            for leaf in compute_leaves(field, column)? {
+                writer.write(&leaf)?;
+            }
+            writer.close().map(Chunk::General)
+        })
+        .map_err(encode_error)?;
     let mut chunks = chunks.into_iter();
     for _ in &groups {
         let mut row_group = file.next_row_group().map_err(encode_error)?;
