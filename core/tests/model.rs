@@ -314,12 +314,5 @@ proptest! {
 
 /// `batch` with its dictionary columns decoded to their value type.
 fn logical(batch: &RecordBatch) -> RecordBatch {
-    let schema = tidemark_core::encode::logical_schema(&batch.schema());
-    let columns = batch
-        .columns()
-        .iter()
-        .zip(schema.fields())
-        .map(|(c, f)| arrow_cast::cast(c, f.data_type()).unwrap())
-        .collect();
-    RecordBatch::try_new(schema, columns).unwrap()
+    tidemark_core::encode::logical(batch).unwrap()
 }

@@ -641,20 +641,16 @@ mod tests {
         concat_batches(&schema, &batches).unwrap()
     }
 
-    /// `text` as written by the general writer, its dictionaries cast away.
+    /// `batch` as written by the general writer, its dictionaries cast away.
     fn general_writer(batch: &RecordBatch) -> Vec<u8> {
-        let schema = super::super::logical_schema(&batch.schema());
-        let columns = batch
-            .columns()
-            .iter()
-            .zip(schema.fields())
-            .map(|(c, f)| arrow_cast::cast(c, f.data_type()).unwrap())
-            .collect();
-        let plain = RecordBatch::try_new(Arc::clone(&schema), columns).unwrap();
+        let plain = super::super::logical(batch).unwrap();
         let mut out = Vec::new();
-        let mut writer =
-            ArrowWriter::try_new(&mut out, schema, Some(super::super::writer_properties()))
-                .unwrap();
+        let mut writer = ArrowWriter::try_new(
+            &mut out,
+            plain.schema(),
+            Some(super::super::writer_properties()),
+        )
+        .unwrap();
         writer.write(&plain).unwrap();
         writer.close().unwrap();
         out

@@ -85,6 +85,20 @@ pub fn logical_schema(schema: &Schema) -> SchemaRef {
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
+/// `batch` in the types its files declare ([`logical_schema`]): dictionary columns cast to
+/// their values' type. What a reader of Tidemark's output gets back.
+pub fn logical(batch: &RecordBatch) -> Result<RecordBatch> {
+    let schema = logical_schema(&batch.schema());
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| arrow_cast::cast(column, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(encode_error)?;
+    RecordBatch::try_new(schema, columns).map_err(encode_error)
+}
+
 /// Snappy-compressed Parquet, in row groups of up to a million rows. Every column of every row
 /// group is encoded as its own task (on all cores with the `parallel` feature), and the chunks
 /// are laid out in order. Dictionary-encoded text goes through [`dictionary_chunk`], which
