@@ -23,8 +23,8 @@ static ALLOCATOR: memory::HugePages = memory::HugePages;
 /// In 2 MiB pages it is a few thousand. Debian's kernel gives huge pages where a program asks
 /// for them (`madvise` mode), so big blocks ask; and one malloc arena for all threads lets a
 /// block freed by one thread be reused by another instead of fresh memory being faulted in.
-/// Measured at 10m: 390,000 faults down to about 20,000, 15-25% less wall time, same RSS
-/// (see bench/README.md).
+/// Measured at 10m, side by side: 370,000 page faults down to 85,000 and about 24% less wall
+/// time, at the same peak RSS (see bench/README.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod memory {
     use std::alloc::{GlobalAlloc, Layout, System};

@@ -19,7 +19,8 @@ use crate::files::{FileFormat, InputFile};
 use crate::spec::{ColumnType, SequenceKind, TableSpec};
 
 /// The table's schema: the spec's columns, or else the columns of the first Parquet snapshot
-/// file; text columns in the layout [`dictionary_layout`] picks.
+/// file; text columns dictionary-encoded where every row group of that file
+/// stores them so (see `dictionary_layout`).
 pub fn table_schema(spec: &TableSpec, snapshot: &[InputFile]) -> Result<SchemaRef> {
     let schema = match spec.schema() {
         Some(schema) => schema,

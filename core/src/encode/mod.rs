@@ -101,8 +101,9 @@ pub fn logical(batch: &RecordBatch) -> Result<RecordBatch> {
 
 /// Snappy-compressed Parquet, in row groups of up to a million rows. Every column of every row
 /// group is encoded as its own task (on all cores with the `parallel` feature), and the chunks
-/// are laid out in order. Dictionary-encoded text goes through [`dictionary_chunk`], which
-/// writes the same file without hashing every row again.
+/// are laid out in order. Dictionary columns (of text, 64-bit integers or doubles) go through
+/// `dictionary_chunk`, which writes the same file from their keys instead of hashing and
+/// comparing every row's value again.
 pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
     use parquet::arrow::arrow_writer::compute_leaves;
 
