@@ -9,15 +9,7 @@ where
     E: Send,
     F: Fn(&T) -> Result<R, E> + Sync + Send,
 {
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        items.par_iter().map(f).collect()
-    }
-    #[cfg(not(feature = "parallel"))]
-    {
-        items.iter().map(f).collect()
-    }
+    try_map_owned(items.iter().collect(), f)
 }
 
 /// `f` over every item, taking each by value (say, a writer that `f` consumes); results in item

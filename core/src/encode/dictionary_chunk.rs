@@ -23,7 +23,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type, Int64Type};
 use arrow_array::{Array, ArrayRef};
-use arrow_buffer::NullBuffer;
+use arrow_buffer::{NullBuffer, ToByteSlice};
 use arrow_schema::DataType;
 use bytes::Bytes;
 use parquet::basic::{Compression, Encoding, PageType, Type as PhysicalType};
@@ -63,6 +63,14 @@ impl<'a> Values<'a> {
         }
     }
 
+    fn len(self) -> usize {
+        match self {
+            Values::Text(v) => v.len(),
+            Values::Int64(v) => v.len(),
+            Values::Float64(v) => v.len(),
+        }
+    }
+
     fn physical_type(self) -> PhysicalType {
         match self {
             Values::Text(_) => PhysicalType::BYTE_ARRAY,
@@ -71,13 +79,14 @@ impl<'a> Values<'a> {
         }
     }
 
-    /// Value `i` as its statistics and page index store it: text as its bytes, numbers
-    /// little-endian (which is also how PLAIN encodes them).
+    /// Value `i` as its statistics and page index store it: text as its bytes, numbers in
+    /// memory order, little-endian on every target Tidemark builds for (and how PLAIN
+    /// encodes them).
     fn bytes(self, i: usize) -> &'a [u8] {
         match self {
             Values::Text(v) => v.value(i).as_bytes(),
-            Values::Int64(v) => bytemuck_slice(&v.values()[i..i + 1]),
-            Values::Float64(v) => bytemuck_slice(&v.values()[i..i + 1]),
+            Values::Int64(v) => v.values()[i..i + 1].to_byte_slice(),
+            Values::Float64(v) => v.values()[i..i + 1].to_byte_slice(),
         }
     }
 
@@ -155,12 +164,6 @@ impl StatisticsOf {
         ValueStatistics::new(min, max, None, Some(self.nulls), false)
             .with_backwards_compatible_min_max(self.signed)
     }
-}
-
-/// The bytes of `values`, little-endian (the targets Tidemark builds for are).
-fn bytemuck_slice<T: arrow_buffer::ArrowNativeType>(values: &[T]) -> &[u8] {
-    // SAFETY: native numbers have no padding, and u8 has no alignment to keep.
-    unsafe { std::slice::from_raw_parts(values.as_ptr().cast(), std::mem::size_of_val(values)) }
 }
 
 /// A dictionary column's values in Parquet's order, computed once for all its row groups.
@@ -246,7 +249,7 @@ pub(super) fn encode(
         // A required column with nulls: the general writer reports it.
         return Ok(None);
     }
-    let numbering = Numbering::of(array.keys().values(), nulls.as_ref(), values_len(values));
+    let numbering = Numbering::of(array.keys().values(), nulls.as_ref(), values.len());
     let Some(dictionary_page) = numbering.dictionary_page(values, props, descr) else {
         return Ok(None);
     };
@@ -399,14 +402,6 @@ pub(super) fn encode(
         bytes: sink.into_inner()?.into(),
         close,
     }))
-}
-
-fn values_len(values: Values) -> usize {
-    match values {
-        Values::Text(v) => v.len(),
-        Values::Int64(v) => v.len(),
-        Values::Float64(v) => v.len(),
-    }
 }
 
 /// Whether the general writer would write this column the way [`encode`] does.

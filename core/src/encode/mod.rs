@@ -121,11 +121,11 @@ pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
         .map(|start| batch.slice(start, ROW_GROUP_ROWS.min(batch.num_rows() - start)))
         .collect();
     // Dictionary columns' values in order, once for all row groups.
-    let indices: Vec<usize> = (0..batch.num_columns()).collect();
-    let dictionaries: Vec<Option<dictionary_chunk::Dictionary>> =
-        crate::par::try_map(&indices, |&i| {
-            Ok::<_, Error>(dictionary_chunk::Dictionary::of(batch.column(i).as_ref()))
-        })?;
+    let dictionaries: Vec<Option<dictionary_chunk::Dictionary>> = batch
+        .columns()
+        .iter()
+        .map(|column| dictionary_chunk::Dictionary::of(column.as_ref()))
+        .collect();
     // One task per (row group, column), in file order. Every column of a table here is one
     // leaf (no nesting), so a group's writers, leaves and columns pair up.
     let mut tasks = Vec::with_capacity(groups.len() * schema.fields().len());
