@@ -9,6 +9,8 @@
 #   REPS                rounds per size (default 5); every round runs every implementation once
 #   PEERS               peers from the shared bench dir (default "polars_fused duckdb"); any of
 #                       duckdb duckdb_merge duckdb_fused polars polars_fused deltars pyspark pyspark_fused
+#   CSV_PEERS           the same jobs reading the DMS CSV files (bench/peer_csv.py), run beside tidemark_csv;
+#                       default: polars_fused_csv and duckdb_csv for polars_fused and duckdb in PEERS
 #   TIDEMARK_BENCH_DIR  the shared peer bench (default: ../shared/bench relative to the repo root)
 #   BENCH_VENV / PY     the peers' Python (default ~/.cache/cdc-bench-venv/bin/python; made by setup.sh if missing)
 #   DATA_ROOT           generated data, one folder per size (default /tmp/cdcbench-data, as run_all.sh)
@@ -55,7 +57,7 @@ for s in "${SIZES[@]}"; do
 done
 
 # ---- the exact command to reproduce this run --------------------------------------------------------
-repro="cd $(printf %q "$REPO") && REPS=$REPS PEERS=$(printf %q "$PEERS") WARMUP=$WARMUP CHECK=$CHECK"
+repro="cd $(printf %q "$REPO") && REPS=$REPS PEERS=$(printf %q "$PEERS")${CSV_PEERS+ CSV_PEERS=$(printf %q "$CSV_PEERS")} WARMUP=$WARMUP CHECK=$CHECK"
 repro+=" TIDEMARK_BENCH_DIR=$(printf %q "$BENCH") DATA_ROOT=$(printf %q "$DATA_ROOT") OUT_ROOT=$(printf %q "$OUT_ROOT")"
 repro+=" bash scripts/bench.sh ${SIZES[*]}"
 echo "== reproduce: $repro"
@@ -104,17 +106,25 @@ peer_args() {  # $1 = peer, $2 = data dir, $3 = output file; the command lines o
     deltars)       echo "peer_deltars.py --data $2 --out $3" ;;
     pyspark)       echo "peer_pyspark.py --data $2 --out $3" ;;
     pyspark_fused) echo "peer_pyspark.py --data $2 --out $3 --fused" ;;
+    # the shared jobs reading LOAD00000001.csv + cdc.csv (this repo's bench/peer_csv.py)
+    polars_fused_csv) echo "$REPO/bench/peer_csv.py --bench-dir $BENCH --engine polars --data $2 --out $3" ;;
+    duckdb_csv)       echo "$REPO/bench/peer_csv.py --bench-dir $BENCH --engine duckdb --data $2 --out $3" ;;
     *) return 1 ;;
   esac
 }
 for p in $PEERS; do
   peer_args "$p" D O >/dev/null || { echo "unknown peer '$p'" >&2; exit 2; }
 done
-# Do the peers read CSV? (None of the shared ones does: their --data is always read as Parquet.)
-CSV_PEERS=""
-for p in $PEERS; do
-  f=$BENCH/$(peer_args "$p" D O | cut -d' ' -f1)
-  grep -q -- '--csv\|--format' "$f" 2>/dev/null && CSV_PEERS+=" $p"
+if [ -z "${CSV_PEERS+set}" ]; then
+  CSV_PEERS=""
+  for p in $PEERS; do
+    case "$p" in polars_fused | duckdb) CSV_PEERS+="${CSV_PEERS:+ }${p}_csv" ;; esac
+  done
+fi
+[ "$HAVE_BENCH" = 1 ] || CSV_PEERS=""
+for p in $CSV_PEERS; do
+  case "$p" in *_csv) peer_args "$p" D O >/dev/null && continue ;; esac
+  echo "unknown CSV peer '$p' (polars_fused_csv | duckdb_csv)" >&2; exit 2
 done
 
 # ---- build tidemark -----------------------------------------------------------------------------------
@@ -212,7 +222,7 @@ run_one() {  # $1 = size, $2 = round ("w" = warm-up), $3 = impl, $4 = data dir, 
   case "$impl" in tidemark_*) report=$dir/report.json ;; *) log=$logs/$tag.log ;; esac
   fields=$("$SYSPY" -c "$PARSE" "$logs/$tag.timev" "$report" "$log")
   local format=parquet
-  [ "$impl" = tidemark_csv ] && format=csv
+  case "$impl" in *_csv) format=csv ;; esac
   ROW[$impl]="$RUN_ID	$(date -Is)	$size	$round	$impl	$format	$rc	$wall	$fields"
   local rss
   rss=$(echo "$fields" | cut -f2)
@@ -262,9 +272,9 @@ summarize() {  # $1 = size
   "$SYSPY" - "$RESULTS" "$RUN_ID" "$1" "$PEERS" "$DATA_ROOT/$1/meta.json" "$CSV_PEERS" "$2" <<'EOF'
 import csv, json, os, statistics as st, sys
 path, run_id, size, peers, meta_p, csv_peers, checked_against = sys.argv[1:8]
-peers = peers.split()
+peers, csv_peers = peers.split(), csv_peers.split()
 rows = [r for r in csv.DictReader(open(path), delimiter="\t") if r["run_id"] == run_id and r["size"] == size]
-impls = ["tidemark_parquet", "tidemark_csv"] + peers
+impls = ["tidemark_parquet"] + peers + ["tidemark_csv"] + csv_peers
 def f(x):
     try: return float(x)
     except (TypeError, ValueError): return None
@@ -300,28 +310,24 @@ ph = ["read", "apply", "features", "encode_and_write", "total"]
 print(f"{'':<18} " + " ".join(f"{p:>16}" for p in ph))
 for i in ("tidemark_parquet", "tidemark_csv"):
     print(f"{i:<18} " + " ".join(fmt(med([f(r['t_' + p]) for r in ok[i]]), '16.3f') for p in ph))
-if peers:
-    print("\ntidemark / peer, median of per-round ratios (wall time; peak RSS)  <1 = tidemark faster/smaller:")
-    print(f"{'':<18} " + " ".join(f"{p:>24}" for p in peers))
-    rounds = sorted({r["round"] for r in rows}, key=int)
-    def get(i, rd, col):
-        for r in ok[i]:
-            if r["round"] == rd:
-                return f(r[col])
-        return None
-    for i in ("tidemark_parquet", "tidemark_csv"):
-        cells = []
-        for p in peers:
-            tr = [get(i, rd, "wall_s") / get(p, rd, "wall_s") for rd in rounds
-                  if get(i, rd, "wall_s") and get(p, rd, "wall_s")]
-            mr = [get(i, rd, "maxrss_mb") / get(p, rd, "maxrss_mb") for rd in rounds
-                  if get(i, rd, "maxrss_mb") and get(p, rd, "maxrss_mb")]
-            cells.append(f"{fmt(med(tr), '.2f')}x time; {fmt(med(mr), '.2f')}x RSS" if tr else "n/a")
-        print(f"{i:<18} " + " ".join(f"{c:>24}" for c in cells))
-    if not csv_peers.split():
-        print("(the peers have no CSV input option: they always read snapshot.parquet/cdc.parquet, so CSV is "
-              "measured for tidemark only; the tidemark_csv row compares tidemark-on-CSV with peers-on-Parquet)")
-print(f"(tidemark writes {os.environ.get('TIDEMARK_OUTPUTS', 'enriched,report')}; the peers write only "
+rounds = sorted({r["round"] for r in rows}, key=int)
+def get(i, rd, col):
+    for r in ok[i]:
+        if r["round"] == rd:
+            return f(r[col])
+    return None
+pairs = [("tidemark_parquet", p) for p in peers] + [("tidemark_csv", p) for p in csv_peers]
+if pairs:
+    print("\ntidemark / peer on the same input files, median of per-round ratios  (<1 = tidemark faster/smaller):")
+    for i, p in pairs:
+        tr = [get(i, rd, "wall_s") / get(p, rd, "wall_s") for rd in rounds
+              if get(i, rd, "wall_s") and get(p, rd, "wall_s")]
+        mr = [get(i, rd, "maxrss_mb") / get(p, rd, "maxrss_mb") for rd in rounds
+              if get(i, rd, "maxrss_mb") and get(p, rd, "maxrss_mb")]
+        cell = f"{fmt(med(tr), '.2f')}x time; {fmt(med(mr), '.2f')}x RSS" if tr else "n/a (a side did not run)"
+        print(f"  {i:<18} / {p:<18} {cell}")
+print(f"(*_csv read LOAD00000001.csv + cdc.csv, the others snapshot.parquet + cdc.parquet; "
+      f"tidemark writes {os.environ.get('TIDEMARK_OUTPUTS', 'enriched,report')}; the peers write only "
       "the enriched table. wall = process wall time incl. startup (Python + imports for the peers); "
       "in-script = the peer's own RESULT total, tidemark's report.json total)")
 EOF
@@ -348,8 +354,12 @@ for size in "${SIZES[@]}"; do
   case "$size" in tiny | small | 1m) REF_MODE=ref ;; *) REF_MODE=peer ;; esac
   ran_any=1
   impls=(tidemark_parquet)
-  if [ -f "$data/cdc.csv" ]; then impls+=(tidemark_csv); else echo "== no CSV files for $size: tidemark_csv is not run"; fi
   impls+=($PEERS)
+  if [ -f "$data/cdc.csv" ]; then
+    impls+=(tidemark_csv $CSV_PEERS)
+  else
+    echo "== no CSV files for $size: tidemark_csv${CSV_PEERS:+ and $CSV_PEERS} not run"
+  fi
   n=${#impls[@]}
   if [ "$WARMUP" -gt 0 ] 2>/dev/null; then
     for w in $(seq 1 "$WARMUP"); do
