@@ -132,6 +132,15 @@ impl Error {
         }))
     }
 
+    /// The same error, `rows` further down its file: for a part of a file decoded apart from
+    /// the rows before it.
+    pub(crate) fn rows_later(mut self, rows: u64) -> Self {
+        if let Some(row) = self.0.location.as_mut().and_then(|l| l.row.as_mut()) {
+            *row += rows;
+        }
+        self
+    }
+
     pub fn kind(&self) -> &ErrorKind {
         &self.0.kind
     }

@@ -1,6 +1,36 @@
 //! Work spread over every core when the `parallel` feature is on (native builds), done in
 //! order otherwise (WebAssembly). The one place that knows the difference.
 
+/// How many tasks can run at once: the threads of the pool, or 1 without the `parallel` feature.
+pub(crate) fn threads() -> usize {
+    #[cfg(feature = "parallel")]
+    {
+        rayon::current_num_threads()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        1
+    }
+}
+
+/// `f` over every item, results in item order, each item's result its own.
+pub(crate) fn map_owned<T, R, F>(items: Vec<T>, f: F) -> Vec<R>
+where
+    T: Send,
+    R: Send,
+    F: Fn(T) -> R + Sync + Send,
+{
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        items.into_par_iter().map(f).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        items.into_iter().map(f).collect()
+    }
+}
+
 /// `f` over every item, results in item order; the first error wins.
 pub(crate) fn try_map<T, R, E, F>(items: &[T], f: F) -> Result<Vec<R>, E>
 where
@@ -13,7 +43,8 @@ where
 }
 
 /// `f` over every item, taking each by value (say, a writer that `f` consumes); results in item
-/// order, the first error wins.
+/// order. The first error in item order wins, so which error a run reports does not depend on
+/// which thread finished first.
 pub(crate) fn try_map_owned<T, R, E, F>(items: Vec<T>, f: F) -> Result<Vec<R>, E>
 where
     T: Send,
@@ -21,15 +52,7 @@ where
     E: Send,
     F: Fn(T) -> Result<R, E> + Sync + Send,
 {
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        items.into_par_iter().map(f).collect()
-    }
-    #[cfg(not(feature = "parallel"))]
-    {
-        items.into_iter().map(f).collect()
-    }
+    map_owned(items, f).into_iter().collect()
 }
 
 /// `a` and `b`, side by side when the `parallel` feature is on.

@@ -1,5 +1,6 @@
 //! DMS CSV: RFC 4180 quoting, a configurable delimiter and NULL text, an optional header row.
 
+use arrow_array::{Array, ArrayRef};
 use arrow_schema::SchemaRef;
 
 use super::text::{ColumnBuilder, parse_sequence_number, parse_timestamp_micros};
@@ -9,7 +10,12 @@ use super::{
 };
 use crate::changes::{Op, Sequence};
 use crate::error::{Error, ErrorKind, Location, Result};
+use crate::par;
 use crate::spec::{ColumnType, HeaderMode, SequenceKind, TableSpec};
+
+/// Files smaller than this are decoded in one part: below it, cutting and joining cost more
+/// than the second core gives.
+const PART_BYTES: usize = 8 << 20;
 
 pub(crate) fn decode(
     spec: &TableSpec,
@@ -18,52 +24,189 @@ pub(crate) fn decode(
     text: &[u8],
     role: FileRole,
 ) -> Result<Decoded> {
+    // Several parts per thread, so a thread slowed by other work does not hold up the rest.
+    let parts = match par::threads() {
+        1 => 1,
+        threads => (text.len() / PART_BYTES).clamp(1, 4 * threads),
+    };
+    decode_in_parts(spec, schema, file, text, role, parts)
+}
+
+/// Decodes `text` cut into at most `parts` pieces of whole records, side by side, and joins
+/// them: the same rows, and the same first error, as decoding it in one piece.
+pub(crate) fn decode_in_parts(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &str,
+    text: &[u8],
+    role: FileRole,
+    parts: usize,
+) -> Result<Decoded> {
+    let layout = Layout::read(spec, schema, file, text, role)?;
+    let body = &text[layout.body_start..];
+    let pieces = cut_at_records(body, parts, spec.csv.delimiter as u8);
+    let decoded = par::map_owned(pieces, |piece| {
+        decode_records(spec, schema, file, &layout, piece)
+    });
+
+    // In file order: a piece's rows follow the rows of the pieces before it.
+    let mut rows_before = 0;
+    let mut pieces = Vec::with_capacity(decoded.len());
+    for piece in decoded {
+        let piece = piece.map_err(|e| e.rows_later(rows_before))?;
+        rows_before += piece.rows as u64;
+        pieces.push(piece);
+    }
+    let columns = (0..schema.fields().len())
+        .map(|i| {
+            let parts: Vec<ArrayRef> = pieces
+                .iter_mut()
+                .map(|p| {
+                    std::mem::replace(
+                        &mut p.columns[i],
+                        arrow_array::new_empty_array(schema.field(i).data_type()),
+                    )
+                })
+                .collect();
+            concat_column(&parts)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|columns| batch(schema, columns))
+        .map_err(|e| Error::at(Location::file(file), e))?;
+    let sequence = layout.sequence_name.map(|column| Sequence {
+        kind: layout.sequence_kind,
+        column,
+        values: pieces
+            .iter_mut()
+            .flat_map(|p| std::mem::take(&mut p.sequence))
+            .collect(),
+    });
+    let ops = (role == FileRole::Changes).then(|| {
+        pieces
+            .iter_mut()
+            .flat_map(|p| std::mem::take(&mut p.ops))
+            .collect()
+    });
+    Ok(Decoded {
+        rows: columns,
+        ops,
+        sequence,
+        first_row: layout.first_row,
+    })
+}
+
+fn concat_column(parts: &[ArrayRef]) -> Result<ArrayRef, ErrorKind> {
+    match parts {
+        [one] => Ok(one.clone()),
+        parts => {
+            let parts: Vec<&dyn Array> = parts.iter().map(AsRef::as_ref).collect();
+            arrow_select::concat::concat(&parts).map_err(|e| ErrorKind::Invalid(e.to_string()))
+        }
+    }
+}
+
+/// What the first record of a file says about the rest.
+struct Layout {
+    /// What each field of a record holds.
+    slots: Vec<Slot>,
+    /// The row number of the first data record (2 after a header).
+    first_row: u64,
+    /// Where the first data record starts.
+    body_start: usize,
+    sequence_name: Option<String>,
+    /// The spec's, or else what the first data record's sequence looks like.
+    sequence_kind: SequenceKind,
+    /// The size of the first record, to guess how many rows a piece holds.
+    record_bytes: usize,
+}
+
+impl Layout {
+    fn read(
+        spec: &TableSpec,
+        schema: &SchemaRef,
+        file: &str,
+        text: &[u8],
+        role: FileRole,
+    ) -> Result<Layout> {
+        let at_row = |row: u64| Location::file(file).row(row);
+        let mut reader = reader(spec, text);
+        let mut record = ::csv::ByteRecord::new();
+        // The first row decides the layout: a header names the columns, otherwise position does.
+        if !read(&mut reader, &mut record).map_err(|e| Error::at(at_row(1), e))? {
+            return Err(Error::at(Location::file(file), ErrorKind::EmptyFile));
+        }
+        let first: Vec<String> = record
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
+        let first: Vec<&str> = first.iter().map(String::as_str).collect();
+        let is_header = match spec.csv.header {
+            HeaderMode::Present => true,
+            HeaderMode::Absent => false,
+            HeaderMode::Auto => looks_like_header(&first, spec, schema, role),
+        };
+        if is_header && std::str::from_utf8(record.as_slice()).is_err() {
+            return Err(Error::at(at_row(1), ErrorKind::NotUtf8));
+        }
+        if let Some(err) = joined_lines(&record, slots_hint_len(spec, schema, role)) {
+            return Err(Error::at(at_row(1), err));
+        }
+        let slots = if is_header {
+            resolve_names(&first, spec, schema, role)
+        } else {
+            positional_slots(first.len(), spec, schema, role)
+        }
+        .map_err(|e| Error::at(at_row(1), e))?;
+        let record_bytes = record.as_slice().len() + record.len();
+        let body_start = if is_header {
+            reader.position().byte() as usize
+        } else {
+            0
+        };
+
+        let sequence_at = slots.iter().position(|s| *s == Slot::Sequence);
+        let sequence_name =
+            sequence_at.map(|i| sequence_column_name(spec, is_header.then(|| first[i].trim())));
+        // Decided once, before the pieces are decoded apart: the first value shows which kind.
+        let first_data = match is_header {
+            true => read(&mut reader, &mut record).unwrap_or(false),
+            false => true,
+        };
+        let sample = sequence_at
+            .filter(|_| first_data)
+            .and_then(|i| record.get(i))
+            .and_then(|f| std::str::from_utf8(f).ok());
+        Ok(Layout {
+            slots,
+            first_row: if is_header { 2 } else { 1 },
+            body_start,
+            sequence_name,
+            sequence_kind: sequence_kind(spec, sample),
+            record_bytes,
+        })
+    }
+}
+
+/// The columns of one piece of a file, and its operations and sequence values.
+struct Piece {
+    columns: Vec<ArrayRef>,
+    ops: Vec<Op>,
+    sequence: Vec<i128>,
+    rows: usize,
+}
+
+/// Decodes whole records; errors count rows from the layout's first row, as if the piece
+/// started the file's data.
+fn decode_records(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &str,
+    layout: &Layout,
+    text: &[u8],
+) -> Result<Piece> {
     let at_row = |row: u64| Location::file(file).row(row);
-    let mut reader = ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(spec.csv.delimiter as u8)
-        .from_reader(text);
-    let mut record = ::csv::ByteRecord::new();
-    let read = |reader: &mut ::csv::Reader<&[u8]>, record: &mut ::csv::ByteRecord| {
-        reader
-            .read_byte_record(record)
-            .map_err(|e| ErrorKind::Csv(e.to_string()))
-    };
-
-    // The first row decides the layout: a header names the columns, otherwise position does.
-    if !read(&mut reader, &mut record).map_err(|e| Error::at(at_row(1), e))? {
-        return Err(Error::at(Location::file(file), ErrorKind::EmptyFile));
-    }
-    let first: Vec<String> = record
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect();
-    let first: Vec<&str> = first.iter().map(String::as_str).collect();
-    let is_header = match spec.csv.header {
-        HeaderMode::Present => true,
-        HeaderMode::Absent => false,
-        HeaderMode::Auto => looks_like_header(&first, spec, schema, role),
-    };
-    if is_header && std::str::from_utf8(record.as_slice()).is_err() {
-        return Err(Error::at(at_row(1), ErrorKind::NotUtf8));
-    }
-    if let Some(err) = joined_lines(&record, slots_hint_len(spec, schema, role)) {
-        return Err(Error::at(at_row(1), err));
-    }
-    let slots = if is_header {
-        resolve_names(&first, spec, schema, role)
-    } else {
-        positional_slots(first.len(), spec, schema, role)
-    }
-    .map_err(|e| Error::at(at_row(1), e))?;
-    let sequence_name = slots
-        .iter()
-        .position(|s| *s == Slot::Sequence)
-        .map(|i| sequence_column_name(spec, is_header.then(|| first[i].trim())));
-    let first_row = if is_header { 2 } else { 1 };
-
-    let capacity = estimate_rows(text, record.as_slice().len() + record.len());
+    let slots = &layout.slots;
+    let capacity = estimate_rows(text, layout.record_bytes);
     let mut columns: Vec<ColumnBuilder> = schema
         .fields()
         .iter()
@@ -73,31 +216,36 @@ pub(crate) fn decode(
             ColumnBuilder::new(column_type, capacity)
         })
         .collect();
-    let mut ops = Vec::with_capacity(if role == FileRole::Changes {
-        capacity
-    } else {
-        0
-    });
+    let has_op = slots.contains(&Slot::Op);
+    let mut ops = Vec::with_capacity(if has_op { capacity } else { 0 });
     let mut sequence: Vec<i128> = Vec::new();
-    let mut kind: Option<SequenceKind> = None;
     let null = spec.csv.null.as_bytes();
     let column_name = |slot: Slot| match slot {
         Slot::Op => spec.cdc.op_column.clone(),
-        Slot::Sequence => sequence_name.clone().unwrap_or_default(),
+        Slot::Sequence => layout.sequence_name.clone().unwrap_or_default(),
         Slot::Column(i) => schema.field(i).name().clone(),
     };
+    let (parse_sequence, expected): (fn(&str) -> Option<i128>, _) = match layout.sequence_kind {
+        SequenceKind::Timestamp => (
+            |t| parse_timestamp_micros(t).map(i128::from),
+            "a timestamp (YYYY-MM-DD HH:MM:SS.ffffff)",
+        ),
+        SequenceKind::Number => (parse_sequence_number, "a change sequence number"),
+    };
 
-    let mut row = first_row - 1;
-    let mut have_record = !is_header;
+    // Valid UTF-8 as a whole means every field is: fields are cut at ASCII bytes (the spec
+    // checks the delimiter is one) and unquoting removes only ASCII quotes, and an ASCII byte is
+    // never part of a longer UTF-8 sequence. One pass over the piece instead of one per field.
+    let all_utf8 = std::str::from_utf8(text).is_ok();
+    let mut reader = reader(spec, text);
+    let mut record = ::csv::ByteRecord::new();
+    let mut row = layout.first_row - 1;
     loop {
-        if !have_record {
-            match read(&mut reader, &mut record) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => return Err(Error::at(at_row(row + 1), e)),
-            }
+        match read(&mut reader, &mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(Error::at(at_row(row + 1), e)),
         }
-        have_record = false;
         row += 1;
         if record.len() != slots.len() {
             let joined_lines = record.iter().any(|f| f.contains(&b'\n'));
@@ -115,52 +263,113 @@ pub(crate) fn decode(
                 },
             ));
         }
-        for (field, &slot) in record.iter().zip(&slots) {
+        for (field, &slot) in record.iter().zip(slots) {
             let fail = |kind: ErrorKind| Error::at(at_row(row).column(column_name(slot)), kind);
-            let text = std::str::from_utf8(field).map_err(|_| fail(ErrorKind::NotUtf8))?;
+            let text = match all_utf8 {
+                // SAFETY: a field of valid UTF-8 text cut at ASCII bytes, see `all_utf8`.
+                true => unsafe { std::str::from_utf8_unchecked(field) },
+                false => std::str::from_utf8(field).map_err(|_| fail(ErrorKind::NotUtf8))?,
+            };
             match slot {
                 Slot::Column(i) if field == null => columns[i].append_null(),
                 Slot::Column(i) => columns[i].append_text(text).map_err(fail)?,
                 Slot::Op => ops
                     .push(Op::parse(text).ok_or_else(|| fail(ErrorKind::UnknownOp(text.into())))?),
-                Slot::Sequence => {
-                    let k = *kind.get_or_insert_with(|| sequence_kind(spec, Some(text)));
-                    let value = match k {
-                        SequenceKind::Timestamp => parse_timestamp_micros(text).map(i128::from),
-                        SequenceKind::Number => parse_sequence_number(text),
-                    };
-                    let expected = match k {
-                        SequenceKind::Timestamp => "a timestamp (YYYY-MM-DD HH:MM:SS.ffffff)",
-                        SequenceKind::Number => "a change sequence number",
-                    };
-                    sequence.push(value.ok_or_else(|| {
-                        fail(ErrorKind::Parse {
-                            value: text.to_string(),
-                            expected,
-                        })
-                    })?);
+                Slot::Sequence => sequence.push(parse_sequence(text).ok_or_else(|| {
+                    fail(ErrorKind::Parse {
+                        value: text.to_string(),
+                        expected,
+                    })
+                })?),
+            }
+        }
+    }
+    Ok(Piece {
+        columns: columns.into_iter().map(ColumnBuilder::finish).collect(),
+        ops,
+        sequence,
+        rows: (row + 1 - layout.first_row) as usize,
+    })
+}
+
+fn reader<'a>(spec: &TableSpec, text: &'a [u8]) -> ::csv::Reader<&'a [u8]> {
+    ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(spec.csv.delimiter as u8)
+        .from_reader(text)
+}
+
+fn read(
+    reader: &mut ::csv::Reader<&[u8]>,
+    record: &mut ::csv::ByteRecord,
+) -> Result<bool, ErrorKind> {
+    reader
+        .read_byte_record(record)
+        .map_err(|e| ErrorKind::Csv(e.to_string()))
+}
+
+/// `text`, whole records from its start, cut into at most `parts` pieces of about equal size.
+///
+/// Each cut follows a line break outside quoted fields, where the reader of the whole text
+/// would start a record. Quotes are followed as the csv crate reads them (RFC 4180): a quote
+/// opens a quoted field only at the start of a field, `""` inside one stands for a quote, and
+/// any other quote is a plain character. Only quotes and line breaks are looked at, found with
+/// `memchr`, so a file without quotes is cut at the cost of finding a few line breaks.
+pub(crate) fn cut_at_records(text: &[u8], parts: usize, delimiter: u8) -> Vec<&[u8]> {
+    let mut pieces = Vec::with_capacity(parts);
+    let mut start = 0;
+    for k in 1..parts {
+        let target = (text.len() / parts * k).max(start);
+        match record_end_after(text, start, target, delimiter) {
+            Some(end) if end < text.len() => {
+                pieces.push(&text[start..end]);
+                start = end;
+            }
+            _ => break,
+        }
+    }
+    pieces.push(&text[start..]);
+    pieces
+}
+
+/// The end of the first record that ends at or after `target`, reading from `from` (the start
+/// of a record); `None` when no record ends there (the text ends inside a quoted field, or
+/// without a line break after `target`).
+fn record_end_after(text: &[u8], from: usize, target: usize, delimiter: u8) -> Option<usize> {
+    let starts_field = |at: usize| {
+        at == from || matches!(text[at - 1], b'\n' | b'\r') || text[at - 1] == delimiter
+    };
+    let mut at = from;
+    let mut line_break = None;
+    loop {
+        // Outside quotes: a line break past the target ends the search, unless a quote comes first.
+        if line_break.is_none_or(|b| b < at) {
+            let look = at.max(target);
+            line_break = Some(look + memchr::memchr(b'\n', &text[look..])?);
+        }
+        let line_break_at = line_break.expect("found above");
+        match memchr::memchr(b'"', &text[at..line_break_at]) {
+            None => return Some(line_break_at + 1),
+            Some(q) => {
+                let quote = at + q;
+                at = quote + 1;
+                if !starts_field(quote) {
+                    continue; // a plain character
+                }
+                // Inside a quoted field: up to the quote that closes it (not one of a pair).
+                loop {
+                    let close = at + memchr::memchr(b'"', &text[at..])?;
+                    if text.get(close + 1) == Some(&b'"') {
+                        at = close + 2;
+                    } else {
+                        at = close + 1;
+                        break;
+                    }
                 }
             }
         }
     }
-
-    let rows = batch(
-        schema,
-        columns.into_iter().map(ColumnBuilder::finish).collect(),
-    )
-    .map_err(|e| Error::at(Location::file(file), e))?;
-    let sequence = sequence_name.map(|column| Sequence {
-        kind: kind.unwrap_or_else(|| sequence_kind(spec, None)),
-        column,
-        values: sequence,
-    });
-    let ops = (role == FileRole::Changes).then_some(ops);
-    Ok(Decoded {
-        rows,
-        ops,
-        sequence,
-        first_row,
-    })
 }
 
 /// A first row is a header when at least half of its fields name columns of the file.
@@ -206,4 +415,134 @@ fn joined_lines(record: &::csv::ByteRecord, expected: usize) -> Option<ErrorKind
 /// A capacity guess from the size of the first record, so builders rarely reallocate.
 fn estimate_rows(text: &[u8], first_record_bytes: usize) -> usize {
     (text.len() / first_record_bytes.max(1)).min(1 << 24) + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::InputFile;
+    use proptest::prelude::*;
+
+    fn records(text: &[u8]) -> Vec<Vec<Vec<u8>>> {
+        let mut reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text);
+        reader
+            .byte_records()
+            .map(|r| r.unwrap().iter().map(<[u8]>::to_vec).collect())
+            .collect()
+    }
+
+    proptest! {
+        /// The csv crate reads the same records from the pieces, one after another, as from
+        /// the whole text: cuts fall where records start, whatever the quotes do.
+        #[test]
+        fn pieces_hold_the_records_of_the_whole_text(
+            text in proptest::collection::vec(
+                prop::sample::select(vec![b'a', b'1', b',', b'"', b'"', b'\n', b'\r', b' ']), 0..300),
+            parts in 1usize..12,
+        ) {
+            let pieces = cut_at_records(&text, parts, b',');
+            prop_assert!(pieces.len() <= parts);
+            prop_assert_eq!(pieces.concat(), text.clone());
+            let joined: Vec<_> = pieces.iter().flat_map(|p| records(p)).collect();
+            prop_assert_eq!(joined, records(&text));
+        }
+    }
+
+    #[test]
+    fn a_quoted_line_break_is_not_a_cut() {
+        let text = b"1,\"a\nb\",x\n2,\"\"\"\n\",y\n3,c\"\n,z\n";
+        let cuts: Vec<usize> = (1..=text.len())
+            .flat_map(|parts| cut_at_records(text, parts, b','))
+            .map(|p| p.as_ptr() as usize - text.as_ptr() as usize)
+            .collect();
+        // Records start at 0, 10 (after `"a\nb"`) and 20 (after `"""\n"`). The quote in `c"`
+        // is a plain character, so the line break after it ends a record too (25).
+        for cut in cuts {
+            assert!([0, 10, 20, 25].contains(&cut), "cut at {cut}");
+        }
+    }
+
+    fn decode_users(text: &str, role: FileRole, parts: usize) -> Result<Decoded> {
+        let spec = TableSpec::users();
+        let schema = spec.schema().unwrap();
+        let file = InputFile::new("cdc.csv", text.as_bytes().to_vec());
+        decode_in_parts(&spec, &schema, &file.name, &file.bytes, role, parts)
+    }
+
+    fn change_file(rows: usize) -> String {
+        let mut text = String::from("Op,ts,user_id,name,city,last_login\n");
+        for i in 0..rows {
+            let op = ["I", "U", "D"][i % 3];
+            let name = if i % 7 == 0 {
+                format!("\"Doe, \"\"J{i}\"\"\"")
+            } else {
+                format!("N{i}")
+            };
+            let city = if i % 5 == 0 { "" } else { "Austin" };
+            text += &format!(
+                "{op},2021-10-17 00:00:{:02}.{i:06},{i},{name},{city},2021-0{}-1{}\n",
+                i % 60,
+                1 + i % 9,
+                i % 10
+            );
+        }
+        text
+    }
+
+    #[test]
+    fn a_file_decoded_in_parts_is_the_file_decoded_whole() {
+        let text = change_file(500);
+        let whole = decode_users(&text, FileRole::Changes, 1).unwrap();
+        for parts in [2, 3, 8, 64] {
+            let pieces = decode_users(&text, FileRole::Changes, parts).unwrap();
+            assert_eq!(pieces.rows, whole.rows, "{parts} parts");
+            assert_eq!(pieces.ops, whole.ops);
+            assert_eq!(pieces.sequence, whole.sequence);
+            assert_eq!(pieces.first_row, 2);
+        }
+        assert_eq!(whole.rows.num_rows(), 500);
+    }
+
+    #[test]
+    fn an_error_in_a_later_part_names_its_row_in_the_file() {
+        let mut lines: Vec<String> = change_file(400).lines().map(String::from).collect();
+        lines[301] = lines[301].replace(",2021-0", ",2021-1"); // month 13 or more: not a date
+        lines[350] = lines[350].replacen("U,", "X,", 1);
+        let text = lines.join("\n");
+        let whole = decode_users(&text, FileRole::Changes, 1).unwrap_err();
+        assert_eq!(whole.location().unwrap().row, Some(302));
+        for parts in [2, 5, 40] {
+            assert_eq!(
+                decode_users(&text, FileRole::Changes, parts).unwrap_err(),
+                whole,
+                "{parts} parts"
+            );
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_an_error_at_its_field() {
+        let mut bytes = change_file(50).into_bytes();
+        let at = bytes.windows(3).position(|w| w == b"N41").unwrap();
+        bytes[at] = 0xff;
+        let spec = TableSpec::users();
+        let err = decode_in_parts(
+            &spec,
+            &spec.schema().unwrap(),
+            "cdc.csv",
+            &bytes,
+            FileRole::Changes,
+            4,
+        )
+        .unwrap_err();
+        let location = err.location().unwrap();
+        assert_eq!(
+            (location.row, location.column.as_deref()),
+            (Some(43), Some("name"))
+        );
+        assert_eq!(err.kind(), &ErrorKind::NotUtf8);
+    }
 }

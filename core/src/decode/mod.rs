@@ -166,6 +166,7 @@ pub(crate) enum Slot {
     Column(usize),
 }
 
+#[derive(Debug)]
 pub(crate) struct Decoded {
     pub rows: RecordBatch,
     pub ops: Option<Vec<Op>>,
