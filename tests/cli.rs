@@ -376,6 +376,58 @@ fn a_failed_run_leaves_the_previous_outputs_untouched() {
 }
 
 #[test]
+fn a_disk_that_fills_up_while_writing_leaves_the_previous_outputs_and_names_the_file() {
+    let s = Scratch::new();
+    let (load, cdc) = s.seed();
+    assert_success(&apply_seed(&s, &["--out", "out", "--quiet"]));
+    let contents = |s: &Scratch| -> Vec<(String, Vec<u8>)> {
+        s.files_below("out")
+            .into_iter()
+            .map(|f| {
+                let b = std::fs::read(s.path(&f)).unwrap();
+                (f, b)
+            })
+            .collect()
+    };
+    let before = contents(&s);
+    assert!(
+        before.iter().any(|(_, b)| b.len() > 1024),
+        "an output is larger than the limit below"
+    );
+    // Files limited to 1 KiB (RLIMIT_FSIZE, with SIGXFSZ ignored): writing past it fails with
+    // EFBIG, as writing to a full disk fails with ENOSPC, in the middle of a file.
+    let failed = std::process::Command::new("sh")
+        .current_dir(s.path(""))
+        .args(["-c", r#"trap '' XFSZ; ulimit -f 2 && exec "$@""#, "sh"])
+        .arg(env!("CARGO_BIN_EXE_tidemark"))
+        .args(["apply", "--snapshot", load.to_str().unwrap()])
+        .args(["--changes", cdc.to_str().unwrap(), "--out", "out"])
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    let err = stderr(&failed);
+    assert!(
+        err.contains("cannot write ") && err.contains("File too large"),
+        "{err}"
+    );
+    let named = [
+        "snapshot.parquet",
+        "enriched.parquet",
+        "diff.parquet",
+        "state.parquet",
+    ];
+    assert!(
+        named.iter().any(|n| err.contains(&format!("out/{n}:"))),
+        "the error names the output file: {err}"
+    );
+    assert_eq!(
+        contents(&s),
+        before,
+        "no output changed, no temporary file left"
+    );
+}
+
+#[test]
 fn outputs_can_be_limited_to_what_is_needed() {
     let s = Scratch::new();
     let (load, _) = s.seed();

@@ -55,6 +55,81 @@ where
     map_owned(items, f).into_iter().collect()
 }
 
+/// `work` on every item, on every core with the `parallel` feature, and `consume` on the
+/// results in item order, each as soon as it and those before it are ready: output that can
+/// be streamed (a file being written) goes out while later items are still being worked on.
+/// Items are started in order, so results come ready about in order. The first error in item
+/// order stops the run and is returned.
+pub(crate) fn try_for_each_in_order<T, R, E, W, C>(
+    items: Vec<T>,
+    work: W,
+    consume: C,
+) -> Result<(), E>
+where
+    T: Send,
+    R: Send,
+    E: Send,
+    W: Fn(T) -> Result<R, E> + Sync,
+    C: FnMut(R) -> Result<(), E> + Send,
+{
+    #[cfg(feature = "parallel")]
+    {
+        use std::collections::BTreeMap;
+        use std::sync::Mutex;
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        struct InOrder<R, E, C> {
+            next: usize,
+            ready: BTreeMap<usize, Result<R, E>>,
+            consume: C,
+            outcome: Result<(), E>,
+        }
+        let queue = Mutex::new(items.into_iter().enumerate());
+        let stop = AtomicBool::new(false);
+        let state = Mutex::new(InOrder {
+            next: 0,
+            ready: BTreeMap::new(),
+            consume,
+            outcome: Ok(()),
+        });
+        let worker = || {
+            while !stop.load(Ordering::Relaxed) {
+                let Some((index, item)) = queue.lock().expect("no task panicked").next() else {
+                    break;
+                };
+                let result = work(item);
+                let mut guard = state.lock().expect("no task panicked");
+                let state = &mut *guard;
+                state.ready.insert(index, result);
+                while state.outcome.is_ok() {
+                    let Some(result) = state.ready.remove(&state.next) else {
+                        break;
+                    };
+                    state.next += 1;
+                    if let Err(e) = result.and_then(&mut state.consume) {
+                        state.outcome = Err(e);
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+        };
+        rayon::scope(|scope| {
+            for _ in 0..threads() {
+                scope.spawn(|_| worker());
+            }
+        });
+        state.into_inner().expect("no task panicked").outcome
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        let mut consume = consume;
+        for item in items {
+            consume(work(item)?)?;
+        }
+        Ok(())
+    }
+}
+
 /// `a` and `b`, side by side when the `parallel` feature is on.
 pub(crate) fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
 where
@@ -81,4 +156,71 @@ pub(crate) fn sort_unstable<T: Ord + Send>(values: &mut [T]) {
     }
     #[cfg(not(feature = "parallel"))]
     values.sort_unstable();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Work whose time varies from item to item, so that items finish out of order.
+    fn uneven(i: u64) -> u64 {
+        let spins = (i * 7919) % 13 * 2_000;
+        (0..spins).fold(i, |a, b| std::hint::black_box(a ^ b)) & 0 | i
+    }
+
+    #[test]
+    fn results_are_consumed_in_item_order() {
+        let mut seen = Vec::new();
+        try_for_each_in_order(
+            (0..500).collect(),
+            |i| Ok::<_, String>(uneven(i) * 2),
+            |r| {
+                seen.push(r);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, (0..500).map(|i| i * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_first_error_in_item_order_stops_the_run() {
+        let mut seen = Vec::new();
+        let result = try_for_each_in_order(
+            (0..500).collect(),
+            |i| match i {
+                400 | 120 => Err(format!("item {i}")),
+                i => Ok(uneven(i)),
+            },
+            |r| {
+                seen.push(r);
+                Ok(())
+            },
+        );
+        assert_eq!(result, Err("item 120".to_string()));
+        assert_eq!(seen, (0..120).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn an_error_of_the_consumer_stops_the_run() {
+        let mut seen = 0;
+        let result = try_for_each_in_order(
+            (0..500).collect(),
+            |i| Ok(uneven(i)),
+            |r| {
+                seen += 1;
+                if r == 7 { Err("full") } else { Ok(()) }
+            },
+        );
+        assert_eq!((result, seen), (Err("full"), 8));
+    }
+
+    #[test]
+    fn errors_of_try_map_come_in_item_order() {
+        let result = try_map_owned((0..300).collect(), |i: u64| match i % 97 {
+            96 => Err(i),
+            _ => Ok(uneven(i)),
+        });
+        assert_eq!(result, Err(96));
+    }
 }

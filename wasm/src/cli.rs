@@ -16,7 +16,7 @@ use tidemark_core::{OutputFormat, RunReport, TableSpec, encode, example};
 
 use crate::edge::{self, Config, EdgeError, S3Location};
 use crate::inputs::{self, InputError, STATE_FILE};
-use crate::outputs::{WriteError, write_all_or_nothing};
+use crate::outputs::{Staged, WriteError};
 use crate::s3_event::{self, EventError, Record};
 
 #[derive(Debug, Parser)]
@@ -414,17 +414,25 @@ fn write_outputs(
             OutputFormat::Parquet,
         ));
     }
-    let encoded = encode::encode_all(&tables.iter().map(|(_, t, f)| (*t, *f)).collect::<Vec<_>>())?;
-    let mut files: Vec<(String, Vec<u8>)> = tables
-        .into_iter()
-        .map(|(name, _, _)| name)
-        .zip(encoded)
-        .collect();
-    // The report is written last and lists what was written with it.
-    let mut names: Vec<String> = files
+    // Each table is written into its file as it is encoded; nothing is in place until all are.
+    let mut staged = Staged::new(dir)?;
+    let mut names: Vec<String> = Vec::with_capacity(tables.len() + 1);
+    for (name, _, _) in &tables {
+        staged.create(name)?;
+        names.push(dir.join(name).display().to_string());
+    }
+    let writes = tables
         .iter()
-        .map(|(n, _)| dir.join(n).display().to_string())
+        .zip(staged.writers())
+        .map(|((_, table, format), out)| (*table, *format, out))
         .collect();
+    if let Err(error) = encode::write_all(writes) {
+        return Err(match staged.write_error() {
+            Some(write) => CliError::Write(write),
+            None => CliError::Core(error),
+        });
+    }
+    // The report is written last and lists what was written with it.
     if wanted.contains(&Written::Report) {
         names.push(dir.join("report.json").display().to_string());
         timings.encode_and_write = start.elapsed().as_secs_f64();
@@ -434,12 +442,10 @@ fn write_outputs(
             timings,
             outputs: names.clone(),
         };
-        files.push((
-            "report.json".to_string(),
-            serde_json::to_vec_pretty(&log).expect("reports serialise"),
-        ));
+        let json = serde_json::to_vec_pretty(&log).expect("reports serialise");
+        staged.add("report.json", &json)?;
     }
-    write_all_or_nothing(dir, &files)?;
+    staged.commit()?;
     timings.encode_and_write = start.elapsed().as_secs_f64();
     timings.total = started.elapsed().as_secs_f64();
     Ok(names)

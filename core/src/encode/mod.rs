@@ -1,5 +1,7 @@
-//! Encoding tables as Parquet (snappy) or CSV (with a header row).
+//! Encoding tables as Parquet (snappy) or CSV (with a header row), into memory or into any
+//! [`Write`] (a file being written, say) as the encoding goes.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -34,6 +36,14 @@ impl OutputFormat {
         match self {
             OutputFormat::Parquet => to_parquet(batch),
             OutputFormat::Csv => to_csv(batch),
+        }
+    }
+
+    /// Writes `batch` into `out` as it is encoded; returns `out`.
+    pub fn write<W: Write + Send>(self, batch: &RecordBatch, out: W) -> Result<W> {
+        match self {
+            OutputFormat::Parquet => write_parquet(batch, out),
+            OutputFormat::Csv => write_csv(batch, out),
         }
     }
 }
@@ -99,20 +109,41 @@ pub fn logical(batch: &RecordBatch) -> Result<RecordBatch> {
     RecordBatch::try_new(schema, columns).map_err(encode_error)
 }
 
-/// Snappy-compressed Parquet, in row groups of up to a million rows. Every column of every row
-/// group is encoded as its own task (on all cores with the `parallel` feature), and the chunks
-/// are laid out in order. Dictionary columns (of text, 64-bit integers or doubles) go through
+/// Snappy-compressed Parquet, in row groups of up to a million rows: [`write_parquet`] into
+/// memory.
+pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
+    // Room for the whole file up front (encoded, it is smaller than the table in memory), so
+    // that it is not copied as it grows: capacity never written to costs no memory.
+    write_parquet(batch, Vec::with_capacity(batch.get_array_memory_size()))
+}
+
+/// Writes `batch` into `out` as snappy-compressed Parquet, in row groups of up to a million
+/// rows; returns `out`.
+///
+/// Every column of every row group is encoded as its own task (on all cores with the
+/// `parallel` feature). A row group goes to `out` as soon as its columns and the row groups
+/// before it are encoded, so a file being written starts on its way to the disk while the rest
+/// is still being encoded. Dictionary columns (of text, 64-bit integers or doubles) go through
 /// `dictionary_chunk`, which writes the same file from their keys instead of hashing and
 /// comparing every row's value again.
-pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+/// use tidemark_core::encode::{to_parquet, write_parquet};
+///
+/// let ids: ArrayRef = Arc::new(Int64Array::from(vec![3, 1, 2]));
+/// let batch = RecordBatch::try_from_iter([("user_id", ids)]).unwrap();
+/// let written = write_parquet(&batch, Vec::new()).unwrap();
+/// assert_eq!(written, to_parquet(&batch).unwrap());
+/// assert_eq!(&written[..4], b"PAR1");
+/// ```
+pub fn write_parquet<W: Write + Send>(batch: &RecordBatch, out: W) -> Result<W> {
     use parquet::arrow::arrow_writer::compute_leaves;
 
     let schema = logical_schema(&batch.schema());
     let props = Arc::new(writer_properties());
-    // Room for the whole file up front (encoded, it is smaller than the table in memory), so
-    // that it is not copied as it grows: capacity never written to costs no memory.
-    let mut out = Vec::with_capacity(batch.get_array_memory_size());
-    let writer = ArrowWriter::try_new(&mut out, Arc::clone(&schema), Some((*props).clone()))
+    let writer = ArrowWriter::try_new(out, Arc::clone(&schema), Some((*props).clone()))
         .map_err(encode_error)?;
     let (mut file, row_groups) = writer.into_serialized_writer().map_err(encode_error)?;
     let leaves = file.schema_descr().columns().to_vec();
@@ -142,8 +173,27 @@ pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
             tasks.push((writer, leaf, dictionary.as_ref(), field, column));
         }
     }
-    let chunks =
-        crate::par::try_map_owned(tasks, |(mut writer, leaf, dictionary, field, column)| {
+    // A row group's chunks, in column order, until the last one comes; then the group is
+    // written out.
+    let columns = schema.fields().len();
+    let mut group: Vec<Chunk> = Vec::with_capacity(columns);
+    let write_group = |chunk: Chunk| {
+        group.push(chunk);
+        if group.len() < columns {
+            return Ok(());
+        }
+        let mut row_group = file.next_row_group()?;
+        for chunk in group.drain(..) {
+            match chunk {
+                Chunk::General(chunk) => chunk.append_to_row_group(&mut row_group),
+                Chunk::Dictionary(chunk) => row_group.append_column(&chunk.bytes, chunk.close),
+            }?;
+        }
+        row_group.close().map(drop)
+    };
+    crate::par::try_for_each_in_order(
+        tasks,
+        |(mut writer, leaf, dictionary, field, column)| {
             if let Some(dictionary) = dictionary {
                 if let Some(chunk) =
                     dictionary_chunk::encode(column.as_ref(), dictionary, leaf, &props)?
@@ -155,22 +205,11 @@ pub fn to_parquet(batch: &RecordBatch) -> Result<Vec<u8>> {
                 writer.write(&leaf)?;
             }
             writer.close().map(Chunk::General)
-        })
-        .map_err(encode_error)?;
-    let mut chunks = chunks.into_iter();
-    for _ in &groups {
-        let mut row_group = file.next_row_group().map_err(encode_error)?;
-        for chunk in chunks.by_ref().take(schema.fields().len()) {
-            match chunk {
-                Chunk::General(chunk) => chunk.append_to_row_group(&mut row_group),
-                Chunk::Dictionary(chunk) => row_group.append_column(&chunk.bytes, chunk.close),
-            }
-            .map_err(encode_error)?;
-        }
-        row_group.close().map_err(encode_error)?;
-    }
-    file.close().map_err(encode_error)?;
-    Ok(out)
+        },
+        write_group,
+    )
+    .map_err(encode_error)?;
+    file.into_inner().map_err(encode_error)
 }
 
 /// A column chunk encoded by the general Parquet writer or by [`dictionary_chunk`].
@@ -179,8 +218,14 @@ enum Chunk {
     Dictionary(dictionary_chunk::EncodedChunk),
 }
 
-/// CSV with a header row; NULL as an empty field, timestamps as DMS writes them.
+/// CSV with a header row; NULL as an empty field, timestamps as DMS writes them:
+/// [`write_csv`] into memory.
 pub fn to_csv(batch: &RecordBatch) -> Result<Vec<u8>> {
+    write_csv(batch, Vec::with_capacity(batch.num_rows() * 32))
+}
+
+/// Writes `batch` into `out` as CSV with a header row; returns `out`.
+pub fn write_csv<W: Write>(batch: &RecordBatch, out: W) -> Result<W> {
     let options = FormatOptions::default()
         .with_null("")
         .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.6f"))
@@ -191,7 +236,7 @@ pub fn to_csv(batch: &RecordBatch) -> Result<Vec<u8>> {
         .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
         .collect::<Result<Vec<_>, _>>()
         .map_err(encode_error)?;
-    let mut writer = csv::Writer::from_writer(Vec::with_capacity(batch.num_rows() * 32));
+    let mut writer = csv::Writer::from_writer(out);
     let schema = batch.schema();
     writer
         .write_record(schema.fields().iter().map(|f| f.name()))
@@ -209,9 +254,10 @@ pub fn to_csv(batch: &RecordBatch) -> Result<Vec<u8>> {
     writer.into_inner().map_err(encode_error)
 }
 
-/// Encodes several tables at once, on every core when the `parallel` feature is on.
-pub fn encode_all(tables: &[(&RecordBatch, OutputFormat)]) -> Result<Vec<Vec<u8>>> {
-    crate::par::try_map(tables, |(batch, format)| format.encode(batch))
+/// Writes several tables at once, each into its own `out`, on every core when the `parallel`
+/// feature is on; returns the `out`s in order.
+pub fn write_all<W: Write + Send>(tables: Vec<(&RecordBatch, OutputFormat, W)>) -> Result<Vec<W>> {
+    crate::par::try_map_owned(tables, |(batch, format, out)| format.write(batch, out))
 }
 
 #[cfg(test)]
