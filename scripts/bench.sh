@@ -287,6 +287,7 @@ def fmt(x, spec):
         return format("-", ">" + w) if w.isdigit() else "-"
     return format(x, spec)
 by = {i: [r for r in rows if r["impl"] == i] for i in impls}
+impls = [i for i in impls if by[i]]  # not run at this size (no CSV files at 30m)
 ok = {i: [r for r in by[i] if r["rc"] == "0"] for i in impls}
 try:
     m = json.load(open(meta_p)); desc = f"{m['n_snapshot']:,} snapshot rows / {m['m_changes']:,} changes"
@@ -309,7 +310,8 @@ print("\ntidemark phases (median of report.json timings, s):")
 ph = ["read", "apply", "features", "encode_and_write", "total"]
 print(f"{'':<18} " + " ".join(f"{p:>16}" for p in ph))
 for i in ("tidemark_parquet", "tidemark_csv"):
-    print(f"{i:<18} " + " ".join(fmt(med([f(r['t_' + p]) for r in ok[i]]), '16.3f') for p in ph))
+    if i in impls:
+        print(f"{i:<18} " + " ".join(fmt(med([f(r['t_' + p]) for r in ok[i]]), '16.3f') for p in ph))
 rounds = sorted({r["round"] for r in rows}, key=int)
 def get(i, rd, col):
     for r in ok[i]:
@@ -317,6 +319,7 @@ def get(i, rd, col):
             return f(r[col])
     return None
 pairs = [("tidemark_parquet", p) for p in peers] + [("tidemark_csv", p) for p in csv_peers]
+pairs = [(i, p) for i, p in pairs if i in impls and p in impls]
 if pairs:
     print("\ntidemark / peer on the same input files, median of per-round ratios  (<1 = tidemark faster/smaller):")
     for i, p in pairs:

@@ -40,14 +40,16 @@ inferno-flamegraph --title "tidemark apply, $SIZE, cpu-clock $FREQ Hz" <"$OUT/fo
 
 python3 - "$OUT/folded.txt" <<'EOF'
 import collections, sys
-phases = [  # (label, a frame naming it); a sample counts for the first phase found, root first
-    ("read: decode Parquet", "decode::parquet"),
-    ("apply: splice the new table", "splice::splice"),
-    ("apply: diff", "diff::compute"),
-    ("apply: the rest (keys, replay)", "apply::apply"),
-    ("features", "features::enrich"),
-    ("encode Parquet", "encode::to_parquet"),
-    ("write files (+fsync)", "write_all_or_nothing"),
+phases = [  # (label, frames naming it); a sample counts for the first phase found, in this order
+    ("read: decode Parquet", ("decode::parquet",)),
+    ("apply: splice the new table", ("splice::splice",)),
+    ("apply: diff", ("diff::compute",)),
+    ("apply: the rest (keys, replay)", ("apply::apply",)),
+    ("features", ("features::enrich",)),
+    # Row groups go to the file as they are encoded, on the encoding threads: the writes are
+    # told apart by the writer's own functions (encode frames name it only as a type).
+    ("write files (+fsync)", ("<tidemark::outputs::Kicked as", "tidemark::outputs::Staged")),
+    ("encode Parquet", ("encode::write_parquet", "encode::to_parquet")),
 ]
 inside = [("  of which: interning values (Parquet dictionaries)", "Interner"),
           ("  of which: min/max statistics", "compute_min_max"),
@@ -57,7 +59,8 @@ for line in open(sys.argv[1]):
     stack, n = line.rsplit(" ", 1)
     n = int(n); total += n
     frames = stack.split(";")
-    label = next((l for l, p in phases if any(p in f for f in frames)), "other (startup, reading files, exit)")
+    label = next((l for l, ps in phases if any(p in f for p in ps for f in frames)),
+                 "other (startup, reading files, exit)")
     phase[label] += n
     for l, p in inside:
         if any(p in f for f in frames):
