@@ -38,8 +38,13 @@ fn users() -> RecordBatch {
 }
 
 fn parquet_file(batch: &RecordBatch, dictionary: bool) -> InputFile {
+    parquet_file_in_groups(batch, dictionary, 1 << 20)
+}
+
+fn parquet_file_in_groups(batch: &RecordBatch, dictionary: bool, group_rows: usize) -> InputFile {
     let props = WriterProperties::builder()
         .set_dictionary_enabled(dictionary)
+        .set_max_row_group_row_count(Some(group_rows))
         .build();
     let mut bytes = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props)).unwrap();
@@ -71,33 +76,55 @@ fn plainly_encoded_text_is_held_plain() {
     assert_eq!(types, [DataType::Int64, DataType::Utf8, DataType::Utf8]);
 }
 
-#[test]
-fn a_run_on_dictionaries_writes_the_same_table_as_a_run_on_plain_text() {
+/// The table and the enriched table a run on `snapshot` writes (with a few changes).
+fn run(snapshot: InputFile) -> (RecordBatch, RecordBatch) {
     let changes = InputFile::new(
         "20211018-101500000.csv",
         "U,2,Bo,Boston,2021-10-17\nI,5,Ed,Denver,2021-10-18\nD,3,Cy,Austin,2021-06-26\n",
     );
-    let run = |dictionary: bool| {
-        let inputs = Inputs {
-            snapshot: vec![parquet_file(&users(), dictionary)],
-            changes: vec![changes.clone()],
-            state: None,
-        };
-        let out = pipeline::run(
-            &TableSpec::users(),
-            inputs,
-            &Options::default(),
-            &mut |_| {},
-        )
-        .unwrap();
-        let written = |batch: &RecordBatch| {
-            let bytes = encode::to_parquet(batch).unwrap();
-            read_parquet(&InputFile::new("out.parquet", bytes)).unwrap()
-        };
-        (written(&out.table), written(out.enriched.as_ref().unwrap()))
+    let inputs = Inputs {
+        snapshot: vec![snapshot],
+        changes: vec![changes],
+        state: None,
     };
-    let (table, enriched) = run(true);
-    assert_eq!((table.clone(), enriched.clone()), run(false));
+    let out = pipeline::run(
+        &TableSpec::users(),
+        inputs,
+        &Options::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let written = |batch: &RecordBatch| {
+        let bytes = encode::to_parquet(batch).unwrap();
+        read_parquet(&InputFile::new("out.parquet", bytes)).unwrap()
+    };
+    (written(&out.table), written(out.enriched.as_ref().unwrap()))
+}
+
+#[test]
+fn a_snapshot_in_many_row_groups_is_read_as_the_table_it_holds() {
+    // Plain columns are read across row groups at once, dictionaries one row group at a time.
+    for dictionary in [true, false] {
+        let whole = run(parquet_file(&users(), dictionary));
+        for group_rows in [1, 3] {
+            let file = parquet_file_in_groups(&users(), dictionary, group_rows);
+            let groups = parquet::file::metadata::ParquetMetaDataReader::new()
+                .parse_and_finish(&file.bytes)
+                .unwrap()
+                .num_row_groups();
+            assert_eq!(groups, 4usize.div_ceil(group_rows));
+            assert_eq!(run(file), whole, "{group_rows} rows a group, {dictionary}");
+        }
+    }
+}
+
+#[test]
+fn a_run_on_dictionaries_writes_the_same_table_as_a_run_on_plain_text() {
+    let (table, enriched) = run(parquet_file(&users(), true));
+    assert_eq!(
+        (table.clone(), enriched.clone()),
+        run(parquet_file(&users(), false))
+    );
     assert_eq!(
         table.schema().field_with_name("city").unwrap().data_type(),
         &DataType::Utf8

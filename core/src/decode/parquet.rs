@@ -100,15 +100,17 @@ pub(crate) fn decode(
         hinted,
         file_schema.metadata().clone(),
     )));
-    // One batch per row group: a dictionary-encoded column then carries one dictionary per
-    // row group, and a one-group file needs no concatenation.
-    let batch_rows = metadata
+    // A column read as text's dictionary comes one batch per row group, as each row group has a
+    // dictionary of its own, and the batches are joined. Any other column comes in one batch
+    // over every row group, written once where it ends up instead of joined afterwards.
+    let group_rows = metadata
         .row_groups()
         .iter()
         .map(|g| g.num_rows() as usize)
         .max()
         .unwrap_or(0)
         .max(1);
+    let file_rows = (metadata.file_metadata().num_rows() as usize).max(1);
     let arrow_metadata = ArrowReaderMetadata::try_new(metadata, options)
         .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?;
     let read_column = |index: usize| -> Result<ArrayRef> {
@@ -117,9 +119,13 @@ pub(crate) fn decode(
             arrow_metadata.clone(),
         );
         let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
+        let dictionary = matches!(
+            arrow_metadata.schema().field(index).data_type(),
+            DataType::Dictionary(..)
+        );
         let batches = builder
             .with_projection(mask)
-            .with_batch_size(batch_rows)
+            .with_batch_size(if dictionary { group_rows } else { file_rows })
             .build()
             .and_then(|reader| {
                 reader
