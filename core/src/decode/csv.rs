@@ -11,7 +11,7 @@ use super::{
 use crate::changes::{Op, Sequence};
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::par;
-use crate::spec::{ColumnType, HeaderMode, SequenceKind, TableSpec};
+use crate::spec::{HeaderMode, SequenceKind, TableSpec};
 
 /// Files smaller than this are decoded in one part: below it, cutting and joining cost more
 /// than the second core gives.
@@ -210,11 +210,7 @@ fn decode_records(
     let mut columns: Vec<ColumnBuilder> = schema
         .fields()
         .iter()
-        .map(|f| {
-            let column_type = ColumnType::from_data_type(f.data_type())
-                .expect("table schemas use supported types");
-            ColumnBuilder::new(column_type, capacity)
-        })
+        .map(|f| ColumnBuilder::for_data_type(f.data_type(), capacity))
         .collect();
     let has_op = slots.contains(&Slot::Op);
     let mut ops = Vec::with_capacity(if has_op { capacity } else { 0 });
@@ -298,6 +294,55 @@ fn reader<'a>(spec: &TableSpec, text: &'a [u8]) -> ::csv::Reader<&'a [u8]> {
         .flexible(true)
         .delimiter(spec.csv.delimiter as u8)
         .from_reader(text)
+}
+
+/// Records looked at to tell whether a text column repeats itself.
+const SAMPLE_RECORDS: usize = 1 << 16;
+
+/// Which of the `candidates` (columns of the table, by index) repeat their values in the first
+/// records of `text`: one distinct value in two records or fewer, as cities and names do and
+/// identifiers do not. A file that cannot be read that far counts what it has; decoding it
+/// reports what is wrong with it.
+pub(crate) fn repetitive_columns(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    text: &[u8],
+    candidates: &[usize],
+) -> Vec<usize> {
+    let Ok(layout) = Layout::read(spec, schema, "", text, FileRole::Snapshot) else {
+        return Vec::new();
+    };
+    // (the field of a record, the column) of each candidate the file holds.
+    let fields: Vec<(usize, usize)> = layout
+        .slots
+        .iter()
+        .enumerate()
+        .filter_map(|(at, slot)| match slot {
+            Slot::Column(i) if candidates.contains(i) => Some((at, *i)),
+            _ => None,
+        })
+        .collect();
+    let mut distinct = vec![std::collections::HashSet::<Vec<u8>>::new(); fields.len()];
+    let mut reader = reader(spec, &text[layout.body_start..]);
+    let mut record = ::csv::ByteRecord::new();
+    let mut records = 0;
+    while records < SAMPLE_RECORDS && matches!(read(&mut reader, &mut record), Ok(true)) {
+        records += 1;
+        for (seen, &(at, _)) in distinct.iter_mut().zip(&fields) {
+            match record.get(at) {
+                Some(value) if !seen.contains(value) => {
+                    seen.insert(value.to_vec());
+                }
+                _ => {}
+            }
+        }
+    }
+    fields
+        .iter()
+        .zip(&distinct)
+        .filter(|(_, seen)| records > 0 && seen.len() * 2 <= records)
+        .map(|(&(_, column), _)| column)
+        .collect()
 }
 
 fn read(

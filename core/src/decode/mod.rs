@@ -34,46 +34,61 @@ pub fn dictionary_text() -> DataType {
     DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
 }
 
-/// `schema` with its text columns dictionary-encoded ([`dictionary_text`]) where every
-/// snapshot file is Parquet and stores the column dictionary-encoded in every row group.
+/// `schema` with the text columns that repeat their values dictionary-encoded
+/// ([`dictionary_text`]): those every snapshot file stores dictionary-encoded in every row
+/// group (Parquet), or repeats in its first records (CSV, one distinct value in two or fewer).
 ///
-/// Such columns hold few distinct values (cities, names). Kept as the file's dictionary they
-/// are decoded without copying a string per row, stay small in memory, and applying changes
-/// moves integer keys; grouping looks at each distinct value once. Key columns stay plain: they
-/// are hashed and compared row by row. Outputs declare the plain type (see
-/// [`crate::encode::logical_schema`]): the layout is how Tidemark holds a table, not the table.
+/// Such columns hold few distinct values (cities, names). Held as a dictionary they are
+/// decoded without a string per row (Parquet gives its dictionary as it is; CSV stores each
+/// distinct value once), stay small in memory, and applying changes moves integer keys;
+/// grouping looks at each distinct value once. Key columns stay plain: they are hashed and
+/// compared row by row. Either layout gives the same results, so a wrong guess costs time,
+/// never rows. Outputs declare the plain type (see [`crate::encode::logical_schema`]): the
+/// layout is how Tidemark holds a table, not the table.
 fn dictionary_layout(
     spec: &TableSpec,
     schema: SchemaRef,
     snapshot: &[InputFile],
 ) -> Result<SchemaRef> {
-    let candidates =
-        |f: &Field| *f.data_type() == DataType::Utf8 && !spec.table.key.contains(f.name());
-    if snapshot.is_empty() || !schema.fields().iter().any(|f| candidates(f)) {
+    let candidates: Vec<usize> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| *f.data_type() == DataType::Utf8 && !spec.table.key.contains(f.name()))
+        .map(|(i, _)| i)
+        .collect();
+    if snapshot.is_empty() || candidates.is_empty() {
         return Ok(schema);
     }
-    let mut encoded: Option<Vec<String>> = None;
+    let mut encoded = candidates.clone();
     for file in snapshot {
-        if FileFormat::detect(&file.name, &file.bytes) != FileFormat::Parquet {
-            return Ok(schema);
-        }
-        let here = parquet::dictionary_encoded_columns(file)?;
-        encoded = Some(match encoded {
-            None => here,
-            Some(before) => before.into_iter().filter(|c| here.contains(c)).collect(),
-        });
+        let here: Vec<usize> = match FileFormat::detect(&file.name, &file.bytes) {
+            FileFormat::Parquet => {
+                let names = parquet::dictionary_encoded_columns(file)?;
+                candidates
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        names
+                            .iter()
+                            .any(|c| c.eq_ignore_ascii_case(schema.field(i).name()))
+                    })
+                    .collect()
+            }
+            FileFormat::Csv => csv::repetitive_columns(spec, &schema, &file.bytes, &candidates),
+            FileFormat::CsvGzip => {
+                csv::repetitive_columns(spec, &schema, &gunzip_start(&file.bytes), &candidates)
+            }
+        };
+        encoded.retain(|i| here.contains(i));
     }
-    let encoded = encoded.unwrap_or_default();
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| {
-            let by_name = encoded.iter().any(|c| c.eq_ignore_ascii_case(f.name()));
-            if candidates(f) && by_name {
-                f.as_ref().clone().with_data_type(dictionary_text())
-            } else {
-                f.as_ref().clone()
-            }
+        .enumerate()
+        .map(|(i, f)| match encoded.contains(&i) {
+            true => f.as_ref().clone().with_data_type(dictionary_text()),
+            false => f.as_ref().clone(),
         })
         .collect();
     Ok(Arc::new(Schema::new_with_metadata(
@@ -205,6 +220,17 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ErrorKind> {
         .read_to_end(&mut out)
         .map_err(|e| ErrorKind::Gzip(e.to_string()))?;
     Ok(out)
+}
+
+/// The start of a gzip'd file, enough to sample its first records: as much as decompresses
+/// cleanly, up to 4 MB.
+fn gunzip_start(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let _ = flate2::read::MultiGzDecoder::new(bytes)
+        .take(4 << 20)
+        .read_to_end(&mut out);
+    out
 }
 
 fn check_keys_present(spec: &TableSpec, decoded: &Decoded, file: &str) -> Result<()> {

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use arrow_array::ArrayRef;
 use arrow_array::builder::{
     BooleanBuilder, Date32Builder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    StringDictionaryBuilder, TimestampMicrosecondBuilder,
 };
+use arrow_array::types::Int32Type;
+use arrow_schema::DataType;
 use chrono::NaiveDate;
 
 use crate::error::ErrorKind;
@@ -106,12 +108,26 @@ pub(crate) enum ColumnBuilder {
     Float64(Float64Builder),
     Boolean(BooleanBuilder),
     String(StringBuilder),
+    /// Text the table holds dictionary-encoded: each distinct value stored once.
+    Dictionary(StringDictionaryBuilder<Int32Type>),
     Date(Date32Builder),
     Timestamp(TimestampMicrosecondBuilder),
 }
 
 impl ColumnBuilder {
-    pub(crate) fn new(column_type: ColumnType, capacity: usize) -> Self {
+    /// A builder of arrays of `data_type`, one of the types a table holds.
+    pub(crate) fn for_data_type(data_type: &DataType, capacity: usize) -> Self {
+        if *data_type == super::dictionary_text() {
+            return Self::Dictionary(StringDictionaryBuilder::with_capacity(
+                capacity, 1024, 16_384,
+            ));
+        }
+        let column_type =
+            ColumnType::from_data_type(data_type).expect("table schemas use supported types");
+        Self::new(column_type, capacity)
+    }
+
+    fn new(column_type: ColumnType, capacity: usize) -> Self {
         match column_type {
             ColumnType::Int32 => Self::Int32(Int32Builder::with_capacity(capacity)),
             ColumnType::Int64 => Self::Int64(Int64Builder::with_capacity(capacity)),
@@ -134,6 +150,7 @@ impl ColumnBuilder {
             Self::Float64(b) => b.append_null(),
             Self::Boolean(b) => b.append_null(),
             Self::String(b) => b.append_null(),
+            Self::Dictionary(b) => b.append_null(),
             Self::Date(b) => b.append_null(),
             Self::Timestamp(b) => b.append_null(),
         }
@@ -155,6 +172,12 @@ impl ColumnBuilder {
             Self::Float64(b) => b.append_value(text.trim().parse().map_err(|_| fail("a number"))?),
             Self::Boolean(b) => b.append_value(parse_bool(text).ok_or_else(|| fail("a boolean"))?),
             Self::String(b) => b.append_value(text),
+            Self::Dictionary(b) => {
+                // Only past 2^31 distinct values, which no table of fewer rows has.
+                b.append(text).map_err(|_| {
+                    ErrorKind::Invalid("more distinct texts than 32-bit keys".into())
+                })?;
+            }
             Self::Date(b) => {
                 b.append_value(parse_date(text.trim()).ok_or_else(|| fail("a date (YYYY-MM-DD)"))?)
             }
@@ -173,6 +196,7 @@ impl ColumnBuilder {
             Self::Float64(mut b) => Arc::new(b.finish()),
             Self::Boolean(mut b) => Arc::new(b.finish()),
             Self::String(mut b) => Arc::new(b.finish()),
+            Self::Dictionary(mut b) => Arc::new(b.finish()),
             Self::Date(mut b) => Arc::new(b.finish()),
             Self::Timestamp(mut b) => Arc::new(b.finish()),
         }
