@@ -15,7 +15,7 @@ fn main() {}
 ///
 /// A run at ten million rows allocates gigabytes of fresh memory (every column of every table
 /// is a new buffer of tens of megabytes), and the first touch of each page costs a fault in
-/// which the kernel zeroes it: on the bench machines, a third to a half of the run's CPU. One
+/// which the kernel zeroes it: on the bench machines, a fifth to a half of the run's CPU. One
 /// malloc arena for all threads lets a block freed by one thread be reused by another instead
 /// of fresh memory being faulted in.
 ///
