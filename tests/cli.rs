@@ -459,3 +459,77 @@ fn outputs_can_be_limited_to_what_is_needed() {
         stderr(&bad)
     );
 }
+
+/// The changes of one source transaction share its commit timestamp: equal is not older.
+#[test]
+fn changes_sharing_a_commit_timestamp_all_apply_in_file_and_row_order() {
+    let s = Scratch::new();
+    s.write("LOAD00000001.csv", "1,Ann,Austin,2021-01-01\n");
+    s.write(
+        "ch/20211017-100000000.csv",
+        "I,2021-10-17 10:00:00.000000,2,Bob,Boston,2021-10-01\n\
+         U,2021-10-17 10:00:00.000000,2,Bob,Chicago,2021-10-02\n\
+         D,2021-10-17 10:00:00.000000,2,Bob,Chicago,2021-10-02\n",
+    );
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            "LOAD00000001.csv",
+            "--changes",
+            "ch",
+            "--out",
+            "out",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_success(&out);
+    let rows = csv_rows(&std::fs::read(s.path("out/enriched.csv")).unwrap());
+    let keys: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(keys, ["1"], "key 2 was inserted, updated and deleted");
+    assert!(!stdout(&out).contains("older"), "{}", stdout(&out));
+}
+
+/// Over several runs, the state keeps each key's file and row beside its timestamp: a later
+/// file whose change has the timestamp of one already applied applies, a replay does not.
+#[test]
+fn a_later_file_with_an_equal_timestamp_applies_in_a_later_run_and_a_replay_does_not() {
+    let s = Scratch::new();
+    s.write("LOAD00000001.csv", "1,Ann,Austin,2021-01-01\n");
+    let t = "2021-10-17 10:00:00.000000";
+    s.write(
+        "a/20211017-100000000.csv",
+        format!("I,{t},2,Bob,Boston,2021-10-01\nU,{t},2,Bob,Chicago,2021-10-02\n"),
+    );
+    s.write(
+        "b/20211017-100001000.csv",
+        format!("U,{t},2,Bob,Denver,2021-10-03\nD,{t},1,Ann,Austin,2021-01-01\n"),
+    );
+    let run = |snapshot: &str, changes: &str, out: &str| {
+        let output = tidemark(
+            &s.path(""),
+            &[
+                "apply",
+                "--snapshot",
+                snapshot,
+                "--changes",
+                changes,
+                "--out",
+                out,
+                "--format",
+                "csv",
+            ],
+        );
+        assert_success(&output);
+        csv_rows(&std::fs::read(s.path(&format!("{out}/enriched.csv"))).unwrap())
+    };
+    run("LOAD00000001.csv", "a", "one");
+    let second = run("one", "b", "two");
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert_eq!(second[1][..3], ["2", "Bob", "Denver"]);
+    // The first file again, and then both: nothing changes.
+    assert_eq!(run("two", "a", "three"), second);
+    assert_eq!(run("three", "a", "four"), run("two", "b", "five"));
+}

@@ -430,3 +430,43 @@ fn crash(runtime: Runtime) {
         assert!(leftovers.is_empty(), "{failpoint}: {leftovers:?}");
     }
 }
+
+#[test]
+fn changes_sharing_a_commit_timestamp_across_events_all_apply() {
+    ties_across_events(Runtime::Native);
+}
+
+#[test]
+fn under_wasi_changes_sharing_a_commit_timestamp_across_events_all_apply() {
+    ties_across_events(Runtime::Wasi);
+}
+
+/// One transaction's changes (one commit timestamp) split over two change files, each
+/// announced by its own event: the second file's delete applies to the first file's insert.
+fn ties_across_events(runtime: Runtime) {
+    let s = Scratch::new();
+    let t = "2021-10-17 10:00:00.000000";
+    s.write(
+        "root/raw/dms/users/LOAD00000001.csv",
+        "1,Ann,Austin,2021-01-01\n",
+    );
+    s.write(
+        &format!("root/raw/{}", cdc_key("20211017-100000000.csv")),
+        format!("I,{t},2,Bob,Boston,2021-10-01\nU,{t},2,Bob,Chicago,2021-10-02\n"),
+    );
+    s.write(
+        &format!("root/raw/{}", cdc_key("20211017-100001000.csv")),
+        format!("D,{t},2,Bob,Chicago,2021-10-02\nU,{t},1,Ann,Denver,2021-01-02\n"),
+    );
+    for key in [
+        "dms/users/LOAD00000001.csv".to_string(),
+        cdc_key("20211017-100000000.csv"),
+        cdc_key("20211017-100001000.csv"),
+    ] {
+        let out = handle_on(runtime, &s, &event(&[&key]), &[]);
+        assert_success(&out);
+    }
+    let rows = enriched(&s);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1][..3], ["1", "Ann", "Denver"]);
+}

@@ -1,118 +1,33 @@
 //! Applying change files to a snapshot: the heart of Tidemark.
 //!
-//! Changes are ordered by their sequence when the files carry one, else by file (already in
-//! DMS-name order) and row. The last change per key wins: `D` removes the key, `I` and `U`
+//! Changes are ordered by their sequence when the files carry one, then by file (already in
+//! DMS-name order) and row: equal sequence values, as all changes of one source transaction
+//! have, keep file and row order (see [`crate::versions`]). The last change per key wins: `D` removes the key, `I` and `U`
 //! upsert it. Rows keep their place in the snapshot; new keys follow in order of first change.
 //! Everything a clean CDC stream would not contain is applied the same way and counted.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::Decimal128Type;
-use arrow_array::{Array, ArrayRef, BooleanArray, Decimal128Array, RecordBatch, UInt32Array};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
+use arrow_schema::{Schema, SchemaRef};
 
 use crate::changes::{ChangeBatch, Op, Snapshot, Sources};
 use crate::diff::{self, Diff};
 use crate::error::{Error, ErrorKind, Location, Result};
-use crate::files::DmsName;
+use crate::files::{DmsName, FileOrder};
 use crate::keys::{KeyMap, KeyValues, find_duplicate, format_key};
 use crate::report::{Anomaly, AnomalyKind, ApplySummary, Example, FileSummary};
 use crate::spec::{SequenceKind, TableSpec};
 use crate::splice::{Run, splice};
+use crate::versions::VersionsBuilder;
+pub use crate::versions::{
+    Position, VERSION_DELETED_COLUMN, VERSION_FILE_COLUMN, VERSION_ROW_COLUMN,
+    VERSION_SEQUENCE_COLUMN, Versions,
+};
 
 /// How many examples of each anomaly the report keeps.
 const EXAMPLES: usize = 5;
 const NONE: u32 = u32::MAX;
-
-pub const VERSION_SEQUENCE_COLUMN: &str = "_tidemark_sequence";
-pub const VERSION_DELETED_COLUMN: &str = "_tidemark_deleted";
-const SEQUENCE_KIND_METADATA: &str = "tidemark.sequence_kind";
-
-/// The latest sequence applied to each key, deleted keys included, kept between runs when
-/// changes carry a sequence. With it, a change older than what a key already has is
-/// recognised and ignored: results do not depend on the order files arrive in.
-///
-/// Its rows are the key columns, then `_tidemark_sequence` (decimal(38,0)) and
-/// `_tidemark_deleted` (boolean, true for tombstones).
-#[derive(Debug, Clone)]
-pub struct Versions {
-    pub kind: SequenceKind,
-    pub rows: RecordBatch,
-}
-
-impl Versions {
-    pub fn schema(table: &Schema, spec: &TableSpec, kind: SequenceKind) -> SchemaRef {
-        let mut fields: Vec<Field> = spec
-            .table
-            .key
-            .iter()
-            .map(|k| {
-                table
-                    .field_with_name(k)
-                    .expect("key columns are in the table")
-                    .clone()
-            })
-            .collect();
-        fields.push(Field::new(
-            VERSION_SEQUENCE_COLUMN,
-            DataType::Decimal128(38, 0),
-            false,
-        ));
-        fields.push(Field::new(VERSION_DELETED_COLUMN, DataType::Boolean, false));
-        let kind = match kind {
-            SequenceKind::Timestamp => "timestamp",
-            SequenceKind::Number => "number",
-        };
-        let metadata: std::collections::HashMap<String, String> =
-            [(SEQUENCE_KIND_METADATA.to_string(), kind.to_string())].into();
-        Arc::new(Schema::new_with_metadata(fields, metadata))
-    }
-
-    /// Reads versions back from a decoded state file.
-    pub fn from_batch(
-        rows: RecordBatch,
-        table: &Schema,
-        spec: &TableSpec,
-        file: &str,
-    ) -> Result<Versions> {
-        let kind = match rows
-            .schema()
-            .metadata()
-            .get(SEQUENCE_KIND_METADATA)
-            .map(String::as_str)
-        {
-            Some("number") => SequenceKind::Number,
-            Some("timestamp") => SequenceKind::Timestamp,
-            _ => {
-                return Err(Error::at(
-                    Location::file(file),
-                    ErrorKind::Columns("not a Tidemark state file (no sequence kind)".into()),
-                ));
-            }
-        };
-        let expected = Self::schema(table, spec, kind);
-        let names = |s: &Schema| {
-            s.fields()
-                .iter()
-                .map(|f| (f.name().clone(), f.data_type().clone()))
-                .collect::<Vec<_>>()
-        };
-        if names(&rows.schema()) != names(&expected) {
-            return Err(Error::at(
-                Location::file(file),
-                ErrorKind::Columns(format!(
-                    "a state file needs the columns {:?}",
-                    names(&expected)
-                )),
-            ));
-        }
-        let rows = RecordBatch::try_new(expected, rows.columns().to_vec())
-            .map_err(|e| Error::at(Location::file(file), ErrorKind::Columns(e.to_string())))?;
-        Ok(Versions { kind, rows })
-    }
-}
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApplyOptions {
@@ -268,20 +183,27 @@ pub fn apply(
             before[id as usize] = row as u32;
         }
     }
-    let mut version: Vec<Option<i128>> = vec![None; n_ids];
+    // The row of each changed key in the versions of earlier runs (NONE: no version yet).
+    let mut stored = vec![NONE; n_ids];
     if let (Some(v), Some(_)) = (versions, &set.sequence) {
-        let version_keys = KeyValues::new(&key_columns(&v.rows));
-        let sequences = v
-            .rows
-            .column_by_name(VERSION_SEQUENCE_COLUMN)
-            .unwrap()
-            .as_primitive::<Decimal128Type>();
+        let version_keys = KeyValues::new(v.key_columns());
         for row in 0..v.rows.num_rows() {
             if let Some(id) = keymap.probe(&version_keys, row) {
-                version[id as usize] = Some(sequences.value(row));
+                stored[id as usize] = row as u32;
             }
         }
     }
+    let stored_positions = versions.map(Versions::positions);
+    // Each file's place in the apply order, for changes whose sequence ties a stored one.
+    let file_orders: Vec<FileOrder> = changes.iter().map(|c| FileOrder::of(&c.file)).collect();
+    let position = |c: usize, sequence: i128| {
+        let (file, row) = set.sources.file_index_and_row(c);
+        Position {
+            sequence,
+            file: file_orders[file],
+            row,
+        }
+    };
 
     // Replay the changes key by key, in order, to find each key's last change and what
     // looked wrong on the way.
@@ -312,11 +234,17 @@ pub fn apply(
         let c = c as usize;
         let id = ids[c] as usize;
         if let Some((_, seq)) = &set.sequence {
-            if version[id].is_some_and(|v| seq[c] <= v) {
+            // Only earlier runs can hold a newer position: this run's changes come in order.
+            let row = stored[id];
+            if row != NONE
+                && !stored_positions
+                    .as_ref()
+                    .expect("stored rows come from versions")
+                    .precedes(row as usize, &position(c, seq[c]))
+            {
                 log.record(AnomalyKind::StaleChangeIgnored, || example(c));
                 continue;
             }
-            version[id] = Some(seq[c]);
             newest_applied = newest_applied.max(Some(seq[c]));
         }
         let op = set.ops[c];
@@ -369,7 +297,16 @@ pub fn apply(
         || -> Result<_> {
             let new_versions = match &set.sequence {
                 Some((kind, seq)) => Some(new_versions(
-                    spec, &schema, versions, *kind, seq, &set.rows, &keymap, &outcomes, &version,
+                    spec,
+                    &schema,
+                    versions,
+                    *kind,
+                    seq,
+                    &set,
+                    &change_keys,
+                    &keymap,
+                    &outcomes,
+                    newest_applied,
                 )?),
                 None => versions.cloned(),
             };
@@ -422,8 +359,8 @@ pub fn apply(
         }),
         outcome: diff.summary,
     };
-    let newest_timestamp = match &set.sequence {
-        Some((SequenceKind::Timestamp, _)) => newest_applied.map(|v| v as i64),
+    let newest_timestamp = match (&set.sequence, &new_versions) {
+        (Some((SequenceKind::Timestamp, _)), Some(v)) => v.newest().map(|v| v as i64),
         _ => None,
     };
     Ok(Applied {
@@ -511,7 +448,7 @@ fn new_rows(
         .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))
 }
 
-/// The versions after this run: untouched keys keep theirs, touched keys get the sequence of
+/// The versions after this run: untouched keys keep theirs, touched keys get the position of
 /// their last applied change, and a tombstone when that change deleted them.
 #[allow(clippy::too_many_arguments)]
 fn new_versions(
@@ -520,60 +457,42 @@ fn new_versions(
     old: Option<&Versions>,
     kind: SequenceKind,
     sequence: &[i128],
-    changes: &RecordBatch,
+    set: &ChangeSet,
+    change_keys: &[ArrayRef],
     keymap: &KeyMap,
     outcomes: &[KeyOutcome],
-    version: &[Option<i128>],
+    newest_applied: Option<i128>,
 ) -> Result<Versions> {
-    let schema = Versions::schema(table, spec, kind);
-    let n_keys = spec.table.key.len();
-    let mut keep_old: Vec<usize> = Vec::new();
-    let mut seqs: Vec<i128> = Vec::new();
-    let mut deleted: Vec<bool> = Vec::new();
+    let mut builder = VersionsBuilder::new(old);
     if let Some(old) = old {
-        let old_keys: Vec<ArrayRef> = old.rows.columns()[..n_keys].to_vec();
-        let old_values = KeyValues::new(&old_keys);
-        let old_seq = old.rows.column(n_keys).as_primitive::<Decimal128Type>();
-        let old_deleted = old.rows.column(n_keys + 1).as_boolean();
-        for row in 0..old.rows.num_rows() {
-            let touched = keymap
-                .probe(&old_values, row)
-                .is_some_and(|id| outcomes[id as usize].last.is_some());
-            if !touched {
-                keep_old.push(row);
-                seqs.push(old_seq.value(row));
-                deleted.push(old_deleted.value(row));
-            }
-        }
+        let old_keys = KeyValues::new(old.key_columns());
+        builder.keep_old(|row| {
+            keymap
+                .probe(&old_keys, row)
+                .is_none_or(|id| outcomes[id as usize].last.is_none())
+        });
     }
-    let mut picks: Vec<(usize, usize)> = keep_old.iter().map(|&r| (0, r)).collect();
-    for (id, outcome) in outcomes.iter().enumerate() {
+    let file_ids: Vec<i32> = set
+        .sources
+        .files()
+        .map(|name| builder.file_id(name))
+        .collect();
+    let mut lasts: Vec<u32> = Vec::new();
+    for outcome in outcomes {
         if let Some(last) = outcome.last {
-            picks.push((1, last));
-            seqs.push(version[id].unwrap_or(sequence[last]));
-            deleted.push(outcome.after.is_none());
+            let (file, row) = set.sources.file_index_and_row(last);
+            builder.push(sequence[last], file_ids[file], row, outcome.after.is_none());
+            lasts.push(last as u32);
         }
     }
-    let mut columns = Vec::with_capacity(n_keys + 2);
-    for (i, key) in spec.table.key.iter().enumerate() {
-        let new = changes.column_by_name(key).unwrap();
-        let old_col = match old {
-            Some(o) => o.rows.column(i).clone(),
-            None => arrow_array::new_empty_array(new.data_type()),
-        };
-        columns.push(
-            arrow_select::interleave::interleave(&[old_col.as_ref(), new.as_ref()], &picks)
-                .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?,
-        );
-    }
-    let seq_array = Decimal128Array::from(seqs)
-        .with_precision_and_scale(38, 0)
+    builder.applied(newest_applied);
+    let indices = UInt32Array::from(lasts);
+    let new_keys = change_keys
+        .iter()
+        .map(|k| arrow_select::take::take(k.as_ref(), &indices, None))
+        .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
-    columns.push(Arc::new(seq_array));
-    columns.push(Arc::new(BooleanArray::from(deleted)));
-    let rows = RecordBatch::try_new(schema, columns)
-        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
-    Ok(Versions { kind, rows })
+    builder.finish(table, spec, kind, &new_keys)
 }
 
 #[derive(Default)]

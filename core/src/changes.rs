@@ -114,6 +114,13 @@ impl Sources {
         (&span.file, span.first_row + (index - span.start) as u64)
     }
 
+    /// Index of the file the row at `index` came from, and its row number in that file.
+    pub fn file_index_and_row(&self, index: usize) -> (usize, u64) {
+        let file = self.file_index(index);
+        let span = &self.spans[file];
+        (file, span.first_row + (index - span.start) as u64)
+    }
+
     /// Index of the file the row at `index` came from.
     pub fn file_index(&self, index: usize) -> usize {
         self.spans

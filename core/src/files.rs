@@ -46,7 +46,7 @@ impl DmsName {
     /// assert_eq!(DmsName::of("cdc.parquet"), DmsName::Other);
     /// ```
     pub fn of(name: &str) -> DmsName {
-        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        let base = base_name(name);
         let stem = base.split('.').next().unwrap_or(base);
         if let Some(hex) = stem.strip_prefix("LOAD") {
             if hex.len() == 8 {
@@ -84,20 +84,55 @@ fn parse_change_stamp(stem: &str) -> Option<NaiveDateTime> {
 }
 
 /// Sorts files into the order they are applied: DMS full-load parts by counter, change files by
-/// the time in their names, files with other names after them by name. Ties break by full name,
-/// so the order never depends on how the files were listed.
+/// the time in their names, files with other names after them by name (see [`FileOrder`]).
+/// Ties break by full name, so the order never depends on how the files were listed.
 pub fn sort_for_apply(files: &mut [InputFile]) {
-    files.sort_by(|a, b| apply_order_key(&a.name).cmp(&apply_order_key(&b.name)));
+    files.sort_by(|a, b| (FileOrder::of(&a.name), &a.name).cmp(&(FileOrder::of(&b.name), &b.name)));
 }
 
-fn apply_order_key(name: &str) -> (u8, DmsName, &str) {
-    let dms = DmsName::of(name);
-    let rank = match dms {
-        DmsName::Load(_) => 0,
-        DmsName::Changes(_) => 1,
-        DmsName::Other => 2,
-    };
-    (rank, dms, name)
+/// A file's place in the apply order, from the last component of its name alone: one file
+/// named by two paths (`ch/x.csv`, `./ch/x.csv`) or by an S3 key takes one place, so runs
+/// that name it differently agree on it.
+///
+/// ```
+/// use tidemark_core::files::FileOrder;
+/// assert!(FileOrder::of("LOAD00000002.csv") < FileOrder::of("LOAD0000000A.csv"));
+/// assert!(FileOrder::of("LOAD0000000A.csv") < FileOrder::of("2021/10/17/20211017-194324349.csv"));
+/// assert!(FileOrder::of("b/20211017-194324349.csv") < FileOrder::of("a/20211018-000000000.csv"));
+/// assert!(FileOrder::of("20211018-000000000.csv") < FileOrder::of("cdc.parquet"));
+/// assert_eq!(FileOrder::of("ch/x.csv"), FileOrder::of("./ch/x.csv"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileOrder<'a> {
+    rank: u8,
+    dms: DmsName,
+    base: &'a str,
+}
+
+impl<'a> FileOrder<'a> {
+    pub fn of(name: &'a str) -> FileOrder<'a> {
+        let dms = DmsName::of(name);
+        let rank = match dms {
+            DmsName::Load(_) => 0,
+            DmsName::Changes(_) => 1,
+            DmsName::Other => 2,
+        };
+        FileOrder {
+            rank,
+            dms,
+            base: base_name(name),
+        }
+    }
+
+    /// The last component of the name, which is all the order depends on.
+    pub fn base(&self) -> &'a str {
+        self.base
+    }
+}
+
+/// The last component of a path or S3 key.
+pub fn base_name(name: &str) -> &str {
+    name.rsplit(['/', '\\']).next().unwrap_or(name)
 }
 
 /// How a file's bytes are encoded, told by their first bytes rather than the name.

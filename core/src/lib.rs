@@ -27,6 +27,7 @@ pub mod pipeline;
 pub mod report;
 pub mod spec;
 pub mod splice;
+pub mod versions;
 
 pub use apply::{Applied, ApplyOptions, Versions};
 pub use changes::{ChangeBatch, Op, Snapshot};

@@ -2,7 +2,9 @@
 //! then compute every feature row by row. Random snapshots and batches exercise every
 //! anomaly (inserts of existing keys, updates and deletes of missing ones, several changes
 //! per key); with a sequence column, any permutation and duplication of the files, in one
-//! run or spread over several, must give the same table.
+//! run or spread over several, must give the same table. Sequence values are drawn from few
+//! distinct values, so many changes share one (as the changes of one transaction share its
+//! commit timestamp): the model orders by sequence, then file name, then row.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,6 +47,8 @@ struct Change {
     op: char,
     key: i64,
     values: Values,
+    /// The change's sequence value (seconds), when files carry one.
+    tick: u8,
 }
 
 fn values() -> impl Strategy<Value = Values> {
@@ -65,12 +69,32 @@ fn change() -> impl Strategy<Value = Change> {
         prop::sample::select(vec!['I', 'U', 'D']),
         0..40i64,
         values(),
+        0..60u8,
     )
-        .prop_map(|(op, key, values)| Change { op, key, values })
+        .prop_map(|(op, key, values, tick)| Change {
+            op,
+            key,
+            values,
+            tick,
+        })
 }
 
 fn batches() -> impl Strategy<Value = Vec<Vec<Change>>> {
     prop::collection::vec(prop::collection::vec(change(), 0..8), 1..5)
+}
+
+/// Batches whose sequence values are mostly ties: one of `distinct` values each.
+fn tied_batches() -> impl Strategy<Value = Vec<Vec<Change>>> {
+    (
+        batches(),
+        prop_oneof![Just(1u8), Just(2), Just(3), Just(60)],
+    )
+        .prop_map(|(mut batches, distinct)| {
+            for c in batches.iter_mut().flatten() {
+                c.tick %= distinct;
+            }
+            batches
+        })
 }
 
 fn date_text(days: i32) -> String {
@@ -105,18 +129,16 @@ fn snapshot_file(rows: &BTreeMap<i64, Values>) -> InputFile {
     InputFile::new("LOAD00000001.csv", text.into_bytes())
 }
 
-/// Change files; with `sequenced`, every change gets its global position as its timestamp.
+/// Change files; with `sequenced`, every change carries its tick as its commit timestamp.
 fn change_files(batches: &[Vec<Change>], sequenced: bool) -> Vec<InputFile> {
-    let mut position = 0;
     batches
         .iter()
         .enumerate()
         .map(|(i, changes)| {
             let mut text = String::new();
             for c in changes {
-                position += 1;
                 let seq = if sequenced {
-                    format!("2021-06-01 00:00:00.{position:06}, ")
+                    format!("2021-06-01 00:00:{:02}.000000, ", c.tick)
                 } else {
                     String::new()
                 };
@@ -143,10 +165,19 @@ fn change_files(batches: &[Vec<Change>], sequenced: bool) -> Vec<InputFile> {
         .collect()
 }
 
-/// The model: a map replayed change by change, features computed row by row.
-fn model(snapshot: &BTreeMap<i64, Values>, batches: &[Vec<Change>]) -> Vec<String> {
+/// The model: a map replayed change by change, features computed row by row. With
+/// `sequenced`, changes replay in the order of their sequence, ties in file and row order.
+fn model(
+    snapshot: &BTreeMap<i64, Values>,
+    batches: &[Vec<Change>],
+    sequenced: bool,
+) -> Vec<String> {
     let mut table = snapshot.clone();
-    for c in batches.iter().flatten() {
+    let mut changes: Vec<&Change> = batches.iter().flatten().collect();
+    if sequenced {
+        changes.sort_by_key(|c| c.tick); // stable: ties stay in file and row order
+    }
+    for c in changes {
         match c.op {
             'D' => {
                 table.remove(&c.key);
@@ -272,13 +303,13 @@ proptest! {
     #[test]
     fn applying_files_in_name_order_matches_the_replay_model(base in snapshot(), batches in batches()) {
         let out = run(vec![snapshot_file(&base)], None, change_files(&batches, false));
-        prop_assert_eq!(rows_of(out.enriched.as_ref().unwrap()), model(&base, &batches));
+        prop_assert_eq!(rows_of(out.enriched.as_ref().unwrap()), model(&base, &batches, false));
     }
 
     #[test]
     fn with_a_sequence_any_permutation_and_duplication_of_files_gives_the_same_table(
         base in snapshot(),
-        batches in batches(),
+        batches in tied_batches(),
         order in Just(()).prop_perturb(|_, mut rng| {
             let mut order: Vec<usize> = (0..8).collect();
             for i in (1..order.len()).rev() { order.swap(i, rng.random_range(0..=i)); }
@@ -287,7 +318,7 @@ proptest! {
         duplicate in 0usize..8,
         split in 0usize..8,
     ) {
-        let want = model(&base, &batches);
+        let want = model(&base, &batches, true);
         let files = change_files(&batches, true);
         let mut shuffled: Vec<InputFile> = order.iter().filter(|&&i| i < files.len()).map(|&i| files[i].clone()).collect();
         shuffled.push(files[duplicate % files.len()].clone());
@@ -296,20 +327,30 @@ proptest! {
         let out = run(vec![snapshot_file(&base)], None, shuffled.clone());
         prop_assert_eq!(rows_of(out.enriched.as_ref().unwrap()), want.clone());
 
-        // In two runs, the second reading the first's snapshot and state, as the CLI does.
+        // In two runs, the second reading the first's snapshot and state, as the CLI does;
+        // then a third that replays every file again, which must change nothing.
         let cut = split % (shuffled.len() + 1);
         let first = run(vec![snapshot_file(&base)], None, shuffled[..cut].to_vec());
-        let snapshot = InputFile::new("snapshot.parquet", encode::to_parquet(&first.table).unwrap());
-        let state = first.versions.map(|v| InputFile::new("state.parquet", encode::to_parquet(&v.rows).unwrap()));
+        let (snapshot, state) = carried(first);
         let rest = shuffled[cut..].to_vec();
-        if rest.is_empty() {
-            let out = run(vec![snapshot], state, change_files(&[vec![]], true));
-            prop_assert_eq!(rows_of(out.enriched.as_ref().unwrap()), want);
-        } else {
-            let second = run(vec![snapshot], state, rest);
-            prop_assert_eq!(rows_of(second.enriched.as_ref().unwrap()), want);
-        }
+        let rest = if rest.is_empty() { change_files(&[vec![]], true) } else { rest };
+        let second = run(vec![snapshot], state, rest);
+        prop_assert_eq!(rows_of(second.enriched.as_ref().unwrap()), want.clone());
+        let (snapshot, state) = carried(second);
+        let replay = run(vec![snapshot], state, files);
+        prop_assert_eq!(rows_of(replay.enriched.as_ref().unwrap()), want);
+        prop_assert_eq!(replay.report.apply.keys_touched, 0, "a replay touches nothing");
     }
+}
+
+/// What a run leaves for the next one: its snapshot and state, through Parquet as the CLI
+/// writes them.
+fn carried(out: pipeline::Output) -> (InputFile, Option<InputFile>) {
+    let snapshot = InputFile::new("snapshot.parquet", encode::to_parquet(&out.table).unwrap());
+    let state = out
+        .versions
+        .map(|v| InputFile::new("state.parquet", encode::to_parquet(&v.rows).unwrap()));
+    (snapshot, state)
 }
 
 /// `batch` with its dictionary columns decoded to their value type.
