@@ -271,13 +271,6 @@ pub fn apply(
         last[id] = c as u32;
         count[id] += 1;
     }
-    for id in 0..n_ids {
-        if count[id] > 1 {
-            log.record(AnomalyKind::SeveralChangesToOneKey, || {
-                example(last[id] as usize)
-            });
-        }
-    }
 
     let outcomes: Vec<KeyOutcome> = (0..n_ids)
         .map(|id| {
@@ -353,6 +346,7 @@ pub fn apply(
         rows_after: rows.num_rows(),
         changes: set.ops.len(),
         keys_touched: outcomes.iter().filter(|o| o.last.is_some()).count(),
+        keys_changed_several_times: outcomes.iter().filter(|o| o.count > 1).count(),
         sequence: set.sequence.as_ref().map(|(k, _)| match k {
             SequenceKind::Timestamp => "timestamp".to_string(),
             SequenceKind::Number => "number".to_string(),

@@ -49,6 +49,10 @@ pub struct ApplySummary {
     pub rows_after: usize,
     pub changes: usize,
     pub keys_touched: usize,
+    /// Touched keys that more than one change was applied to: normal CDC (a row updated
+    /// twice between two files), counted, not an anomaly. Only the last change's values
+    /// survive.
+    pub keys_changed_several_times: usize,
     /// `timestamp`, `number`, or absent when files carry no sequence and apply in name order.
     pub sequence: Option<String>,
     pub outcome: OutcomeCounts,
@@ -65,8 +69,6 @@ pub enum AnomalyKind {
     UpdateOfMissingKey,
     /// `D` for a key that does not exist: nothing to delete.
     DeleteOfMissingKey,
-    /// More than one change to a key in this run: only the last one's values survive.
-    SeveralChangesToOneKey,
     /// A change whose sequence is not newer than what the key already has (a late or repeated
     /// file): ignored, so it cannot overwrite newer values or resurrect a deleted row.
     StaleChangeIgnored,
@@ -89,7 +91,6 @@ impl AnomalyKind {
                 "update of a key that does not exist (applied as an insert)"
             }
             Self::DeleteOfMissingKey => "delete of a key that does not exist (nothing to delete)",
-            Self::SeveralChangesToOneKey => "several changes to one key (the last one wins)",
             Self::StaleChangeIgnored => "change older than the key's current version (ignored)",
         }
     }

@@ -121,11 +121,12 @@ export interface Report {
   }[];
   apply: {
     rows_before: number; rows_after: number; changes: number; keys_touched: number;
+    keys_changed_several_times: number;
     sequence: "timestamp" | "number" | null; outcome: OutcomeCounts;
   };
   anomalies: {
     kind: "insert_of_existing_key" | "update_of_missing_key" | "delete_of_missing_key"
-      | "several_changes_to_one_key" | "stale_change_ignored";
+      | "stale_change_ignored";
     description: string;
     count: number;
     examples: { key: string; file: string; row: number }[];
