@@ -533,3 +533,50 @@ fn a_later_file_with_an_equal_timestamp_applies_in_a_later_run_and_a_replay_does
     assert_eq!(run("two", "a", "three"), second);
     assert_eq!(run("three", "a", "four"), run("two", "b", "five"));
 }
+
+/// `as_of` is the date of the newest change applied over every run, kept in the state: files
+/// arriving in another order over several runs give the same enriched table.
+#[test]
+fn as_of_over_several_runs_does_not_depend_on_the_order_files_arrive_in() {
+    let s = Scratch::new();
+    let (load, _) = s.seed();
+    let load = load.to_str().unwrap();
+    s.write(
+        "newer/20211019-000000000.csv",
+        "U,2021-10-19 12:00:00.000000,3,Steve Goodwin,Denver,2021-10-19\n",
+    );
+    s.write(
+        "older/20211017-000000000.csv",
+        "U,2021-10-17 12:00:00.000000,4,Leah Tran,Miami,2021-10-01\n",
+    );
+    let run = |snapshot: &str, changes: &str, out: &str| {
+        let output = tidemark(
+            &s.path(""),
+            &[
+                "apply",
+                "--snapshot",
+                snapshot,
+                "--changes",
+                changes,
+                "--out",
+                out,
+                "--json",
+            ],
+        );
+        assert_success(&output);
+        let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+        report["features"]["as_of"].as_str().unwrap().to_string()
+    };
+    assert_eq!(run(load, "older", "o1"), "2021-10-17");
+    assert_eq!(run("o1", "newer", "o2"), "2021-10-19");
+    assert_eq!(run(load, "newer", "n1"), "2021-10-19");
+    assert_eq!(
+        run("n1", "older", "n2"),
+        "2021-10-19",
+        "the older file came last"
+    );
+    assert_eq!(
+        table_rows(&read_parquet(&s.path("o2/enriched.parquet"))),
+        table_rows(&read_parquet(&s.path("n2/enriched.parquet")))
+    );
+}
