@@ -29,11 +29,17 @@ pub use crate::versions::{
 const EXAMPLES: usize = 5;
 const NONE: u32 = u32::MAX;
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
     /// Turn insert-of-existing, update-of-missing and delete-of-missing into errors.
     pub strict: bool,
+    /// Checked every [`CANCEL_CHECK_EVERY`] changes.
+    pub cancel: crate::Cancel,
 }
+
+/// How many changes the replay applies between two looks at [`ApplyOptions::cancel`]: often
+/// enough to stop within milliseconds, rarely enough to cost nothing.
+const CANCEL_CHECK_EVERY: usize = 1 << 16;
 
 /// The result of applying changes.
 #[derive(Debug, Clone)]
@@ -230,7 +236,10 @@ pub fn apply(
         }
     };
     let mut newest_applied: Option<i128> = None;
-    for &c in &order {
+    for (step, &c) in order.iter().enumerate() {
+        if step % CANCEL_CHECK_EVERY == 0 {
+            options.cancel.check()?;
+        }
         let c = c as usize;
         let id = ids[c] as usize;
         if let Some((_, seq)) = &set.sequence {

@@ -93,6 +93,9 @@ pub enum ErrorKind {
     AsOfUnknown,
     #[error("{0}")]
     Invalid(String),
+    /// The run was asked to stop ([`crate::Cancel`]).
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// An [`ErrorKind`] and, when known, the [`Location`] it was found at.

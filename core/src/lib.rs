@@ -13,6 +13,7 @@
 //! [`pipeline::run`] does all of it in one call.
 
 pub mod apply;
+mod cancel;
 pub mod changes;
 pub mod decode;
 pub mod diff;
@@ -30,6 +31,7 @@ pub mod splice;
 pub mod versions;
 
 pub use apply::{Applied, ApplyOptions, Versions};
+pub use cancel::Cancel;
 pub use changes::{ChangeBatch, Op, Snapshot};
 pub use diff::{ChangeKind, Diff};
 pub use encode::OutputFormat;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate};
 
 use crate::apply::{ApplyOptions, Versions, apply};
+use crate::cancel::Cancel;
 use crate::changes::ChangeBatch;
 use crate::decode::{decode_changes, decode_snapshot, read_parquet, table_schema};
 use crate::diff::Diff;
@@ -37,6 +38,9 @@ pub struct Options {
     /// The lookup table; `None` uses the bundled US cities.
     pub lookup: Option<Lookup>,
     pub strict: bool,
+    /// Stops the run part-way when cancelled: checked between files and phases and inside
+    /// the replay of changes.
+    pub cancel: Cancel,
 }
 
 /// Where a run is, for progress displays.
@@ -94,6 +98,7 @@ pub fn run(
     let total = inputs.snapshot.len() + inputs.changes.len() + inputs.state.is_some() as usize;
     let mut index = 0;
     let mut decoding = |file: &InputFile, progress: &mut dyn FnMut(Stage)| {
+        options.cancel.check()?;
         progress(Stage::Decode {
             file: &file.name,
             index,
@@ -101,10 +106,11 @@ pub fn run(
             bytes: file.bytes.len(),
         });
         index += 1;
+        Ok::<(), Error>(())
     };
 
     for file in &inputs.snapshot {
-        decoding(file, progress);
+        decoding(file, progress)?;
     }
     let snapshot = decode_snapshot(spec, &schema, &inputs.snapshot)?;
     // What is decoded is not needed as bytes any more: at ten million rows that is hundreds
@@ -113,7 +119,7 @@ pub fn run(
 
     let versions = match &inputs.state {
         Some(file) => {
-            decoding(file, progress);
+            decoding(file, progress)?;
             Some(Versions::from_batch(
                 read_parquet(file)?,
                 &schema,
@@ -124,11 +130,12 @@ pub fn run(
         None => None,
     };
     for file in &inputs.changes {
-        decoding(file, progress);
+        decoding(file, progress)?;
     }
     let changes = decode_all_changes(spec, &schema, &inputs.changes)?;
     drop(inputs.changes);
 
+    options.cancel.check()?;
     progress(Stage::Apply);
     let applied = apply(
         spec,
@@ -137,6 +144,7 @@ pub fn run(
         &changes,
         ApplyOptions {
             strict: options.strict,
+            cancel: options.cancel.clone(),
         },
     )?;
     let snapshot_rows = snapshot.rows.num_rows();
@@ -145,6 +153,7 @@ pub fn run(
     let mut enriched = None;
     let mut feature_summary = None;
     if let Some(features) = &spec.features {
+        options.cancel.check()?;
         progress(Stage::Enrich);
         let as_of = match options.as_of {
             Some(date) => AsOf {
@@ -162,6 +171,7 @@ pub fn run(
         enriched = Some(result.rows);
         feature_summary = Some(result.summary);
     }
+    options.cancel.check()?;
     progress(Stage::Done);
 
     let report = RunReport {
@@ -257,5 +267,47 @@ pub fn infer_as_of(
             source: format!("newest {date_column} in the table (no change applied)"),
         }),
         _ => Err(Error::new(ErrorKind::AsOfUnknown)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Cancel;
+
+    #[test]
+    fn a_run_asked_to_stop_while_it_runs_stops_with_cancelled() {
+        for stop_at in ["decode", "apply", "enrich"] {
+            let seed = crate::example::seed();
+            let inputs = Inputs {
+                snapshot: seed.snapshot,
+                changes: seed.changes,
+                state: None,
+            };
+            let cancel = Cancel::new();
+            let options = Options {
+                cancel: cancel.clone(),
+                ..Default::default()
+            };
+            let mut stages = Vec::new();
+            let result = run(&TableSpec::users(), inputs, &options, &mut |stage| {
+                let name = match stage {
+                    Stage::Decode { .. } => "decode",
+                    Stage::Apply => "apply",
+                    Stage::Enrich => "enrich",
+                    Stage::Done => "done",
+                };
+                stages.push(name);
+                if name == stop_at {
+                    cancel.cancel();
+                }
+            });
+            assert_eq!(
+                *result.unwrap_err().kind(),
+                ErrorKind::Cancelled,
+                "{stop_at}"
+            );
+            assert!(!stages.contains(&"done"), "{stop_at}: {stages:?}");
+        }
     }
 }

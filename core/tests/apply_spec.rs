@@ -163,7 +163,10 @@ fn strict_mode_turns_anomalies_into_errors_that_name_the_change() {
             "20210101-000000000.csv",
             "U,1,Ann,Austin,2021-01-02\nI,2,Bob,Boston,2021-02-02\n",
         )],
-        ApplyOptions { strict: true },
+        ApplyOptions {
+            strict: true,
+            ..Default::default()
+        },
     )
     .unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Anomaly(_)));

@@ -170,7 +170,11 @@ impl TidemarkApp {
     fn review(&mut self, session: Session, title: &str) {
         self.draft = session.clone();
         self.jobs.start(title, move |progress| {
-            let review = Review::compute(&session, &mut |f, stage| progress.report(f, stage));
+            let review = Review::compute(
+                &session,
+                &mut |f, stage| progress.report(f, stage),
+                progress.cancel(),
+            );
             JobOutput::Reviewed(review.map(|review| Box::new((session, review))))
         });
     }
@@ -189,8 +193,11 @@ impl TidemarkApp {
                 .and_then(|files| base.with_files(role, files))
                 .and_then(|session| {
                     let read = started.elapsed();
-                    let mut review =
-                        Review::compute(&session, &mut |f, stage| progress.report(f, stage))?;
+                    let mut review = Review::compute(
+                        &session,
+                        &mut |f, stage| progress.report(f, stage),
+                        progress.cancel(),
+                    )?;
                     review.timings.read = read;
                     Ok(Box::new((session, review)))
                 });

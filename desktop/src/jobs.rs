@@ -1,9 +1,9 @@
 //! Long work off the UI thread, one job at a time per worker, with progress and cancellation.
 //!
-//! The core cannot stop half-way, so cancelling (or starting another job) marks the running
-//! job cancelled and forgets it: its thread runs to the end and its result is thrown away.
-//! Work that can check [`Progress::is_cancelled`] between steps (an export, before it renames
-//! its file into place) stops there instead.
+//! Cancelling (or starting another job) marks the running job cancelled and forgets it. The
+//! work stops where it next looks: a review at the core's next check ([`Progress::cancel`]
+//! handed to the pipeline, which looks between files and phases and inside its replay), an
+//! export before it renames its file into place. Whatever it returns is thrown away.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -50,6 +50,12 @@ impl Progress {
 
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// The job's cancellation as the core takes it, so that a cancelled review stops its run
+    /// instead of keeping the shared thread pool busy to the end.
+    pub fn cancel(&self) -> tidemark_core::Cancel {
+        tidemark_core::Cancel::from_flag(Arc::clone(&self.cancelled))
     }
 }
 
@@ -174,6 +180,57 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         assert_eq!(worker.finished(), None, "the old result must never arrive");
         assert!(!worker.is_busy());
+    }
+
+    #[test]
+    fn a_cancelled_review_stops_its_core_run() {
+        let mut worker = Worker::new(|| {});
+        let (started_tx, started_rx) = channel();
+        let (release, gate) = channel::<()>();
+        let (result_tx, result_rx) = channel();
+        worker.start("review", move |progress| {
+            let cancel = progress.cancel();
+            started_tx.send(()).unwrap();
+            gate.recv().unwrap();
+            let seed = tidemark_core::example::seed();
+            let inputs = tidemark_core::pipeline::Inputs {
+                snapshot: seed.snapshot,
+                changes: seed.changes,
+                state: None,
+            };
+            let options = tidemark_core::pipeline::Options {
+                cancel,
+                ..Default::default()
+            };
+            let result = tidemark_core::pipeline::run(
+                &tidemark_core::TableSpec::users(),
+                inputs,
+                &options,
+                &mut |_| {},
+            )
+            .map(|_| ())
+            .map_err(|e| e.kind().clone());
+            result_tx.send(result.clone()).unwrap();
+            result
+        });
+        started_rx.recv().unwrap();
+        let (seen_tx, seen_rx) = channel();
+        worker.start("next", move |_| {
+            seen_tx.send(()).unwrap();
+            Ok(())
+        });
+        seen_rx.recv().unwrap();
+        release.send(()).unwrap();
+        assert_eq!(
+            result_rx.recv().unwrap(),
+            Err(tidemark_core::ErrorKind::Cancelled),
+            "the superseded review stopped its run"
+        );
+        assert_eq!(
+            wait_for(&mut worker),
+            Some(Ok(())),
+            "the newer job's result"
+        );
     }
 
     #[test]

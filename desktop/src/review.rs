@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use arrow_array::{Array, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::SortOptions;
+use tidemark_core::Cancel;
 use tidemark_core::diff::ChangeKind;
-use tidemark_core::pipeline::{self, Stage};
+use tidemark_core::pipeline::{self, Options, Stage};
 
 use crate::session::{Session, short_name};
 
@@ -82,7 +83,12 @@ pub type ProgressFn<'a> = &'a mut dyn FnMut(f32, String);
 
 impl Review {
     /// Runs the core over the session and indexes the result for the views.
-    pub fn compute(session: &Session, progress: ProgressFn) -> Result<Review, String> {
+    /// Runs the pipeline on `session`; `cancel` stops it part-way (a newer job, Cancel).
+    pub fn compute(
+        session: &Session,
+        progress: ProgressFn,
+        cancel: Cancel,
+    ) -> Result<Review, String> {
         let total_bytes = session.input_bytes().max(1) as f32;
         let mut decoded_bytes = 0usize;
         let mut on_stage = |stage: Stage| match stage {
@@ -103,7 +109,10 @@ impl Review {
             Stage::Enrich => progress(0.8, "Computing the features".into()),
             Stage::Done => progress(0.9, "Preparing the review".into()),
         };
-        let options = session.pipeline_options().map_err(|e| e.to_string())?;
+        let options = Options {
+            cancel,
+            ..session.pipeline_options().map_err(|e| e.to_string())?
+        };
         let started = Instant::now();
         let output = pipeline::run(
             &session.spec,
@@ -245,7 +254,7 @@ mod tests {
     use super::*;
 
     fn seed_review() -> Review {
-        Review::compute(&Session::seed(), &mut |_, _| {}).unwrap()
+        Review::compute(&Session::seed(), &mut |_, _| {}, Cancel::default()).unwrap()
     }
 
     #[test]

@@ -146,7 +146,7 @@ impl Session {
             as_of: self.settings.as_of,
             window_days: Some(self.settings.window_days),
             lookup,
-            strict: false,
+            ..Default::default()
         })
     }
 }

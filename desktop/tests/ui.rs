@@ -387,3 +387,30 @@ fn a_fixed_as_of_and_a_lookup_file_of_ones_own_are_used() {
     assert!(shows(&harness, "26 unmatched city names"));
     assert!(shows(&harness, "Phoenix (8 rows)"));
 }
+
+/// The changes of one source transaction share its commit timestamp: equal is not older.
+#[test]
+fn changes_sharing_a_commit_timestamp_all_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("LOAD00000001.csv"),
+        "1,Ann,Austin,2021-01-01\n",
+    )
+    .unwrap();
+    change_file(
+        dir.path(),
+        "20211017-100000000.csv",
+        "I,2021-10-17 10:00:00.000000,2,Bob,Boston,2021-10-01\n\
+         U,2021-10-17 10:00:00.000000,2,Bob,Chicago,2021-10-02\n\
+         D,2021-10-17 10:00:00.000000,2,Bob,Chicago,2021-10-02\n",
+    );
+    let harness = harness(
+        Startup::Paths(vec![dir.path().to_path_buf()]),
+        ScriptedDialogs::new(|_| Vec::new()),
+    );
+    assert!(
+        shows(&harness, "Enriched table (1 row)"),
+        "key 2 was inserted, updated and deleted"
+    );
+    assert!(shows(&harness, "Unchanged (1)") && shows(&harness, "Inserted (0)"));
+}

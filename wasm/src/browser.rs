@@ -328,6 +328,7 @@ fn read_options(options: &JsValue) -> Result<(TableSpec, Options, Option<InputFi
             window_days,
             lookup,
             strict,
+            ..Default::default()
         },
         state,
     ))

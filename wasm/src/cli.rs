@@ -260,6 +260,7 @@ fn apply(args: ApplyArgs) -> Result<(), CliError> {
         window_days: args.window_days,
         lookup,
         strict: args.strict,
+        ..Default::default()
     };
     let show_progress = !args.output.quiet && !args.output.json;
     let (output, mut timings) = run(
