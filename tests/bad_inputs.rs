@@ -290,3 +290,36 @@ fn a_missing_input_file_is_named() {
         stderr(&out)
     );
 }
+
+// Inputs are never silently changed (issue #16): a Parquet value is converted to the table's
+// type only when the conversion is exact, a setting out of range is an error and not a panic,
+// and an error quotes a short prefix of a bad value, never all of it.
+
+#[test]
+fn a_huge_bad_value_is_quoted_by_a_short_prefix() {
+    let huge = "9".repeat(2_000_000);
+    let message = fails_with(
+        LOAD.as_bytes(),
+        CDC,
+        format!("U,0,Herman,Tulsa,{huge}\n").as_bytes(),
+    );
+    assert_eq!(
+        message,
+        format!(
+            "20211017-194324349.csv, row 1, column `last_login`: cannot parse \"{}\"… (2000000 bytes) as a date (YYYY-MM-DD)",
+            &huge[..60]
+        )
+    );
+}
+
+#[test]
+fn a_huge_unknown_operation_is_quoted_by_a_short_prefix() {
+    let huge = "X".repeat(100_000);
+    let message = fails_with(
+        LOAD.as_bytes(),
+        CDC,
+        format!("{huge},0,Herman,Tulsa,2020-10-10\n").as_bytes(),
+    );
+    assert!(message.len() < 200, "{message}");
+    assert!(message.contains("(100000 bytes)"), "{message}");
+}

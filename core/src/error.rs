@@ -61,16 +61,16 @@ pub enum ErrorKind {
     },
     #[error("malformed CSV: {0}")]
     Csv(String),
-    #[error("unknown operation {0:?} (expected I, U or D)")]
+    #[error("unknown operation {} (expected I, U or D)", Excerpt(.0))]
     UnknownOp(String),
-    #[error("cannot parse {value:?} as {expected}")]
+    #[error("cannot parse {} as {expected}", Excerpt(.value))]
     Parse {
         value: String,
         expected: &'static str,
     },
     #[error("the key is missing (null or empty)")]
     MissingKey,
-    #[error("duplicate key {key} in the snapshot (first seen in {first})")]
+    #[error("duplicate key {} in the snapshot (first seen in {first})", Excerpt(.key).bare())]
     DuplicateKey { key: String, first: String },
     #[error("the columns do not match the table: {0}")]
     Columns(String),
@@ -93,6 +93,61 @@ pub enum ErrorKind {
     AsOfUnknown,
     #[error("{0}")]
     Invalid(String),
+}
+
+/// How many characters of a value an error quotes: enough to recognise it, never a whole
+/// 20 MB field.
+pub const EXCERPT_CHARS: usize = 60;
+
+/// A value as an error quotes it: in quotes with its special characters escaped, cut to its
+/// first [`EXCERPT_CHARS`] characters followed by `…` and the value's full length in bytes.
+/// Every error that shows a value from an input shows it through this.
+///
+/// ```
+/// use tidemark_core::error::Excerpt;
+/// assert_eq!(Excerpt("2021-02-30").to_string(), "\"2021-02-30\"");
+/// let long = "9".repeat(100);
+/// assert_eq!(Excerpt(&long).to_string(), format!("\"{}\"… (100 bytes)", &long[..60]));
+/// assert_eq!(Excerpt("1.5").bare().to_string(), "1.5");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Excerpt<'a>(pub &'a str);
+
+impl<'a> Excerpt<'a> {
+    /// Without quotes, for values that are not text (numbers, keys already formatted).
+    pub fn bare(self) -> BareExcerpt<'a> {
+        BareExcerpt(self.0)
+    }
+
+    /// The value's first [`EXCERPT_CHARS`] characters, if it has more.
+    fn cut(&self) -> Option<&'a str> {
+        self.0
+            .char_indices()
+            .nth(EXCERPT_CHARS)
+            .map(|(end, _)| &self.0[..end])
+    }
+}
+
+impl fmt::Display for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.cut() {
+            None => write!(f, "{:?}", self.0),
+            Some(prefix) => write!(f, "{prefix:?}… ({} bytes)", self.0.len()),
+        }
+    }
+}
+
+/// See [`Excerpt::bare`].
+#[derive(Debug, Clone, Copy)]
+pub struct BareExcerpt<'a>(&'a str);
+
+impl fmt::Display for BareExcerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Excerpt(self.0).cut() {
+            None => f.write_str(self.0),
+            Some(prefix) => write!(f, "{prefix}… ({} bytes)", self.0.len()),
+        }
+    }
 }
 
 /// An [`ErrorKind`] and, when known, the [`Location`] it was found at.
