@@ -295,6 +295,168 @@ fn a_missing_input_file_is_named() {
 // type only when the conversion is exact, a setting out of range is an error and not a panic,
 // and an error quotes a short prefix of a bad value, never all of it.
 
+/// `apply` on `files` (name, bytes) with `args`; fails like [`fails_with`] and returns the
+/// error line.
+fn fails_with_args(files: &[(&str, &[u8])], args: &[&str]) -> String {
+    let s = Scratch::new();
+    for (name, bytes) in files {
+        s.write(name, bytes);
+    }
+    let mut all = vec!["apply"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--out", "out"]);
+    let out = tidemark(&s.path(""), &all);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the run should fail with status 1; stdout:\n{}\nstderr:\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(!s.path("out").exists(), "nothing may be written");
+    let err = stderr(&out);
+    assert!(err.starts_with("error: "), "{err}");
+    err.trim_end().trim_start_matches("error: ").to_string()
+}
+
+const CDC_PARQUET: &str = "20211017-194324349.parquet";
+
+/// A Parquet change file of two updates to the seed's `users` table, with `user_id` and
+/// `last_login` as given (any Arrow type), so each test chooses what the file stores.
+fn users_changes_parquet(
+    user_id: arrow_array::ArrayRef,
+    last_login: arrow_array::ArrayRef,
+) -> Vec<u8> {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use std::sync::Arc;
+    let batch = RecordBatch::try_from_iter([
+        (
+            "Op",
+            Arc::new(StringArray::from(vec!["U", "U"])) as ArrayRef,
+        ),
+        ("user_id", user_id),
+        ("name", Arc::new(StringArray::from(vec!["Herman", "Lisa"]))),
+        ("city", Arc::new(StringArray::from(vec!["Tulsa", "Tulsa"]))),
+        ("last_login", last_login),
+    ])
+    .unwrap();
+    tidemark_core::encode::to_parquet(&batch).unwrap()
+}
+
+fn dates(values: Vec<Option<&str>>) -> arrow_array::ArrayRef {
+    std::sync::Arc::new(arrow_array::StringArray::from(values))
+}
+
+fn ids(values: Vec<i64>) -> arrow_array::ArrayRef {
+    std::sync::Arc::new(arrow_array::Int64Array::from(values))
+}
+
+#[test]
+fn a_parquet_text_date_that_does_not_parse() {
+    let cdc = users_changes_parquet(
+        ids(vec![0, 1]),
+        dates(vec![Some("2021-10-01"), Some("2021-02-30")]),
+    );
+    assert_eq!(
+        fails_with(LOAD.as_bytes(), CDC_PARQUET, &cdc),
+        "20211017-194324349.parquet, row 2, column `last_login`: cannot parse \"2021-02-30\" as a date (YYYY-MM-DD)"
+    );
+}
+
+#[test]
+fn a_parquet_float_key_with_a_fraction() {
+    let user_id = std::sync::Arc::new(arrow_array::Float64Array::from(vec![0.0, 1.5]));
+    let cdc = users_changes_parquet(user_id, dates(vec![Some("2021-10-01"), Some("2021-10-02")]));
+    assert_eq!(
+        fails_with(LOAD.as_bytes(), CDC_PARQUET, &cdc),
+        "20211017-194324349.parquet, row 2, column `user_id`: cannot convert 1.5 from Float64 to Int64 without changing it"
+    );
+}
+
+#[test]
+fn a_parquet_integer_too_large_for_the_column() {
+    let user_id = std::sync::Arc::new(arrow_array::UInt64Array::from(vec![0, u64::MAX]));
+    let cdc = users_changes_parquet(user_id, dates(vec![Some("2021-10-01"), Some("2021-10-02")]));
+    assert_eq!(
+        fails_with(LOAD.as_bytes(), CDC_PARQUET, &cdc),
+        "20211017-194324349.parquet, row 2, column `user_id`: cannot convert 18446744073709551615 from UInt64 to Int64 without changing it"
+    );
+}
+
+#[test]
+fn a_parquet_int64_that_overflows_an_int32_column() {
+    let spec = "[table]\nname = \"users\"\nkey = [\"user_id\"]\ncolumns = [\n  \
+        { name = \"user_id\", type = \"int32\" },\n  { name = \"name\", type = \"string\" },\n  \
+        { name = \"city\", type = \"string\" },\n  { name = \"last_login\", type = \"date\" },\n]\n";
+    let cdc = users_changes_parquet(
+        ids(vec![0, 3_000_000_000]),
+        dates(vec![Some("2021-10-01"), Some("2021-10-02")]),
+    );
+    assert_eq!(
+        fails_with_args(
+            &[
+                ("users.toml", spec.as_bytes()),
+                ("LOAD00000001.csv", LOAD.as_bytes()),
+                (CDC_PARQUET, &cdc),
+            ],
+            &[
+                "--spec",
+                "users.toml",
+                "--snapshot",
+                "LOAD00000001.csv",
+                "--changes",
+                CDC_PARQUET,
+            ],
+        ),
+        "20211017-194324349.parquet, row 2, column `user_id`: cannot convert 3000000000 from Int64 to Int32 without changing it"
+    );
+}
+
+#[test]
+fn a_non_numeric_parquet_key_is_not_reported_missing() {
+    let user_id = std::sync::Arc::new(arrow_array::StringArray::from(vec!["0", "abc"]));
+    let cdc = users_changes_parquet(user_id, dates(vec![Some("2021-10-01"), Some("2021-10-02")]));
+    assert_eq!(
+        fails_with(LOAD.as_bytes(), CDC_PARQUET, &cdc),
+        "20211017-194324349.parquet, row 2, column `user_id`: cannot parse \"abc\" as a 64-bit integer"
+    );
+}
+
+#[test]
+fn parquet_values_that_convert_exactly_are_read_and_nulls_stay_null() {
+    let s = Scratch::new();
+    s.write("LOAD00000001.csv", LOAD);
+    // A whole float key, a text key and a text date that parse, and a null date.
+    let user_id = std::sync::Arc::new(arrow_array::Float64Array::from(vec![0.0, 7.0]));
+    s.write(
+        CDC_PARQUET,
+        users_changes_parquet(user_id, dates(vec![Some("2021-10-01"), None])),
+    );
+    assert_success(&tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            "LOAD00000001.csv",
+            "--changes",
+            CDC_PARQUET,
+            "--out",
+            "out",
+            "--quiet",
+        ],
+    ));
+    let rows = table_rows(&read_parquet(&s.path("out/snapshot.parquet")));
+    assert_eq!(
+        rows,
+        [
+            vec!["user_id", "name", "city", "last_login"],
+            vec!["0", "Herman", "Tulsa", "2021-10-01"],
+            vec!["1", "Lisa Ray", "Columbus", "2021-04-01"],
+            vec!["7", "Lisa", "Tulsa", ""],
+        ]
+    );
+}
+
 #[test]
 fn a_huge_bad_value_is_quoted_by_a_short_prefix() {
     let huge = "9".repeat(2_000_000);

@@ -68,6 +68,14 @@ pub enum ErrorKind {
         value: String,
         expected: &'static str,
     },
+    /// A Parquet value that the table's type cannot hold as it is: a float with a fraction
+    /// into an integer column, an integer out of the column's range.
+    #[error("cannot convert {} from {from} to {to} without changing it", Excerpt(.value).bare())]
+    InexactCast {
+        value: String,
+        from: String,
+        to: String,
+    },
     #[error("the key is missing (null or empty)")]
     MissingKey,
     #[error("duplicate key {} in the snapshot (first seen in {first})", Excerpt(.key).bare())]

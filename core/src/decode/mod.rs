@@ -4,6 +4,7 @@
 //! Parquet, by position otherwise), its values (each parsed strictly), its keys (never missing).
 //! Errors name the file, the row and the column.
 
+mod convert;
 mod csv;
 mod parquet;
 pub mod text;

@@ -1,7 +1,7 @@
 //! Parquet snapshots and change files (DMS `DataFormat=parquet`, or any tool's output).
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Decimal128Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::types::{Decimal128Type, Int64Type, TimestampMicrosecondType, UInt64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::basic::Encoding;
 use parquet::file::metadata::ColumnChunkMetaData;
 
+use super::convert::exact_cast;
 use super::text::{parse_sequence_number, parse_timestamp_micros};
 use super::{Decoded, FileRole, Slot, batch, resolve_names, sequence_kind};
 use crate::changes::{Op, Sequence};
@@ -168,19 +169,13 @@ pub(crate) fn decode(
         match slot {
             Slot::Column(i) => {
                 let target = schema.field(i).data_type();
-                columns[i] = Some(if array.data_type() == target {
-                    array.clone()
-                } else {
-                    arrow_cast::cast(array, target).map_err(|e| {
-                        Error::at(
-                            at_column(),
-                            ErrorKind::Columns(format!(
-                                "cannot read {} as {target}: {e}",
-                                array.data_type()
-                            )),
-                        )
-                    })?
-                });
+                columns[i] = Some(exact_cast(array, target).map_err(|failure| {
+                    let at = match failure.index {
+                        Some(index) => at_column().row(row_of(index)),
+                        None => at_column(),
+                    };
+                    Error::at(at, failure.kind)
+                })?);
             }
             Slot::Op => {
                 ops =
@@ -250,28 +245,33 @@ fn decode_sequence(
             },
         ));
     }
+    // A sequence value that does not fit would order its change wrongly: an error, not a guess.
+    let inexact =
+        |failure: super::convert::Inexact| (failure.index.map_or(FIRST_ROW, row_of), failure.kind);
     let (kind, values): (SequenceKind, Vec<i128>) = match array.data_type() {
         DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
-            let micros = arrow_cast::cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))
-                .map_err(|e| (FIRST_ROW, ErrorKind::Columns(e.to_string())))?;
+            let micros = exact_cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))
+                .map_err(inexact)?;
             let micros = micros.as_primitive::<TimestampMicrosecondType>();
             (
                 SequenceKind::Timestamp,
                 micros.values().iter().map(|&v| v as i128).collect(),
             )
         }
+        DataType::UInt64 => {
+            // Past i64::MAX too: sequences are held as i128.
+            let numbers = array.as_primitive::<UInt64Type>();
+            (
+                SequenceKind::Number,
+                numbers.values().iter().map(|&v| v as i128).collect(),
+            )
+        }
         DataType::Decimal128(_, 0) => {
             let numbers = array.as_primitive::<Decimal128Type>();
             (SequenceKind::Number, numbers.values().to_vec())
         }
-        DataType::Int8
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt32
-        | DataType::UInt64 => {
-            let numbers = arrow_cast::cast(array, &DataType::Int64)
-                .map_err(|e| (FIRST_ROW, ErrorKind::Columns(e.to_string())))?;
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt32 => {
+            let numbers = exact_cast(array, &DataType::Int64).map_err(inexact)?;
             let numbers = numbers.as_primitive::<Int64Type>();
             (
                 SequenceKind::Number,
