@@ -485,3 +485,61 @@ fn a_huge_unknown_operation_is_quoted_by_a_short_prefix() {
     assert!(message.len() < 200, "{message}");
     assert!(message.contains("(100000 bytes)"), "{message}");
 }
+
+#[test]
+fn a_window_of_days_out_of_range_is_an_error_not_a_panic() {
+    let files: &[(&str, &[u8])] = &[
+        ("LOAD00000001.csv", LOAD.as_bytes()),
+        (CDC, b"U,0,Herman,Tulsa,2020-10-10\n"),
+    ];
+    for days in ["100000000", "4294967295", "0"] {
+        assert_eq!(
+            fails_with_args(
+                files,
+                &[
+                    "--snapshot",
+                    "LOAD00000001.csv",
+                    "--changes",
+                    CDC,
+                    "--window-days",
+                    days
+                ],
+            ),
+            format!(
+                "window_days is {days}: it must be from 1 to 3652424 days (the span of the dates 0000-01-01 to 9999-12-31)"
+            )
+        );
+    }
+}
+
+#[test]
+fn a_spec_window_of_days_out_of_range_is_an_error_not_a_panic() {
+    let spec = tidemark_core::TableSpec::users();
+    let mut text =
+        String::from_utf8(std::fs::read(common::repo().join("core/data/users.toml")).unwrap())
+            .unwrap();
+    assert_eq!(spec.features.unwrap().window_days, 90);
+    text = text.replace("window_days = 90", "window_days = 100000000");
+    let message = fails_with_args(
+        &[
+            ("users.toml", text.as_bytes()),
+            ("LOAD00000001.csv", LOAD.as_bytes()),
+            (CDC, b"U,0,Herman,Tulsa,2020-10-10\n"),
+        ],
+        &[
+            "--spec",
+            "users.toml",
+            "--snapshot",
+            "LOAD00000001.csv",
+            "--changes",
+            CDC,
+        ],
+    );
+    assert!(
+        message.ends_with(
+            "window_days is 100000000: it must be from 1 to 3652424 days (the span of the dates 0000-01-01 to 9999-12-31)"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("users.toml"), "{message}");
+}

@@ -88,6 +88,14 @@ pub enum ErrorKind {
     Gzip(String),
     #[error("invalid table spec: {0}")]
     Spec(String),
+    /// The features' window (`window_days`, `--window-days`) outside [`WINDOW_DAYS`].
+    #[error(
+        "window_days is {0}: it must be from {min} to {max} days (the span of the dates \
+         0000-01-01 to 9999-12-31)",
+        min = WINDOW_DAYS.start(),
+        max = WINDOW_DAYS.end()
+    )]
+    WindowDays(u32),
     #[error("invalid lookup table: {0}")]
     Lookup(String),
     #[error("{0} (strict mode)")]
@@ -102,6 +110,13 @@ pub enum ErrorKind {
     #[error("{0}")]
     Invalid(String),
 }
+
+/// The lengths of window the features accept, in days. The widest window worth having spans
+/// every date a `YYYY-MM-DD` text can write, 0000-01-01 to 9999-12-31; any wider one selects the
+/// same rows. It also keeps `as_of - window` far inside what dates can hold, so computing the
+/// window's start cannot overflow. An empty window (0 days) is refused: it is a mistake, not a
+/// feature.
+pub const WINDOW_DAYS: std::ops::RangeInclusive<u32> = 1..=3_652_424;
 
 /// How many characters of a value an error quotes: enough to recognise it, never a whole
 /// 20 MB field.
