@@ -543,3 +543,76 @@ fn a_spec_window_of_days_out_of_range_is_an_error_not_a_panic() {
     );
     assert!(message.contains("users.toml"), "{message}");
 }
+
+// Input rules (README, "Input rules"): each decision, through the program.
+
+/// Applies `cdc` to `load` and returns the new snapshot's rows (header first).
+fn applied_rows(load: &[u8], cdc: &[u8]) -> Vec<Vec<String>> {
+    let s = Scratch::new();
+    s.write("LOAD00000001.csv", load);
+    s.write(CDC, cdc);
+    assert_success(&tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            "LOAD00000001.csv",
+            "--changes",
+            CDC,
+            "--out",
+            "out",
+            "--quiet",
+        ],
+    ));
+    table_rows(&read_parquet(&s.path("out/snapshot.parquet")))
+}
+
+#[test]
+fn operations_are_read_in_either_case() {
+    let rows = applied_rows(
+        LOAD.as_bytes(),
+        b"u,0,Herman,Tulsa,2020-10-11\ni,7,Ann,Austin,2021-01-01\nd,1,Lisa Ray,Columbus,2021-04-01\n",
+    );
+    assert_eq!(
+        rows,
+        [
+            vec!["user_id", "name", "city", "last_login"],
+            vec!["0", "Herman", "Tulsa", "2020-10-11"],
+            vec!["7", "Ann", "Austin", "2021-01-01"],
+        ]
+    );
+}
+
+#[test]
+fn signed_and_zero_padded_integer_keys_are_numbers() {
+    let rows = applied_rows(
+        b"7,Ann,Austin,2021-01-01\n-5,Bob,Boston,2021-01-01\n",
+        b"U,007,Ann,Tulsa,2021-02-01\nU,+7,Ann,Tulsa,2021-03-01\nU,-05,Bob,Tulsa,2021-02-01\n",
+    );
+    assert_eq!(
+        rows,
+        [
+            vec!["user_id", "name", "city", "last_login"],
+            vec!["-5", "Bob", "Tulsa", "2021-02-01"],
+            vec!["7", "Ann", "Tulsa", "2021-03-01"],
+        ]
+    );
+}
+
+#[test]
+fn a_snapshot_with_7_and_007_has_a_duplicate_key() {
+    assert_eq!(
+        fails_with(
+            b"7,Ann,Austin,2021-01-01\n007,Ann,Austin,2021-01-01\n",
+            CDC,
+            b"U,7,Ann,Tulsa,2020-10-10\n"
+        ),
+        "LOAD00000001.csv, row 2, column `user_id`: duplicate key 7 in the snapshot (first seen in LOAD00000001.csv, row 1)"
+    );
+}
+
+#[test]
+fn nul_bytes_in_text_are_kept_as_data() {
+    let rows = applied_rows(LOAD.as_bytes(), b"U,0,Her\0man,Tul\0sa,2020-10-11\n");
+    assert_eq!(rows[1], ["0", "Her\0man", "Tul\0sa", "2020-10-11"]);
+}
