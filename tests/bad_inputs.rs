@@ -616,3 +616,44 @@ fn nul_bytes_in_text_are_kept_as_data() {
     let rows = applied_rows(LOAD.as_bytes(), b"U,0,Her\0man,Tul\0sa,2020-10-11\n");
     assert_eq!(rows[1], ["0", "Her\0man", "Tul\0sa", "2020-10-11"]);
 }
+
+#[test]
+fn a_corrupt_parquet_file_the_reader_panics_on_is_an_error() {
+    // Found by fuzzing (fuzz/corpus/parquet/): a data page refers to a dictionary its column
+    // chunk does not have, and the Parquet reader panics instead of returning an error.
+    let corrupt =
+        std::fs::read(common::repo().join("fuzz/corpus/parquet/dictionary-page-missing.parquet"))
+            .unwrap();
+    let s = Scratch::new();
+    s.write(
+        "users.toml",
+        "[table]\nname = \"users\"\nkey = [\"user_id\"]\n",
+    );
+    s.write("snapshot.parquet", corrupt);
+    s.write(CDC, "U,0,Herman,Tulsa,2020-10-10\n");
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--spec",
+            "users.toml",
+            "--snapshot",
+            "snapshot.parquet",
+            "--changes",
+            CDC,
+            "--out",
+            "out",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!s.path("out").exists(), "nothing may be written");
+    // The reader's panic message may come first (the program keeps Rust's panic hook).
+    let err = stderr(&out);
+    let last = err.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(
+            "error: snapshot.parquet: not a readable Parquet file: the Parquet reader failed on it"
+        ),
+        "{err}"
+    );
+}

@@ -33,13 +33,36 @@ fn reader(file: &InputFile) -> Result<ParquetRecordBatchReaderBuilder<bytes::Byt
     })
 }
 
+/// Runs `read` on a Parquet file; a panic of the Parquet reader is the error of an unreadable
+/// file. The reader panics on some corrupt files instead of returning an error (a data page
+/// that refers to a dictionary its column chunk does not have, found by fuzzing), and a bad
+/// input file must never bring the program down. (A build with `panic = "abort"`, the browser
+/// module's, still stops there.)
+fn guarded<T>(file: &InputFile, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Error::at(
+            Location::file(&file.name),
+            ErrorKind::Parquet(format!("the Parquet reader failed on it ({message})")),
+        ))
+    })
+}
+
 pub(crate) fn file_schema(file: &InputFile) -> Result<SchemaRef> {
-    Ok(reader(file)?.schema().clone())
+    guarded(file, || Ok(reader(file)?.schema().clone()))
 }
 
 /// The columns the file stores dictionary-encoded in every row group (none if it has no
 /// row group): every data page refers to the dictionary, none fell back to plain values.
 pub(crate) fn dictionary_encoded_columns(file: &InputFile) -> Result<Vec<String>> {
+    guarded(file, || dictionary_encoded_columns_unguarded(file))
+}
+
+fn dictionary_encoded_columns_unguarded(file: &InputFile) -> Result<Vec<String>> {
     let builder = reader(file)?;
     let metadata = builder.metadata();
     if metadata.num_row_groups() == 0 {
@@ -67,6 +90,15 @@ pub(crate) fn dictionary_encoded_columns(file: &InputFile) -> Result<Vec<String>
 }
 
 pub(crate) fn decode(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &InputFile,
+    role: FileRole,
+) -> Result<Decoded> {
+    guarded(file, || decode_unguarded(spec, schema, file, role))
+}
+
+fn decode_unguarded(
     spec: &TableSpec,
     schema: &SchemaRef,
     file: &InputFile,
@@ -313,6 +345,10 @@ fn decode_sequence(
 
 /// Every column of a Parquet file as one batch, in the file's own schema.
 pub(crate) fn read_all(file: &InputFile) -> Result<RecordBatch> {
+    guarded(file, || read_all_unguarded(file))
+}
+
+fn read_all_unguarded(file: &InputFile) -> Result<RecordBatch> {
     let here = || Location::file(&file.name);
     let builder = reader(file)?;
     let schema = builder.schema().clone();
