@@ -61,3 +61,44 @@ fn no_parquet_input_of_the_corpus_panics() {
         let _ = read_parquet(&file);
     }
 }
+
+#[test]
+fn no_spec_of_the_corpus_panics_when_read_or_used() {
+    // Found by the spec target: `window_days = 4294967295` was accepted, then panicked in
+    // the features (`NaiveDate - TimeDelta` overflowed).
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo test");
+    let seed = PathBuf::from(manifest).join("data/seed");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&seed)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let files: Vec<InputFile> = names
+        .iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            InputFile::new(name, std::fs::read(p).unwrap())
+        })
+        .collect();
+    let (load, changes): (Vec<InputFile>, Vec<InputFile>) =
+        files.into_iter().partition(|f| f.name.starts_with("LOAD"));
+    for (path, bytes) in corpus("spec") {
+        let text = String::from_utf8_lossy(&bytes);
+        let Ok(spec) = TableSpec::from_toml(&text) else {
+            continue;
+        };
+        let inputs = tidemark_core::pipeline::Inputs {
+            snapshot: load.clone(),
+            state: None,
+            changes: changes.clone(),
+        };
+        let _ = tidemark_core::pipeline::run(&spec, inputs, &Default::default(), &mut |_| {});
+        eprintln!("{} read and used", path.display());
+    }
+    let overflow = corpus("spec")
+        .into_iter()
+        .find(|(path, _)| path.ends_with("window-days-overflow.toml"))
+        .expect("the input is in the corpus");
+    let err = TableSpec::from_toml(&String::from_utf8_lossy(&overflow.1)).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::WindowDays(u32::MAX));
+}
