@@ -4,6 +4,7 @@
 //! drops the fraction): a bad date would become a null, `1.5` a key `1`. Here a conversion is
 //! taken only when it is exact; the first value that is not names its row.
 //!
+//! - Text into text only changes how it is held (plain or dictionary-encoded).
 //! - Text into another type is parsed by the rules of CSV fields ([`ColumnBuilder`]), so a
 //!   Parquet file and a CSV file with the same text give the same table, or the same error.
 //! - Any other value converts when converting it back gives the value again: `2.0` into an
@@ -37,8 +38,13 @@ pub(crate) fn exact_cast(array: &ArrayRef, target: &DataType) -> Result<ArrayRef
         index: None,
         kind: ErrorKind::Columns(format!("cannot read {source} as {target}{reason}")),
     };
-    if is_text(source) && !is_text(target) {
-        return parse_text(array, target);
+    match (is_text(source), is_text(target)) {
+        (true, false) => return parse_text(array, target),
+        // Text into text changes how it is held (plain, dictionary), never a value.
+        (true, true) => {
+            return arrow_cast::cast(array, target).map_err(|e| whole_column(format!(": {e}")));
+        }
+        _ => {}
     }
     let safe = CastOptions {
         safe: true,
@@ -228,6 +234,17 @@ mod tests {
         );
         let noon: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![0, 43_200_000_000]));
         assert_eq!(failure(noon, DataType::Date32).0, Some(1));
+    }
+
+    #[test]
+    fn text_into_text_changes_only_its_layout() {
+        let large: ArrayRef = Arc::new(LargeStringArray::from(vec![Some("Austin"), None]));
+        let dictionary = exact_cast(&large, &crate::decode::dictionary_text()).unwrap();
+        let plain = arrow_cast::cast(&dictionary, &DataType::Utf8).unwrap();
+        assert_eq!(
+            plain.as_string::<i32>(),
+            &StringArray::from(vec![Some("Austin"), None])
+        );
     }
 
     #[test]
