@@ -61,16 +61,24 @@ pub enum ErrorKind {
     },
     #[error("malformed CSV: {0}")]
     Csv(String),
-    #[error("unknown operation {0:?} (expected I, U or D)")]
+    #[error("unknown operation {} (expected I, U or D)", Excerpt(.0))]
     UnknownOp(String),
-    #[error("cannot parse {value:?} as {expected}")]
+    #[error("cannot parse {} as {expected}", Excerpt(.value))]
     Parse {
         value: String,
         expected: &'static str,
     },
+    /// A Parquet value that the table's type cannot hold as it is: a float with a fraction
+    /// into an integer column, an integer out of the column's range.
+    #[error("cannot convert {} from {from} to {to} without changing it", Excerpt(.value).bare())]
+    InexactCast {
+        value: String,
+        from: String,
+        to: String,
+    },
     #[error("the key is missing (null or empty)")]
     MissingKey,
-    #[error("duplicate key {key} in the snapshot (first seen in {first})")]
+    #[error("duplicate key {} in the snapshot (first seen in {first})", Excerpt(.key).bare())]
     DuplicateKey { key: String, first: String },
     #[error("the columns do not match the table: {0}")]
     Columns(String),
@@ -80,6 +88,14 @@ pub enum ErrorKind {
     Gzip(String),
     #[error("invalid table spec: {0}")]
     Spec(String),
+    /// The features' window (`window_days`, `--window-days`) outside [`WINDOW_DAYS`].
+    #[error(
+        "window_days is {0}: it must be from {min} to {max} days (the span of the dates \
+         0000-01-01 to 9999-12-31)",
+        min = WINDOW_DAYS.start(),
+        max = WINDOW_DAYS.end()
+    )]
+    WindowDays(u32),
     #[error("invalid lookup table: {0}")]
     Lookup(String),
     #[error("{0} (strict mode)")]
@@ -96,6 +112,68 @@ pub enum ErrorKind {
     /// The run was asked to stop ([`crate::Cancel`]).
     #[error("cancelled")]
     Cancelled,
+}
+
+/// The lengths of window the features accept, in days. The widest window worth having spans
+/// every date a `YYYY-MM-DD` text can write, 0000-01-01 to 9999-12-31; any wider one selects the
+/// same rows. It also keeps `as_of - window` far inside what dates can hold, so computing the
+/// window's start cannot overflow. An empty window (0 days) is refused: it is a mistake, not a
+/// feature.
+pub const WINDOW_DAYS: std::ops::RangeInclusive<u32> = 1..=3_652_424;
+
+/// How many characters of a value an error quotes: enough to recognise it, never a whole
+/// 20 MB field.
+pub const EXCERPT_CHARS: usize = 60;
+
+/// A value as an error quotes it: in quotes with its special characters escaped, cut to its
+/// first [`EXCERPT_CHARS`] characters followed by `…` and the value's full length in bytes.
+/// Every error that shows a value from an input shows it through this.
+///
+/// ```
+/// use tidemark_core::error::Excerpt;
+/// assert_eq!(Excerpt("2021-02-30").to_string(), "\"2021-02-30\"");
+/// let long = "9".repeat(100);
+/// assert_eq!(Excerpt(&long).to_string(), format!("\"{}\"… (100 bytes)", &long[..60]));
+/// assert_eq!(Excerpt("1.5").bare().to_string(), "1.5");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Excerpt<'a>(pub &'a str);
+
+impl<'a> Excerpt<'a> {
+    /// Without quotes, for values that are not text (numbers, keys already formatted).
+    pub fn bare(self) -> BareExcerpt<'a> {
+        BareExcerpt(self.0)
+    }
+
+    /// The value's first [`EXCERPT_CHARS`] characters, if it has more.
+    fn cut(&self) -> Option<&'a str> {
+        self.0
+            .char_indices()
+            .nth(EXCERPT_CHARS)
+            .map(|(end, _)| &self.0[..end])
+    }
+}
+
+impl fmt::Display for Excerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.cut() {
+            None => write!(f, "{:?}", self.0),
+            Some(prefix) => write!(f, "{prefix:?}… ({} bytes)", self.0.len()),
+        }
+    }
+}
+
+/// See [`Excerpt::bare`].
+#[derive(Debug, Clone, Copy)]
+pub struct BareExcerpt<'a>(&'a str);
+
+impl fmt::Display for BareExcerpt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Excerpt(self.0).cut() {
+            None => f.write_str(self.0),
+            Some(prefix) => write!(f, "{prefix}… ({} bytes)", self.0.len()),
+        }
+    }
 }
 
 /// An [`ErrorKind`] and, when known, the [`Location`] it was found at.

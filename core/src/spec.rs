@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, WINDOW_DAYS};
 
 /// A table, its change-file layout and its features.
 ///
@@ -195,6 +195,16 @@ pub struct FeatureSpec {
     pub output: FeatureOutput,
 }
 
+impl FeatureSpec {
+    /// `window_days` within [`WINDOW_DAYS`], or the error that says the range.
+    pub fn check_window(&self) -> Result<()> {
+        match WINDOW_DAYS.contains(&self.window_days) {
+            true => Ok(()),
+            false => Err(Error::new(ErrorKind::WindowDays(self.window_days))),
+        }
+    }
+}
+
 fn default_window_days() -> u32 {
     90
 }
@@ -248,6 +258,9 @@ impl TableSpec {
                 }
             }
         }
+        if let Some(f) = &self.features {
+            f.check_window()?;
+        }
         if self.csv.delimiter.len_utf8() != 1 {
             return bad("`csv.delimiter` must be a single-byte character".into());
         }
@@ -292,6 +305,34 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("key column `id`"), "{err}");
+    }
+
+    #[test]
+    fn a_window_out_of_range_is_rejected() {
+        let spec = |days: &str| {
+            include_str!("../data/users.toml")
+                .replace("window_days = 90", &format!("window_days = {days}"))
+        };
+        for days in ["0", "3652425", "100000000", "4294967295"] {
+            let err = TableSpec::from_toml(&spec(days)).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                &ErrorKind::WindowDays(days.parse().unwrap()),
+                "{days}"
+            );
+        }
+        for days in ["1", "3652424"] {
+            assert!(TableSpec::from_toml(&spec(days)).is_ok(), "{days}");
+        }
+        // Past u32: a spec error from the TOML reader, not a wrapped-around number.
+        assert!(TableSpec::from_toml(&spec("4294967296")).is_err());
+    }
+
+    #[test]
+    fn the_widest_window_spans_every_date_yyyy_mm_dd_writes() {
+        let first = chrono::NaiveDate::from_ymd_opt(0, 1, 1).unwrap();
+        let last = chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+        assert_eq!((last - first).num_days(), *WINDOW_DAYS.end() as i64);
     }
 
     #[test]

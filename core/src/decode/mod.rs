@@ -4,6 +4,7 @@
 //! Parquet, by position otherwise), its values (each parsed strictly), its keys (never missing).
 //! Errors name the file, the row and the column.
 
+mod convert;
 mod csv;
 mod parquet;
 pub mod text;
@@ -14,7 +15,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::changes::{ChangeBatch, Op, Sequence, Snapshot, Sources};
-use crate::error::{Error, ErrorKind, Location, Result};
+use crate::error::{Error, ErrorKind, Excerpt, Location, Result};
 use crate::files::{FileFormat, InputFile};
 use crate::spec::{ColumnType, SequenceKind, TableSpec};
 
@@ -290,7 +291,10 @@ pub(crate) fn resolve_names(
     if role == FileRole::Changes && spec.cdc.sequence.is_none() && unknown.len() == 1 {
         slots[unknown[0]] = Some(Slot::Sequence);
     } else if !unknown.is_empty() {
-        let list: Vec<String> = unknown.iter().map(|&i| format!("`{}`", names[i])).collect();
+        let list: Vec<String> = unknown
+            .iter()
+            .map(|&i| format!("`{}`", Excerpt(names[i]).bare()))
+            .collect();
         return Err(ErrorKind::Columns(format!(
             "unexpected column(s) {}",
             list.join(", ")
@@ -322,7 +326,7 @@ pub(crate) fn resolve_names(
         if slots[..i].contains(slot) {
             return Err(ErrorKind::Columns(format!(
                 "column `{}` appears twice",
-                names[i]
+                Excerpt(names[i]).bare()
             )));
         }
     }

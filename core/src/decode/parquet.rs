@@ -1,7 +1,7 @@
 //! Parquet snapshots and change files (DMS `DataFormat=parquet`, or any tool's output).
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Decimal128Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::types::{Decimal128Type, Int64Type, TimestampMicrosecondType, UInt64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::basic::Encoding;
 use parquet::file::metadata::ColumnChunkMetaData;
 
+use super::convert::exact_cast;
 use super::text::{parse_sequence_number, parse_timestamp_micros};
 use super::{Decoded, FileRole, Slot, batch, resolve_names, sequence_kind};
 use crate::changes::{Op, Sequence};
@@ -32,13 +33,36 @@ fn reader(file: &InputFile) -> Result<ParquetRecordBatchReaderBuilder<bytes::Byt
     })
 }
 
+/// Runs `read` on a Parquet file; a panic of the Parquet reader is the error of an unreadable
+/// file. The reader panics on some corrupt files instead of returning an error (a data page
+/// that refers to a dictionary its column chunk does not have, found by fuzzing), and a bad
+/// input file must never bring the program down. (A build with `panic = "abort"`, the browser
+/// module's, still stops there.)
+fn guarded<T>(file: &InputFile, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Error::at(
+            Location::file(&file.name),
+            ErrorKind::Parquet(format!("the Parquet reader failed on it ({message})")),
+        ))
+    })
+}
+
 pub(crate) fn file_schema(file: &InputFile) -> Result<SchemaRef> {
-    Ok(reader(file)?.schema().clone())
+    guarded(file, || Ok(reader(file)?.schema().clone()))
 }
 
 /// The columns the file stores dictionary-encoded in every row group (none if it has no
 /// row group): every data page refers to the dictionary, none fell back to plain values.
 pub(crate) fn dictionary_encoded_columns(file: &InputFile) -> Result<Vec<String>> {
+    guarded(file, || dictionary_encoded_columns_unguarded(file))
+}
+
+fn dictionary_encoded_columns_unguarded(file: &InputFile) -> Result<Vec<String>> {
     let builder = reader(file)?;
     let metadata = builder.metadata();
     if metadata.num_row_groups() == 0 {
@@ -66,6 +90,15 @@ pub(crate) fn dictionary_encoded_columns(file: &InputFile) -> Result<Vec<String>
 }
 
 pub(crate) fn decode(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &InputFile,
+    role: FileRole,
+) -> Result<Decoded> {
+    guarded(file, || decode_unguarded(spec, schema, file, role))
+}
+
+fn decode_unguarded(
     spec: &TableSpec,
     schema: &SchemaRef,
     file: &InputFile,
@@ -168,19 +201,13 @@ pub(crate) fn decode(
         match slot {
             Slot::Column(i) => {
                 let target = schema.field(i).data_type();
-                columns[i] = Some(if array.data_type() == target {
-                    array.clone()
-                } else {
-                    arrow_cast::cast(array, target).map_err(|e| {
-                        Error::at(
-                            at_column(),
-                            ErrorKind::Columns(format!(
-                                "cannot read {} as {target}: {e}",
-                                array.data_type()
-                            )),
-                        )
-                    })?
-                });
+                columns[i] = Some(exact_cast(array, target).map_err(|failure| {
+                    let at = match failure.index {
+                        Some(index) => at_column().row(row_of(index)),
+                        None => at_column(),
+                    };
+                    Error::at(at, failure.kind)
+                })?);
             }
             Slot::Op => {
                 ops =
@@ -250,28 +277,33 @@ fn decode_sequence(
             },
         ));
     }
+    // A sequence value that does not fit would order its change wrongly: an error, not a guess.
+    let inexact =
+        |failure: super::convert::Inexact| (failure.index.map_or(FIRST_ROW, row_of), failure.kind);
     let (kind, values): (SequenceKind, Vec<i128>) = match array.data_type() {
         DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
-            let micros = arrow_cast::cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))
-                .map_err(|e| (FIRST_ROW, ErrorKind::Columns(e.to_string())))?;
+            let micros = exact_cast(array, &DataType::Timestamp(TimeUnit::Microsecond, None))
+                .map_err(inexact)?;
             let micros = micros.as_primitive::<TimestampMicrosecondType>();
             (
                 SequenceKind::Timestamp,
                 micros.values().iter().map(|&v| v as i128).collect(),
             )
         }
+        DataType::UInt64 => {
+            // Past i64::MAX too: sequences are held as i128.
+            let numbers = array.as_primitive::<UInt64Type>();
+            (
+                SequenceKind::Number,
+                numbers.values().iter().map(|&v| v as i128).collect(),
+            )
+        }
         DataType::Decimal128(_, 0) => {
             let numbers = array.as_primitive::<Decimal128Type>();
             (SequenceKind::Number, numbers.values().to_vec())
         }
-        DataType::Int8
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt32
-        | DataType::UInt64 => {
-            let numbers = arrow_cast::cast(array, &DataType::Int64)
-                .map_err(|e| (FIRST_ROW, ErrorKind::Columns(e.to_string())))?;
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt32 => {
+            let numbers = exact_cast(array, &DataType::Int64).map_err(inexact)?;
             let numbers = numbers.as_primitive::<Int64Type>();
             (
                 SequenceKind::Number,
@@ -313,6 +345,10 @@ fn decode_sequence(
 
 /// Every column of a Parquet file as one batch, in the file's own schema.
 pub(crate) fn read_all(file: &InputFile) -> Result<RecordBatch> {
+    guarded(file, || read_all_unguarded(file))
+}
+
+fn read_all_unguarded(file: &InputFile) -> Result<RecordBatch> {
     let here = || Location::file(&file.name);
     let builder = reader(file)?;
     let schema = builder.schema().clone();

@@ -96,7 +96,17 @@ pub fn enrich(
     };
     let n_groups = names.len();
 
-    let window_start = as_of.date - chrono::Duration::days(spec.window_days as i64);
+    // Checked here as well as in the spec: the window may come from an option (`--window-days`).
+    spec.check_window()?;
+    let window_start = as_of
+        .date
+        .checked_sub_signed(chrono::Duration::days(spec.window_days as i64))
+        .ok_or_else(|| {
+            Error::new(ErrorKind::Invalid(format!(
+                "a window of {} days before {} starts before the earliest date Tidemark can hold",
+                spec.window_days, as_of.date
+            )))
+        })?;
     let since = (window_start - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32;
     let sizes = rank::group_sizes(&groups, n_groups);
     let recent = rank::recent_per_group(&groups, n_groups, dates, since);
@@ -204,4 +214,54 @@ fn resolve_groups(
         .ambiguous
         .sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.name.cmp(&b.name)));
     (values, summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TableSpec;
+    use arrow_array::Date32Array;
+
+    fn one_user() -> RecordBatch {
+        RecordBatch::try_from_iter([
+            (
+                "city",
+                Arc::new(StringArray::from(vec!["Austin"])) as ArrayRef,
+            ),
+            (
+                "last_login",
+                Arc::new(Date32Array::from(vec![0])) as ArrayRef,
+            ),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn a_window_out_of_range_is_an_error_whoever_sets_it() {
+        let mut features = TableSpec::users().features.unwrap();
+        let as_of = AsOf {
+            date: NaiveDate::from_ymd_opt(2021, 10, 18).unwrap(),
+            source: "test".into(),
+        };
+        for days in [0, 3_652_425, u32::MAX] {
+            features.window_days = days;
+            let err = enrich(&one_user(), &features, &as_of, None).unwrap_err();
+            assert_eq!(err.kind(), &ErrorKind::WindowDays(days));
+        }
+    }
+
+    #[test]
+    fn a_window_that_starts_before_the_earliest_date_is_an_error() {
+        // `as_of` comes from the data: a timestamp can be as early as dates go.
+        let features = TableSpec::users().features.unwrap();
+        let as_of = AsOf {
+            date: NaiveDate::MIN,
+            source: "test".into(),
+        };
+        let err = enrich(&one_user(), &features, &as_of, None).unwrap_err();
+        assert!(
+            err.to_string().contains("starts before the earliest date"),
+            "{err}"
+        );
+    }
 }
