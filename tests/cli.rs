@@ -459,3 +459,148 @@ fn outputs_can_be_limited_to_what_is_needed() {
         stderr(&bad)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hardening (issue #16, #18): symbolic-link loops and memory maps.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// `tidemark args` in `cwd` with `env` set; killed and reported if it is not done in `limit`
+/// (a run that loops forever must fail the test, not hang it).
+fn tidemark_within(cwd: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tidemark"))
+        .current_dir(cwd)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tidemark starts");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "tidemark {args:?} still running after {limit:?}; stderr:\n{}",
+                stderr(&output)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+const A_MINUTE: Duration = Duration::from_secs(60);
+
+fn json_of(output: &Output) -> serde_json::Value {
+    assert_success(output);
+    serde_json::from_str(&stdout(output)).expect("stdout is JSON")
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_under_changes_reads_each_change_file_once() {
+    let s = Scratch::new();
+    let (_, cdc) = s.seed();
+    std::os::unix::fs::symlink(".", cdc.join("loop")).unwrap();
+    let report = json_of(&apply_seed(&s, &["--out", "out", "--json"]));
+    assert_eq!(report["changes"].as_array().unwrap().len(), 5, "{report}");
+    assert_eq!(report["apply"]["outcome"]["inserted"], 7);
+    assert_eq!(report["apply"]["outcome"]["updated"], 3);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cycle_of_two_symlinks_under_changes_ends_and_reads_each_file_once() {
+    let s = Scratch::new();
+    let (load, _) = s.seed();
+    s.write(
+        "cycle/a/20211017-194324349.csv",
+        std::fs::read(seed().join("20211017-194324349.csv")).unwrap(),
+    );
+    s.write(
+        "cycle/c/20211018-223933563.csv",
+        std::fs::read(seed().join("20211018-223933563.csv")).unwrap(),
+    );
+    std::os::unix::fs::symlink("../c", s.path("cycle/a/b")).unwrap();
+    std::os::unix::fs::symlink("../a", s.path("cycle/c/d")).unwrap();
+    let out = tidemark_within(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load.to_str().unwrap(),
+            "--changes",
+            "cycle",
+            "--out",
+            "out",
+            "--json",
+        ],
+        &[],
+        A_MINUTE,
+    );
+    let report = json_of(&out);
+    assert_eq!(report["changes"].as_array().unwrap().len(), 2, "{report}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_in_a_snapshot_folder_reads_each_part_once() {
+    let s = Scratch::new();
+    let (load, cdc) = s.seed();
+    s.write("parts/LOAD00000001.csv", std::fs::read(&load).unwrap());
+    std::os::unix::fs::symlink(".", s.path("parts/loop")).unwrap();
+    let out = tidemark_within(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            "parts",
+            "--changes",
+            cdc.to_str().unwrap(),
+            "--out",
+            "out",
+            "--json",
+        ],
+        &[],
+        A_MINUTE,
+    );
+    let report = json_of(&out);
+    assert_eq!(report["apply"]["rows_before"], 103, "{report}");
+    assert_eq!(report["apply"]["rows_after"], 110);
+}
+
+#[test]
+fn no_mmap_reads_big_inputs_as_mapping_does_and_its_help_says_why() {
+    let s = Scratch::new();
+    let (_, cdc) = s.seed();
+    // Over the 4 MiB from which inputs are mapped.
+    let mut load = String::new();
+    for id in 1000..90_000 {
+        load.push_str(&format!(
+            "{id},Person number {id} with a name long enough,Austin,2021-01-01\n"
+        ));
+    }
+    assert!(load.len() > 5 << 20);
+    s.write("big/LOAD00000001.csv", &load);
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["apply", "--snapshot", "big/LOAD00000001.csv"];
+        args.extend_from_slice(&["--changes", cdc.to_str().unwrap(), "--out", out]);
+        args.extend_from_slice(&["--format", "csv", "--quiet"]);
+        args.extend_from_slice(extra);
+        assert_success(&tidemark(&s.path(""), &args));
+    };
+    run("mapped", &[]);
+    run("copied", &["--no-mmap"]);
+    let mapped = std::fs::read(s.path("mapped/enriched.csv")).unwrap();
+    assert!(mapped.len() > 5 << 20);
+    assert!(mapped == std::fs::read(s.path("copied/enriched.csv")).unwrap());
+    let help = stdout(&tidemark(&s.path(""), &["apply", "--help"]));
+    assert!(
+        help.contains("--no-mmap") && help.contains("SIGBUS") && help.contains("truncate"),
+        "{help}"
+    );
+}

@@ -15,7 +15,7 @@ use tidemark_core::pipeline::{self, Inputs, Options, Output, Stage};
 use tidemark_core::{OutputFormat, RunReport, TableSpec, encode, example};
 
 use crate::edge::{self, Config, EdgeError, S3Location};
-use crate::inputs::{self, InputError, STATE_FILE};
+use crate::inputs::{self, InputError, Reading, STATE_FILE};
 use crate::outputs::{Staged, WriteError};
 use crate::s3_event::{self, EventError, Record};
 
@@ -107,6 +107,12 @@ struct ApplyArgs {
     /// Fail on inserts of existing keys and updates or deletes of missing keys.
     #[arg(long)]
     strict: bool,
+    /// Read input files into memory instead of mapping them. A mapped file that another
+    /// program truncates while the run reads it makes the process crash with SIGBUS, without
+    /// a message; with --no-mmap the run reads the file as it is when read (a file cut short
+    /// then fails to decode, naming it). Costs a copy of each big input (time and memory).
+    #[arg(long)]
+    no_mmap: bool,
     /// Which outputs to write (comma-separated): snapshot, enriched, diff, state, report.
     #[arg(
         long,
@@ -245,14 +251,19 @@ fn read_spec(path: Option<&Path>) -> Result<TableSpec, CliError> {
 
 fn apply(args: ApplyArgs) -> Result<(), CliError> {
     let started = Instant::now();
+    let reading = if args.no_mmap {
+        Reading::CopyAll
+    } else {
+        Reading::MapBigFiles
+    };
     let spec = read_spec(args.spec.as_deref())?;
-    let (snapshot, mut state) = inputs::snapshot(&args.snapshot)?;
+    let (snapshot, mut state) = inputs::snapshot(&args.snapshot, reading)?;
     if let Some(path) = &args.state {
-        state = Some(inputs::read(path)?);
+        state = Some(inputs::read_with(path, reading)?);
     }
-    let changes = inputs::changes(&args.changes)?;
+    let changes = inputs::changes(&args.changes, reading)?;
     let lookup = match &args.lookup {
-        Some(path) => Some(Lookup::from_file(&inputs::read(path)?)?),
+        Some(path) => Some(Lookup::from_file(&inputs::read_with(path, reading)?)?),
         None => None,
     };
     let options = Options {
