@@ -16,7 +16,7 @@ use tidemark_core::{OutputFormat, RunReport, TableSpec, encode, example};
 
 use crate::edge::{self, Config, EdgeError, S3Location};
 use crate::inputs::{self, InputError, Reading, STATE_FILE};
-use crate::outputs::{Staged, WriteError};
+use crate::outputs::{OutFolder, OutFolderError, WriteError};
 use crate::s3_event::{self, EventError, Record};
 
 #[derive(Debug, Parser)]
@@ -82,7 +82,9 @@ struct ApplyArgs {
     /// Change files, or folders searched recursively; applied in DMS-name order.
     #[arg(long, value_name = "PATH", num_args = 1..)]
     changes: Vec<PathBuf>,
-    /// Where to write snapshot, enriched, diff, report.json (and state.parquet).
+    /// Where to write snapshot, enriched, diff, report.json (and state.parquet). Each run is
+    /// kept whole in DIR/.tidemark/runs/ and the folder switches to it in one step; the names
+    /// at the top of DIR show the current run.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// The table spec (TOML); by default the seed's `users` table (see `tidemark spec`).
@@ -113,6 +115,10 @@ struct ApplyArgs {
     /// then fails to decode, naming it). Costs a copy of each big input (time and memory).
     #[arg(long)]
     no_mmap: bool,
+    /// How long to wait (seconds) for another tidemark run writing into --out to finish,
+    /// before giving up with an error.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    lock_timeout: u64,
     /// Which outputs to write (comma-separated): snapshot, enriched, diff, state, report.
     #[arg(
         long,
@@ -179,6 +185,8 @@ enum CliError {
     Core(#[from] tidemark_core::Error),
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error(transparent)]
+    OutFolder(#[from] OutFolderError),
     #[error("{path}: {error}")]
     Spec {
         path: String,
@@ -251,6 +259,9 @@ fn read_spec(path: Option<&Path>) -> Result<TableSpec, CliError> {
 
 fn apply(args: ApplyArgs) -> Result<(), CliError> {
     let started = Instant::now();
+    // Taken before anything is read: a run that reads the folder's current run (`--snapshot`
+    // the same folder) must not switch it after another run switched it since.
+    let out = OutFolder::open(&args.out, Duration::from_secs(args.lock_timeout))?;
     let reading = if args.no_mmap {
         Reading::CopyAll
     } else {
@@ -284,7 +295,7 @@ fn apply(args: ApplyArgs) -> Result<(), CliError> {
         show_progress,
     )?;
     let written = write_outputs(
-        &args.out,
+        out,
         &output,
         args.format,
         &args.outputs,
@@ -303,10 +314,14 @@ fn demo(args: DemoArgs) -> Result<(), CliError> {
         changes: seed.changes,
         state: None,
     };
+    let out = match &args.out {
+        Some(dir) => Some(OutFolder::open(dir, DEMO_LOCK_TIMEOUT)?),
+        None => None,
+    };
     let (output, mut timings) = run(&TableSpec::users(), inputs, &Options::default(), false)?;
-    let written = match &args.out {
-        Some(dir) => write_outputs(
-            dir,
+    let written = match out {
+        Some(out) => write_outputs(
+            out,
             &output,
             OutputFormat::Parquet,
             &ALL_OUTPUTS,
@@ -398,8 +413,12 @@ fn run(
     Ok((output, timings))
 }
 
+/// How long `demo --out` waits for a run writing into its folder.
+const DEMO_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Writes the run's outputs as a new run of the folder `out`, and switches the folder to it.
 fn write_outputs(
-    dir: &Path,
+    out: OutFolder,
     output: &Output,
     format: OutputFormat,
     wanted: &[Written],
@@ -426,7 +445,8 @@ fn write_outputs(
         ));
     }
     // Each table is written into its file as it is encoded; nothing is in place until all are.
-    let mut staged = Staged::new(dir)?;
+    let dir = out.root().to_path_buf();
+    let mut staged = out.start_run()?;
     let mut names: Vec<String> = Vec::with_capacity(tables.len() + 1);
     for (name, _, _) in &tables {
         staged.create(name)?;
@@ -456,7 +476,9 @@ fn write_outputs(
         let json = serde_json::to_vec_pretty(&log).expect("reports serialise");
         staged.add("report.json", &json)?;
     }
-    staged.commit()?;
+    for warning in out.switch_to(staged)? {
+        eprintln!("warning: {warning}");
+    }
     timings.encode_and_write = start.elapsed().as_secs_f64();
     timings.total = started.elapsed().as_secs_f64();
     Ok(names)

@@ -25,6 +25,10 @@ pub enum InputError {
     NoSnapshot { path: String },
     #[error("{path}: no change files here (expected .csv, .csv.gz or .parquet files)")]
     NoChanges { path: String },
+    #[error(
+        "{path}: its last run ({run}) wrote no snapshot (--outputs without snapshot); pass the snapshot itself"
+    )]
+    NoSnapshotInRun { path: String, run: String },
 }
 
 /// How input files are brought into memory.
@@ -44,13 +48,37 @@ pub const SNAPSHOT_STEM: &str = "snapshot";
 pub const STATE_FILE: &str = "state.parquet";
 
 /// The snapshot files, and the state beside them, named by `path`: a file; a directory of DMS
-/// full-load parts (`LOAD*.csv`); or the output directory of an earlier run.
+/// full-load parts (`LOAD*.csv`); or the output directory of an earlier run. Of an output
+/// directory, only the run its pointer names is read (see [`crate::outputs`]): never a file an
+/// older run left in another format, or a state without its snapshot. A directory written
+/// before runs had folders of their own holds its files at the top, and is read from there.
 pub fn snapshot(
     path: &Path,
     reading: Reading,
 ) -> Result<(Vec<InputFile>, Option<InputFile>), InputError> {
     if !path.is_dir() {
         return Ok((vec![read_with(path, reading)?], None));
+    }
+    let current = crate::outputs::current_run(path).map_err(|source| InputError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    if let Some(run) = current {
+        let snapshot = ["parquet", "csv"]
+            .map(|ext| run.join(format!("{SNAPSHOT_STEM}.{ext}")))
+            .into_iter()
+            .find(|p| p.is_file())
+            .ok_or_else(|| InputError::NoSnapshotInRun {
+                path: path.display().to_string(),
+                run: run.display().to_string(),
+            })?;
+        let state = run.join(STATE_FILE);
+        let state = if state.is_file() {
+            Some(read_with(&state, reading)?)
+        } else {
+            None
+        };
+        return Ok((vec![read_with(&snapshot, reading)?], state));
     }
     for name in [
         format!("{SNAPSHOT_STEM}.parquet"),
@@ -140,8 +168,9 @@ fn contents(path: &Path, reading: Reading) -> std::io::Result<bytes::Bytes> {
     let len = file.metadata()?.len();
     if len >= MAP_BYTES && reading == Reading::MapBigFiles {
         // SAFETY: the mapping is read-only and Tidemark never writes a file it reads: outputs
-        // are written beside their targets and renamed over them, which leaves a mapped file's
-        // contents as they were. What this cannot rule out is
+        // are written into a run folder of their own and never over an earlier run's files,
+        // which stay as they were while mapped (an old run folder that is pruned is unlinked,
+        // and an unlinked file stays readable while mapped). What this cannot rule out is
         // another program truncating an input while it is mapped: touching a page past the new
         // end then raises SIGBUS and the process dies without a message (where a copy reads the
         // file as it is: cut short, it fails to decode, naming the file). `--no-mmap`
