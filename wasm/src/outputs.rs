@@ -12,7 +12,7 @@
 //!   .tidemark/
 //!     runs/<id>/           every file of one run, written in full and synced before ...
 //!     current -> runs/<id> ... this pointer is switched to it: one rename, then a sync of
-//!                          the folder. The folder holds the run `current` names; nothing else.
+//!                          `.tidemark`. What the folder holds is the run `current` names.
 //!     previous -> runs/<id>  the run before, kept until the next run for readers still on it
 //!     lock                 while a run is writing (see `out_lock`)
 //!   snapshot.parquet -> .tidemark/current/snapshot.parquet
@@ -457,10 +457,18 @@ impl OutFolder {
         // From here on the run is the folder's: nothing may remove it.
         run.committed = true;
         self.switched = true;
+        let mut warnings = Vec::new();
+        if let Err(e) = sync_dir(&self.home) {
+            warnings.push(format!(
+                "the folder is switched to this run, but {} could not be synced to disk ({e}): a power cut may bring the previous run back",
+                self.home.display()
+            ));
+        }
         failpoint("apply-switched");
-        let mut warnings = self.update_top_names(&id, &names);
+        warnings.extend(self.update_top_names(&id, &names));
         if let Some(before) = before.filter(|b| *b != id) {
-            if let Err(e) = point(&self.home, PREVIOUS, &before) {
+            let previous = point(&self.home, PREVIOUS, &before).and_then(|()| sync_dir(&self.home));
+            if let Err(e) = previous {
                 warnings.push(format!(
                     "cannot keep the previous run in {}: {e}",
                     self.home.join(PREVIOUS).display()
@@ -591,7 +599,8 @@ impl Drop for OutFolder {
 }
 
 /// Points `home/name` at `runs/<id>`: a link (or a file holding the id) written under a
-/// temporary name and renamed over the old pointer, then the folder synced.
+/// temporary name and renamed over the old pointer. (The caller syncs `home`: once the rename
+/// is done, the pointer has switched, whether or not the sync succeeds.)
 fn point(home: &Path, name: &str, id: &str) -> io::Result<()> {
     let temp = home.join(format!(".{name}.{}.tmp", unique_suffix()));
     #[cfg(unix)]
@@ -604,8 +613,7 @@ fn point(home: &Path, name: &str, id: &str) -> io::Result<()> {
     }
     fs::rename(&temp, home.join(name)).inspect_err(|_| {
         let _ = fs::remove_file(&temp);
-    })?;
-    sync_dir(home)
+    })
 }
 
 /// Makes the names in `dir` durable (a rename is only on disk once its folder is synced).
