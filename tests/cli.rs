@@ -578,15 +578,7 @@ fn a_symlink_loop_in_a_snapshot_folder_reads_each_part_once() {
 fn no_mmap_reads_big_inputs_as_mapping_does_and_its_help_says_why() {
     let s = Scratch::new();
     let (_, cdc) = s.seed();
-    // Over the 4 MiB from which inputs are mapped.
-    let mut load = String::new();
-    for id in 1000..90_000 {
-        load.push_str(&format!(
-            "{id},Person number {id} with a name long enough,Austin,2021-01-01\n"
-        ));
-    }
-    assert!(load.len() > 5 << 20);
-    s.write("big/LOAD00000001.csv", &load);
+    write_big_load(&s);
     let run = |out: &str, extra: &[&str]| {
         let mut args = vec!["apply", "--snapshot", "big/LOAD00000001.csv"];
         args.extend_from_slice(&["--changes", cdc.to_str().unwrap(), "--out", out]);
@@ -1013,4 +1005,62 @@ fn a_lock_left_by_a_killed_run_does_not_block_the_next_one() {
     assert_success(&next);
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(!s.path("out/.tidemark/lock").exists());
+}
+
+/// A LOAD file big enough to be mapped, as `big/LOAD00000001.csv`.
+fn write_big_load(s: &Scratch) -> std::path::PathBuf {
+    let mut load = String::new();
+    for id in 1000..90_000 {
+        load.push_str(&format!(
+            "{id},Person number {id} with a name long enough,Austin,2021-01-01\n"
+        ));
+    }
+    assert!(load.len() as u64 > tidemark::inputs::MAP_BYTES);
+    s.write("big/LOAD00000001.csv", &load)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_input_truncated_during_the_run_crashes_a_mapped_run_but_not_a_no_mmap_one() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let s = Scratch::new();
+    let (_, cdc) = s.seed();
+    let run = |out: &str, extra: &[&str]| {
+        let load = write_big_load(&s);
+        let mut args = vec!["apply", "--snapshot", "big/LOAD00000001.csv"];
+        args.extend_from_slice(&["--changes", cdc.to_str().unwrap(), "--out", out, "--quiet"]);
+        args.extend_from_slice(extra);
+        let mut child = spawn_tidemark(
+            &s.path(""),
+            &args,
+            &[("TIDEMARK_FAILPOINT", "apply-inputs-read:pause-ms=1000")],
+        );
+        // Once the inputs are read, another program cuts the snapshot short.
+        let mut line = String::new();
+        std::io::BufReader::new(child.stderr.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.contains("apply-inputs-read"), "{line}");
+        std::fs::File::options()
+            .write(true)
+            .open(&load)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let mapped = run("mapped", &[]);
+    assert_eq!(
+        mapped.status.signal(),
+        Some(libc::SIGBUS),
+        "{:?}",
+        mapped.status
+    );
+    let copied = run("copied", &["--no-mmap"]);
+    assert_success(&copied);
+    let rows = table_rows(&read_parquet(&s.path("copied/snapshot.parquet")));
+    // Header, the 89,000 rows of the file as it was when read, and the seed's 10 changes
+    // (their keys are not in this table: each is applied as an insert).
+    assert_eq!(rows.len(), 1 + 89_000 + 10);
 }

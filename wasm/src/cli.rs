@@ -277,6 +277,8 @@ fn apply(args: ApplyArgs) -> Result<(), CliError> {
         Some(path) => Some(Lookup::from_file(&inputs::read_with(path, reading)?)?),
         None => None,
     };
+    // For the test that truncates an input between its reading and its decoding.
+    crate::outputs::failpoint("apply-inputs-read");
     let options = Options {
         as_of: args.as_of,
         window_days: args.window_days,

@@ -631,7 +631,8 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 
 /// Fault injection for the crash tests, as in the edge function: `TIDEMARK_FAILPOINT=NAME`
 /// aborts the process at the point of that name, as a kill would; `NAME:pause-ms=N` pauses it
-/// there for N milliseconds (to hold the folder's lock while another run tries it).
+/// there for N milliseconds (to hold the folder's lock while another run tries it, or to
+/// truncate an input the run has read but not yet decoded).
 pub(crate) fn failpoint(name: &str) {
     let Ok(value) = std::env::var("TIDEMARK_FAILPOINT") else {
         return;
