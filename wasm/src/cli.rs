@@ -76,7 +76,7 @@ struct EventArgs {
 #[derive(Debug, Args)]
 struct ApplyArgs {
     /// The snapshot: a Parquet or DMS CSV file, a folder of LOAD*.csv parts, or the --out
-    /// folder of an earlier run (its state.parquet comes along).
+    /// folder of an earlier run (exactly the run it holds: its snapshot and its state.parquet).
     #[arg(long, value_name = "PATH")]
     snapshot: PathBuf,
     /// Change files, or folders searched recursively; applied in DMS-name order.

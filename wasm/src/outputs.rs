@@ -652,3 +652,46 @@ pub(crate) fn failpoint(name: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_without_a_pointer_has_no_current_run() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(current_run(dir.path()).unwrap(), None);
+        fs::write(dir.path().join("snapshot.parquet"), b"an older layout").unwrap();
+        assert_eq!(current_run(dir.path()).unwrap(), None);
+    }
+
+    #[test]
+    fn the_pointer_names_a_run_folder_and_nothing_outside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join(RUNS_HOME);
+        fs::create_dir_all(home.join(RUNS).join("r1")).unwrap();
+        point(&home, CURRENT, "r1").unwrap();
+        assert_eq!(
+            current_run(dir.path()).unwrap(),
+            Some(home.join(RUNS).join("r1"))
+        );
+        // A pointer to a run that is gone, or a file naming a path, is an error, not a guess.
+        point(&home, CURRENT, "r2").unwrap();
+        assert!(current_run(dir.path()).is_err());
+        fs::remove_file(home.join(CURRENT)).unwrap();
+        fs::write(home.join(CURRENT), "../../elsewhere").unwrap();
+        assert!(current_run(dir.path()).is_err());
+    }
+
+    #[test]
+    fn a_failed_run_into_a_new_folder_leaves_no_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let folder = OutFolder::open(&out, std::time::Duration::ZERO).unwrap();
+        let mut run = folder.start_run().unwrap();
+        run.add("report.json", b"{}").unwrap();
+        drop(run);
+        drop(folder);
+        assert!(!out.exists());
+    }
+}
