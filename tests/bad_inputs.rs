@@ -657,3 +657,25 @@ fn a_corrupt_parquet_file_the_reader_panics_on_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_folder_whose_last_run_wrote_no_snapshot_is_not_read_as_an_older_one() {
+    let s = Scratch::new();
+    let (load, cdc) = s.seed();
+    let (load, cdc) = (load.to_str().unwrap(), cdc.to_str().unwrap());
+    let run = |snapshot: &str, extra: &[&str]| {
+        let mut args = vec!["apply", "--snapshot", snapshot, "--changes", cdc];
+        args.extend_from_slice(&["--out", "out", "--quiet"]);
+        args.extend_from_slice(extra);
+        tidemark(&s.path(""), &args)
+    };
+    assert_success(&run(load, &[]));
+    assert_success(&run(load, &["--outputs", "enriched,report"]));
+    let out = run("out", &[]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: out: ") && err.contains("wrote no snapshot"),
+        "{err}"
+    );
+}

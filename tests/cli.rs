@@ -580,3 +580,608 @@ fn as_of_over_several_runs_does_not_depend_on_the_order_files_arrive_in() {
         table_rows(&read_parquet(&s.path("n2/enriched.parquet")))
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hardening (issue #16, #18): symbolic-link loops, memory maps, and an output folder that
+// switches from one run to the next in one step.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// `tidemark args` in `cwd` with `env` set; killed and reported if it is not done in `limit`
+/// (a run that loops forever must fail the test, not hang it).
+fn tidemark_within(cwd: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tidemark"))
+        .current_dir(cwd)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tidemark starts");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "tidemark {args:?} still running after {limit:?}; stderr:\n{}",
+                stderr(&output)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+const A_MINUTE: Duration = Duration::from_secs(60);
+
+fn json_of(output: &Output) -> serde_json::Value {
+    assert_success(output);
+    serde_json::from_str(&stdout(output)).expect("stdout is JSON")
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_under_changes_reads_each_change_file_once() {
+    let s = Scratch::new();
+    let (_, cdc) = s.seed();
+    std::os::unix::fs::symlink(".", cdc.join("loop")).unwrap();
+    let report = json_of(&apply_seed(&s, &["--out", "out", "--json"]));
+    assert_eq!(report["changes"].as_array().unwrap().len(), 5, "{report}");
+    assert_eq!(report["apply"]["outcome"]["inserted"], 7);
+    assert_eq!(report["apply"]["outcome"]["updated"], 3);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cycle_of_two_symlinks_under_changes_ends_and_reads_each_file_once() {
+    let s = Scratch::new();
+    let (load, _) = s.seed();
+    s.write(
+        "cycle/a/20211017-194324349.csv",
+        std::fs::read(seed().join("20211017-194324349.csv")).unwrap(),
+    );
+    s.write(
+        "cycle/c/20211018-223933563.csv",
+        std::fs::read(seed().join("20211018-223933563.csv")).unwrap(),
+    );
+    std::os::unix::fs::symlink("../c", s.path("cycle/a/b")).unwrap();
+    std::os::unix::fs::symlink("../a", s.path("cycle/c/d")).unwrap();
+    let out = tidemark_within(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load.to_str().unwrap(),
+            "--changes",
+            "cycle",
+            "--out",
+            "out",
+            "--json",
+        ],
+        &[],
+        A_MINUTE,
+    );
+    let report = json_of(&out);
+    assert_eq!(report["changes"].as_array().unwrap().len(), 2, "{report}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_in_a_snapshot_folder_reads_each_part_once() {
+    let s = Scratch::new();
+    let (load, cdc) = s.seed();
+    s.write("parts/LOAD00000001.csv", std::fs::read(&load).unwrap());
+    std::os::unix::fs::symlink(".", s.path("parts/loop")).unwrap();
+    let out = tidemark_within(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            "parts",
+            "--changes",
+            cdc.to_str().unwrap(),
+            "--out",
+            "out",
+            "--json",
+        ],
+        &[],
+        A_MINUTE,
+    );
+    let report = json_of(&out);
+    assert_eq!(report["apply"]["rows_before"], 103, "{report}");
+    assert_eq!(report["apply"]["rows_after"], 110);
+}
+
+#[test]
+fn no_mmap_reads_big_inputs_as_mapping_does_and_its_help_says_why() {
+    let s = Scratch::new();
+    let (_, cdc) = s.seed();
+    write_big_load(&s);
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["apply", "--snapshot", "big/LOAD00000001.csv"];
+        args.extend_from_slice(&["--changes", cdc.to_str().unwrap(), "--out", out]);
+        args.extend_from_slice(&["--format", "csv", "--quiet"]);
+        args.extend_from_slice(extra);
+        assert_success(&tidemark(&s.path(""), &args));
+    };
+    run("mapped", &[]);
+    run("copied", &["--no-mmap"]);
+    let mapped = std::fs::read(s.path("mapped/enriched.csv")).unwrap();
+    assert!(mapped.len() > 5 << 20);
+    assert!(mapped == std::fs::read(s.path("copied/enriched.csv")).unwrap());
+    let help = stdout(&tidemark(&s.path(""), &["apply", "--help"]));
+    assert!(
+        help.contains("--no-mmap") && help.contains("SIGBUS") && help.contains("truncate"),
+        "{help}"
+    );
+}
+
+/// The seed, and change files with a DMS commit timestamp per row (`Op,ts,...`): user 4
+/// updated at 09:00 (`seq1`), then deleted at 11:00 (`seq2`), and a late file that updates
+/// user 4 at 10:00 (`late`): stale once the delete is known, newer than the first update.
+fn sequenced_scenario(s: &Scratch) {
+    s.seed();
+    s.write(
+        "seq1/20211019-000000000.csv",
+        "U,2021-10-19 09:00:00.000000,4,Leah Tran,Miami,2021-10-01\n",
+    );
+    s.write(
+        "seq2/20211020-000000000.csv",
+        "D,2021-10-19 11:00:00.000000,4,Leah Tran,Miami,2021-10-01\n",
+    );
+    s.write(
+        "late/20211021-000000000.csv",
+        "U,2021-10-19 10:00:00.000000,4,Leah Tran,Boston,2021-10-01\n",
+    );
+}
+
+fn apply_args<'a>(snapshot: &'a str, changes: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "apply",
+        "--snapshot",
+        snapshot,
+        "--changes",
+        changes,
+        "--out",
+        out,
+        "--quiet",
+    ]
+}
+
+/// User 4's row after the `late` file is applied to `--snapshot folder` (with the state the
+/// folder holds): `None` when the folder knows of the delete at 11:00.
+fn user_4_after_late(s: &Scratch, folder: &str) -> Option<Vec<String>> {
+    let check = format!("check-{}", folder.replace('/', "-"));
+    assert_success(&tidemark(&s.path(""), &apply_args(folder, "late", &check)));
+    table_rows(&read_parquet(&s.path(&format!("{check}/snapshot.parquet"))))
+        .into_iter()
+        .find(|r| r[0] == "4")
+}
+
+#[test]
+fn switching_to_csv_and_back_loses_no_change() {
+    let s = Scratch::new();
+    s.seed();
+    s.write(
+        "delete/20211019-000000000.csv",
+        "D,11,Francis Davidson,Austin,2021-09-20\n",
+    );
+    s.write(
+        "update/20211020-000000000.csv",
+        "U,3,Steve Goodwin,Denver,2021-10-19\n",
+    );
+    assert_success(&apply_seed(&s, &["--out", "out", "--quiet"]));
+    let mut to_csv = apply_args("out", "delete", "out");
+    to_csv.extend_from_slice(&["--format", "csv"]);
+    assert_success(&tidemark(&s.path(""), &to_csv));
+    let after_csv = s.files_below("out");
+    assert_success(&tidemark(&s.path(""), &apply_args("out", "update", "out")));
+    let rows = table_rows(&read_parquet(&s.path("out/snapshot.parquet")));
+    assert!(!rows.iter().any(|r| r[0] == "11"), "the delete is kept");
+    assert_eq!(
+        after_csv,
+        [
+            "out/diff.csv",
+            "out/enriched.csv",
+            "out/report.json",
+            "out/snapshot.csv"
+        ],
+        "no stale Parquet file beside the CSV ones"
+    );
+    assert_eq!(rows.iter().find(|r| r[0] == "3").unwrap()[2], "Denver");
+    assert_eq!(rows.len(), 1 + 110 - 1, "header and the rows but user 11");
+    assert_eq!(
+        s.files_below("out"),
+        [
+            "out/diff.parquet",
+            "out/enriched.parquet",
+            "out/report.json",
+            "out/snapshot.parquet"
+        ]
+    );
+}
+
+#[test]
+fn a_run_without_the_state_output_leaves_no_older_state_behind() {
+    let s = Scratch::new();
+    sequenced_scenario(&s);
+    let load = s.path("dms/users/LOAD00000001.csv");
+    assert_success(&tidemark(
+        &s.path(""),
+        &apply_args(load.to_str().unwrap(), "seq1", "out"),
+    ));
+    assert!(s.path("out/state.parquet").exists());
+    let mut without_state = apply_args("out", "seq2", "out");
+    without_state.extend_from_slice(&["--outputs", "snapshot,enriched,diff,report"]);
+    assert_success(&tidemark(&s.path(""), &without_state));
+    assert_eq!(
+        s.files_below("out"),
+        [
+            "out/diff.parquet",
+            "out/enriched.parquet",
+            "out/report.json",
+            "out/snapshot.parquet"
+        ]
+    );
+}
+
+/// `out/state.parquet` made a folder, so that renaming a new state over it fails.
+fn block_state_name(s: &Scratch) {
+    std::fs::remove_file(s.path("out/state.parquet")).unwrap();
+    s.write("out/state.parquet/blocker", "not a state");
+}
+
+#[test]
+fn a_rename_error_during_the_switch_never_lets_a_stale_change_resurrect_a_deleted_key() {
+    let s = Scratch::new();
+    sequenced_scenario(&s);
+    let load = s.path("dms/users/LOAD00000001.csv");
+    assert_success(&tidemark(
+        &s.path(""),
+        &apply_args(load.to_str().unwrap(), "seq1", "out"),
+    ));
+    block_state_name(&s);
+    let second = tidemark(&s.path(""), &apply_args("out", "seq2", "out"));
+    assert_eq!(
+        user_4_after_late(&s, "out"),
+        None,
+        "user 4 was deleted at 11:00; the 10:00 update is stale; run 2 said: {}",
+        stderr(&second)
+    );
+    // The run itself is complete; only the name in the way could not be updated.
+    assert_success(&second);
+    assert!(
+        stderr(&second).contains("out/state.parquet"),
+        "{}",
+        stderr(&second)
+    );
+}
+
+/// Entries of `out/.tidemark/runs`, and temporary files anywhere below `out`.
+fn run_folders_and_leftovers(s: &Scratch) -> (Vec<String>, Vec<String>) {
+    let runs: Vec<String> = std::fs::read_dir(s.path("out/.tidemark/runs"))
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut leftovers = Vec::new();
+    let mut pending = vec![s.path("out")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(entry.path());
+            } else if name.ends_with(".tmp") || name == "lock" {
+                leftovers.push(entry.path().display().to_string());
+            }
+        }
+    }
+    (runs, leftovers)
+}
+
+#[test]
+fn a_run_killed_at_any_point_of_the_switch_leaves_one_whole_run_and_the_next_run_cleans_up() {
+    for (failpoint, switched) in [
+        ("apply-run-written", false),
+        ("apply-switched", true),
+        ("apply-top-level-partly", true),
+    ] {
+        let s = Scratch::new();
+        sequenced_scenario(&s);
+        let load = s.path("dms/users/LOAD00000001.csv");
+        let load = load.to_str().unwrap();
+        // Clean references: the folder after run 1, and after run 2.
+        assert_success(&tidemark(&s.path(""), &apply_args(load, "seq1", "run1")));
+        assert_success(&tidemark(&s.path(""), &apply_args("run1", "seq2", "run2")));
+        assert_success(&tidemark(&s.path(""), &apply_args(load, "seq1", "out")));
+        let killed = tidemark_within(
+            &s.path(""),
+            &apply_args("out", "seq2", "out"),
+            &[("TIDEMARK_FAILPOINT", failpoint)],
+            A_MINUTE,
+        );
+        assert!(
+            !killed.status.success() && stderr(&killed).contains(failpoint),
+            "{failpoint} fired: {}",
+            stderr(&killed)
+        );
+        let expected = if switched { "run2" } else { "run1" };
+        for name in ["snapshot.parquet", "state.parquet"] {
+            assert_eq!(
+                table_rows(&read_parquet(&s.path(&format!("out/{name}")))),
+                table_rows(&read_parquet(&s.path(&format!("{expected}/{name}")))),
+                "{failpoint}: out/{name} is {expected}'s"
+            );
+        }
+        let user_4 = user_4_after_late(&s, "out");
+        assert_eq!(user_4.is_some(), !switched, "{failpoint}: {user_4:?}");
+        assert_eq!(user_4, user_4_after_late(&s, expected), "{failpoint}");
+        // The next run completes the work and removes what the killed one left.
+        assert_success(&tidemark(&s.path(""), &apply_args("out", "seq2", "out")));
+        let (runs, leftovers) = run_folders_and_leftovers(&s);
+        assert!(runs.len() <= 2, "{failpoint}: old runs pruned: {runs:?}");
+        assert_eq!(leftovers, Vec::<String>::new(), "{failpoint}");
+        assert_eq!(user_4_after_late(&s, "out"), None, "{failpoint}");
+    }
+}
+
+#[test]
+fn temporary_files_a_killed_run_left_are_removed_by_the_next_run() {
+    let s = Scratch::new();
+    s.seed();
+    assert_success(&apply_seed(&s, &["--out", "out", "--quiet"]));
+    // What a run killed while writing leaves (the names an earlier version used, too).
+    s.write(
+        "out/.snapshot.parquet.18c2f00d1e0f0a00-0.tmp",
+        "half a file",
+    );
+    s.write("out/.report.json.18c2f00d1e0f0a00-4.tmp", "{");
+    s.write("out/notes.txt", "a user's own file stays");
+    assert_success(&apply_seed(&s, &["--out", "out", "--quiet"]));
+    assert_eq!(
+        s.files_below("out"),
+        [
+            "out/diff.parquet",
+            "out/enriched.parquet",
+            "out/notes.txt",
+            "out/report.json",
+            "out/snapshot.parquet"
+        ]
+    );
+}
+
+#[test]
+fn a_folder_written_before_run_folders_existed_still_reads_and_is_taken_over() {
+    let s = Scratch::new();
+    sequenced_scenario(&s);
+    let load = s.path("dms/users/LOAD00000001.csv");
+    assert_success(&tidemark(
+        &s.path(""),
+        &apply_args(load.to_str().unwrap(), "seq1", "run1"),
+    ));
+    // The old layout: plain files in the folder.
+    for name in ["snapshot.parquet", "state.parquet", "enriched.parquet"] {
+        s.write(
+            &format!("legacy/{name}"),
+            std::fs::read(s.path(&format!("run1/{name}"))).unwrap(),
+        );
+    }
+    assert_eq!(
+        user_4_after_late(&s, "legacy"),
+        user_4_after_late(&s, "run1")
+    );
+    assert_success(&tidemark(
+        &s.path(""),
+        &apply_args("legacy", "seq2", "legacy"),
+    ));
+    assert_eq!(user_4_after_late(&s, "legacy"), None);
+    assert_eq!(
+        s.files_below("legacy"),
+        [
+            "legacy/diff.parquet",
+            "legacy/enriched.parquet",
+            "legacy/report.json",
+            "legacy/snapshot.parquet",
+            "legacy/state.parquet"
+        ]
+    );
+}
+
+/// Waits until the lock file `path` names its holder (it is written once the lock is taken).
+fn wait_for_holder(path: &Path) {
+    let started = Instant::now();
+    while !std::fs::read_to_string(path).is_ok_and(|text| text.contains("since")) {
+        assert!(
+            started.elapsed() < A_MINUTE,
+            "{} never named a holder",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn spawn_tidemark(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_tidemark"))
+        .current_dir(cwd)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tidemark starts")
+}
+
+#[test]
+fn a_run_into_a_folder_another_run_is_writing_waits_a_bounded_time_then_names_it() {
+    let s = Scratch::new();
+    s.seed();
+    let (load, cdc) = (
+        s.path("dms/users/LOAD00000001.csv"),
+        s.path("dms/users/cdc"),
+    );
+    let first_args = apply_args(load.to_str().unwrap(), cdc.to_str().unwrap(), "out");
+    let first = spawn_tidemark(
+        &s.path(""),
+        &first_args,
+        &[("TIDEMARK_FAILPOINT", "apply-locked:pause-ms=6000")],
+    );
+    wait_for_holder(&s.path("out/.tidemark/lock"));
+    let started = Instant::now();
+    let mut second_args = apply_args(load.to_str().unwrap(), cdc.to_str().unwrap(), "out");
+    second_args.extend_from_slice(&["--lock-timeout", "1"]);
+    let second = tidemark_within(&s.path(""), &second_args, &[], A_MINUTE);
+    let waited = started.elapsed();
+    assert!(!second.status.success());
+    let err = stderr(&second);
+    assert!(
+        err.contains("out")
+            && err.contains("another tidemark run")
+            && err.contains(&first.id().to_string()),
+        "{err}"
+    );
+    assert!(waited >= Duration::from_secs(1), "it waited: {waited:?}");
+    assert!(
+        waited < Duration::from_secs(6),
+        "not much longer than asked: {waited:?}"
+    );
+    let first = first.wait_with_output().unwrap();
+    assert_success(&first);
+    // Without a short limit, the next run waits for the one in progress, then runs.
+    let holder = spawn_tidemark(
+        &s.path(""),
+        &first_args,
+        &[("TIDEMARK_FAILPOINT", "apply-locked:pause-ms=1500")],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let waiting = tidemark_within(&s.path(""), &first_args, &[], A_MINUTE);
+    assert_success(&waiting);
+    assert_success(&holder.wait_with_output().unwrap());
+}
+
+#[test]
+fn two_runs_into_one_folder_at_once_lose_no_change() {
+    let s = Scratch::new();
+    s.seed();
+    assert_success(&apply_seed(&s, &["--out", "out", "--quiet"]));
+    for round in 0..3 {
+        let a = format!("a{round}/2021102{round}-000000000.csv");
+        let b = format!("b{round}/2021102{round}-000000001.csv");
+        s.write(&a, format!("U,3,Steve Goodwin,City A{round},2021-10-19\n"));
+        s.write(&b, format!("U,5,Wilbert Holmes,City B{round},2021-10-19\n"));
+        let a_dir = format!("a{round}");
+        let b_dir = format!("b{round}");
+        let first = spawn_tidemark(&s.path(""), &apply_args("out", &a_dir, "out"), &[]);
+        let second = spawn_tidemark(&s.path(""), &apply_args("out", &b_dir, "out"), &[]);
+        assert_success(&first.wait_with_output().unwrap());
+        assert_success(&second.wait_with_output().unwrap());
+        let rows = table_rows(&read_parquet(&s.path("out/snapshot.parquet")));
+        let city = |id: &str| rows.iter().find(|r| r[0] == id).unwrap()[2].clone();
+        assert_eq!(
+            (city("3"), city("5")),
+            (format!("City A{round}"), format!("City B{round}")),
+            "round {round}: both runs' changes are kept"
+        );
+    }
+}
+
+#[test]
+fn a_lock_left_by_a_killed_run_does_not_block_the_next_one() {
+    let s = Scratch::new();
+    s.seed();
+    let killed = tidemark_within(
+        &s.path(""),
+        &apply_args("dms/users/LOAD00000001.csv", "dms/users/cdc", "out"),
+        &[("TIDEMARK_FAILPOINT", "apply-locked")],
+        A_MINUTE,
+    );
+    assert!(!killed.status.success(), "the failpoint fired");
+    assert!(
+        s.path("out/.tidemark/lock").exists(),
+        "the killed run's lock is left"
+    );
+    let started = Instant::now();
+    let next = tidemark_within(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            "dms/users/LOAD00000001.csv",
+            "--changes",
+            "dms/users/cdc",
+            "--out",
+            "out",
+            "--quiet",
+            "--lock-timeout",
+            "0",
+        ],
+        &[],
+        A_MINUTE,
+    );
+    assert_success(&next);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(!s.path("out/.tidemark/lock").exists());
+}
+
+/// A LOAD file big enough to be mapped, as `big/LOAD00000001.csv`.
+fn write_big_load(s: &Scratch) -> std::path::PathBuf {
+    let mut load = String::new();
+    for id in 1000..90_000 {
+        load.push_str(&format!(
+            "{id},Person number {id} with a name long enough,Austin,2021-01-01\n"
+        ));
+    }
+    assert!(load.len() as u64 > tidemark::inputs::MAP_BYTES);
+    s.write("big/LOAD00000001.csv", &load)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_input_truncated_during_the_run_crashes_a_mapped_run_but_not_a_no_mmap_one() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let s = Scratch::new();
+    let (_, cdc) = s.seed();
+    let run = |out: &str, extra: &[&str]| {
+        let load = write_big_load(&s);
+        let mut args = vec!["apply", "--snapshot", "big/LOAD00000001.csv"];
+        args.extend_from_slice(&["--changes", cdc.to_str().unwrap(), "--out", out, "--quiet"]);
+        args.extend_from_slice(extra);
+        let mut child = spawn_tidemark(
+            &s.path(""),
+            &args,
+            &[("TIDEMARK_FAILPOINT", "apply-inputs-read:pause-ms=1000")],
+        );
+        // Once the inputs are read, another program cuts the snapshot short.
+        let mut line = String::new();
+        std::io::BufReader::new(child.stderr.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.contains("apply-inputs-read"), "{line}");
+        std::fs::File::options()
+            .write(true)
+            .open(&load)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let mapped = run("mapped", &[]);
+    assert_eq!(
+        mapped.status.signal(),
+        Some(libc::SIGBUS),
+        "{:?}",
+        mapped.status
+    );
+    let copied = run("copied", &["--no-mmap"]);
+    assert_success(&copied);
+    let rows = table_rows(&read_parquet(&s.path("copied/snapshot.parquet")));
+    // Header, the 89,000 rows of the file as it was when read, and the seed's 10 changes
+    // (their keys are not in this table: each is applied as an insert).
+    assert_eq!(rows.len(), 1 + 89_000 + 10);
+}

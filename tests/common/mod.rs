@@ -70,7 +70,9 @@ impl Scratch {
         (load, self.path("dms/users/cdc"))
     }
 
-    /// Files below `relative`, recursively, as relative paths.
+    /// Files below `relative`, recursively, as relative paths: what a user sees in a folder.
+    /// The `.tidemark` folder `tidemark apply` keeps its runs in is left out (the tests that
+    /// look into it do so by name).
     pub fn files_below(&self, relative: &str) -> Vec<String> {
         let mut found = Vec::new();
         let mut pending = vec![self.path(relative)];
@@ -80,6 +82,9 @@ impl Scratch {
             };
             for entry in entries {
                 let path = entry.unwrap().path();
+                if path.file_name().is_some_and(|n| n == ".tidemark") {
+                    continue;
+                }
                 if path.is_dir() {
                     pending.push(path);
                 } else {

@@ -15,8 +15,8 @@ use tidemark_core::pipeline::{self, Inputs, Options, Output, Stage};
 use tidemark_core::{OutputFormat, RunReport, TableSpec, encode, example};
 
 use crate::edge::{self, Config, EdgeError, S3Location};
-use crate::inputs::{self, InputError, STATE_FILE};
-use crate::outputs::{Staged, WriteError};
+use crate::inputs::{self, InputError, Reading, STATE_FILE};
+use crate::outputs::{OutFolder, OutFolderError, WriteError};
 use crate::s3_event::{self, EventError, Record};
 
 #[derive(Debug, Parser)]
@@ -76,13 +76,15 @@ struct EventArgs {
 #[derive(Debug, Args)]
 struct ApplyArgs {
     /// The snapshot: a Parquet or DMS CSV file, a folder of LOAD*.csv parts, or the --out
-    /// folder of an earlier run (its state.parquet comes along).
+    /// folder of an earlier run (exactly the run it holds: its snapshot and its state.parquet).
     #[arg(long, value_name = "PATH")]
     snapshot: PathBuf,
     /// Change files, or folders searched recursively; applied in DMS-name order.
     #[arg(long, value_name = "PATH", num_args = 1..)]
     changes: Vec<PathBuf>,
-    /// Where to write snapshot, enriched, diff, report.json (and state.parquet).
+    /// Where to write snapshot, enriched, diff, report.json (and state.parquet). Each run is
+    /// kept whole in DIR/.tidemark/runs/ and the folder switches to it in one step; the names
+    /// at the top of DIR show the current run.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// The table spec (TOML); by default the seed's `users` table (see `tidemark spec`).
@@ -107,6 +109,16 @@ struct ApplyArgs {
     /// Fail on inserts of existing keys and updates or deletes of missing keys.
     #[arg(long)]
     strict: bool,
+    /// Read input files into memory instead of mapping them. A mapped file that another
+    /// program truncates while the run reads it makes the process crash with SIGBUS, without
+    /// a message; with --no-mmap the run reads the file as it is when read (a file cut short
+    /// then fails to decode, naming it). Costs a copy of each big input (time and memory).
+    #[arg(long)]
+    no_mmap: bool,
+    /// How long to wait (seconds) for another tidemark run writing into --out to finish,
+    /// before giving up with an error.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    lock_timeout: u64,
     /// Which outputs to write (comma-separated): snapshot, enriched, diff, state, report.
     #[arg(
         long,
@@ -173,6 +185,8 @@ enum CliError {
     Core(#[from] tidemark_core::Error),
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error(transparent)]
+    OutFolder(#[from] OutFolderError),
     #[error("{path}: {error}")]
     Spec {
         path: String,
@@ -245,16 +259,26 @@ fn read_spec(path: Option<&Path>) -> Result<TableSpec, CliError> {
 
 fn apply(args: ApplyArgs) -> Result<(), CliError> {
     let started = Instant::now();
+    // Taken before anything is read: a run that reads the folder's current run (`--snapshot`
+    // the same folder) must not switch it after another run switched it since.
+    let out = OutFolder::open(&args.out, Duration::from_secs(args.lock_timeout))?;
+    let reading = if args.no_mmap {
+        Reading::CopyAll
+    } else {
+        Reading::MapBigFiles
+    };
     let spec = read_spec(args.spec.as_deref())?;
-    let (snapshot, mut state) = inputs::snapshot(&args.snapshot)?;
+    let (snapshot, mut state) = inputs::snapshot(&args.snapshot, reading)?;
     if let Some(path) = &args.state {
-        state = Some(inputs::read(path)?);
+        state = Some(inputs::read_with(path, reading)?);
     }
-    let changes = inputs::changes(&args.changes)?;
+    let changes = inputs::changes(&args.changes, reading)?;
     let lookup = match &args.lookup {
-        Some(path) => Some(Lookup::from_file(&inputs::read(path)?)?),
+        Some(path) => Some(Lookup::from_file(&inputs::read_with(path, reading)?)?),
         None => None,
     };
+    // For the test that truncates an input between its reading and its decoding.
+    crate::outputs::failpoint("apply-inputs-read");
     let options = Options {
         as_of: args.as_of,
         window_days: args.window_days,
@@ -274,7 +298,7 @@ fn apply(args: ApplyArgs) -> Result<(), CliError> {
         show_progress,
     )?;
     let written = write_outputs(
-        &args.out,
+        out,
         &output,
         args.format,
         &args.outputs,
@@ -293,10 +317,14 @@ fn demo(args: DemoArgs) -> Result<(), CliError> {
         changes: seed.changes,
         state: None,
     };
+    let out = match &args.out {
+        Some(dir) => Some(OutFolder::open(dir, DEMO_LOCK_TIMEOUT)?),
+        None => None,
+    };
     let (output, mut timings) = run(&TableSpec::users(), inputs, &Options::default(), false)?;
-    let written = match &args.out {
-        Some(dir) => write_outputs(
-            dir,
+    let written = match out {
+        Some(out) => write_outputs(
+            out,
             &output,
             OutputFormat::Parquet,
             &ALL_OUTPUTS,
@@ -388,8 +416,12 @@ fn run(
     Ok((output, timings))
 }
 
+/// How long `demo --out` waits for a run writing into its folder.
+const DEMO_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Writes the run's outputs as a new run of the folder `out`, and switches the folder to it.
 fn write_outputs(
-    dir: &Path,
+    out: OutFolder,
     output: &Output,
     format: OutputFormat,
     wanted: &[Written],
@@ -416,7 +448,8 @@ fn write_outputs(
         ));
     }
     // Each table is written into its file as it is encoded; nothing is in place until all are.
-    let mut staged = Staged::new(dir)?;
+    let dir = out.root().to_path_buf();
+    let mut staged = out.start_run()?;
     let mut names: Vec<String> = Vec::with_capacity(tables.len() + 1);
     for (name, _, _) in &tables {
         staged.create(name)?;
@@ -446,7 +479,9 @@ fn write_outputs(
         let json = serde_json::to_vec_pretty(&log).expect("reports serialise");
         staged.add("report.json", &json)?;
     }
-    staged.commit()?;
+    for warning in out.switch_to(staged)? {
+        eprintln!("warning: {warning}");
+    }
     timings.encode_and_write = start.elapsed().as_secs_f64();
     timings.total = started.elapsed().as_secs_f64();
     Ok(names)

@@ -1,5 +1,11 @@
 //! Finding and reading the files a run needs.
+//!
+//! Folders are searched recursively, following symbolic links (DMS date folders are often
+//! links into other storage), but each folder is walked once and each file read once however
+//! many links lead to it: a link back up (`loop -> .`) or two links into each other's folders
+//! would otherwise apply the same change file again and again, or never end.
 
+use std::collections::{HashSet, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -19,6 +25,22 @@ pub enum InputError {
     NoSnapshot { path: String },
     #[error("{path}: no change files here (expected .csv, .csv.gz or .parquet files)")]
     NoChanges { path: String },
+    #[error(
+        "{path}: its last run ({run}) wrote no snapshot (--outputs without snapshot); pass the snapshot itself"
+    )]
+    NoSnapshotInRun { path: String, run: String },
+}
+
+/// How input files are brought into memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reading {
+    /// Files of [`MAP_BYTES`] and more are mapped: no copy, no fresh memory to fault in.
+    #[default]
+    MapBigFiles,
+    /// Every file is copied into memory (`--no-mmap`): a file that another program truncates
+    /// while it is read is read as it is then (cut short, it fails to decode, naming the
+    /// file), instead of crashing the process (see [`contents`]).
+    CopyAll,
 }
 
 /// The file names a previous run writes; a directory holding them is a snapshot.
@@ -26,10 +48,37 @@ pub const SNAPSHOT_STEM: &str = "snapshot";
 pub const STATE_FILE: &str = "state.parquet";
 
 /// The snapshot files, and the state beside them, named by `path`: a file; a directory of DMS
-/// full-load parts (`LOAD*.csv`); or the output directory of an earlier run.
-pub fn snapshot(path: &Path) -> Result<(Vec<InputFile>, Option<InputFile>), InputError> {
+/// full-load parts (`LOAD*.csv`); or the output directory of an earlier run. Of an output
+/// directory, only the run its pointer names is read (see [`crate::outputs`]): never a file an
+/// older run left in another format, or a state without its snapshot. A directory written
+/// before runs had folders of their own holds its files at the top, and is read from there.
+pub fn snapshot(
+    path: &Path,
+    reading: Reading,
+) -> Result<(Vec<InputFile>, Option<InputFile>), InputError> {
     if !path.is_dir() {
-        return Ok((vec![read(path)?], None));
+        return Ok((vec![read_with(path, reading)?], None));
+    }
+    let current = crate::outputs::current_run(path).map_err(|source| InputError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    if let Some(run) = current {
+        let snapshot = ["parquet", "csv"]
+            .map(|ext| run.join(format!("{SNAPSHOT_STEM}.{ext}")))
+            .into_iter()
+            .find(|p| p.is_file())
+            .ok_or_else(|| InputError::NoSnapshotInRun {
+                path: path.display().to_string(),
+                run: run.display().to_string(),
+            })?;
+        let state = run.join(STATE_FILE);
+        let state = if state.is_file() {
+            Some(read_with(&state, reading)?)
+        } else {
+            None
+        };
+        return Ok((vec![read_with(&snapshot, reading)?], state));
     }
     for name in [
         format!("{SNAPSHOT_STEM}.parquet"),
@@ -39,56 +88,67 @@ pub fn snapshot(path: &Path) -> Result<(Vec<InputFile>, Option<InputFile>), Inpu
         if candidate.is_file() {
             let state = path.join(STATE_FILE);
             let state = if state.is_file() {
-                Some(read(&state)?)
+                Some(read_with(&state, reading)?)
             } else {
                 None
             };
-            return Ok((vec![read(&candidate)?], state));
+            return Ok((vec![read_with(&candidate, reading)?], state));
         }
     }
     let parts: Vec<PathBuf> = list_data_files(path)?
         .into_iter()
         .filter(|p| matches!(DmsName::of(&p.to_string_lossy()), DmsName::Load(_)))
         .collect();
+    let parts = once_each(parts);
     if parts.is_empty() {
         return Err(InputError::NoSnapshot {
             path: path.display().to_string(),
         });
     }
     Ok((
-        parts.iter().map(|p| read(p)).collect::<Result<_, _>>()?,
+        parts
+            .iter()
+            .map(|p| read_with(p, reading))
+            .collect::<Result<_, _>>()?,
         None,
     ))
 }
 
 /// The change files named by `paths`: files, or directories searched recursively (DMS writes
-/// date folders). Full-load parts inside such directories are skipped.
-pub fn changes(paths: &[PathBuf]) -> Result<Vec<InputFile>, InputError> {
-    let mut files = Vec::new();
+/// date folders). Full-load parts inside such directories are skipped. A file named twice
+/// (through a link, or by overlapping paths) is read once, under the first of its names.
+pub fn changes(paths: &[PathBuf], reading: Reading) -> Result<Vec<InputFile>, InputError> {
+    let mut found = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let found: Vec<PathBuf> = list_data_files(path)?
+            let in_folder: Vec<PathBuf> = list_data_files(path)?
                 .into_iter()
                 .filter(|p| !matches!(DmsName::of(&p.to_string_lossy()), DmsName::Load(_)))
                 .collect();
-            if found.is_empty() {
+            if in_folder.is_empty() {
                 return Err(InputError::NoChanges {
                     path: path.display().to_string(),
                 });
             }
-            for p in found {
-                files.push(read(&p)?);
-            }
+            found.extend(in_folder);
         } else {
-            files.push(read(path)?);
+            found.push(path.clone());
         }
     }
-    Ok(files)
+    once_each(found)
+        .iter()
+        .map(|p| read_with(p, reading))
+        .collect()
 }
 
-/// Reads one file; its name is the path as given.
+/// Reads one file, mapping it if it is big; its name is the path as given.
 pub fn read(path: &Path) -> Result<InputFile, InputError> {
-    let bytes = contents(path).map_err(|source| InputError::Read {
+    read_with(path, Reading::MapBigFiles)
+}
+
+/// Reads one file as `reading` says; its name is the path as given.
+pub fn read_with(path: &Path, reading: Reading) -> Result<InputFile, InputError> {
+    let bytes = contents(path, reading).map_err(|source| InputError::Read {
         path: path.display().to_string(),
         source,
     })?;
@@ -96,21 +156,26 @@ pub fn read(path: &Path) -> Result<InputFile, InputError> {
 }
 
 /// Files from this size on are mapped rather than copied.
-#[cfg(not(target_arch = "wasm32"))]
-const MAP_BYTES: u64 = 4 << 20;
+pub const MAP_BYTES: u64 = 4 << 20;
 
 /// A big file's bytes as the system already holds them in its page cache, mapped instead of
 /// copied: a copy is as big as the file, in fresh memory the kernel must zero first (at ten
-/// million rows, 5 % of the run's CPU). Small files, and files that cannot be mapped, are read.
+/// million rows, 5 % of the run's CPU). Small files, files that cannot be mapped, and every
+/// file with [`Reading::CopyAll`] are read.
 #[cfg(not(target_arch = "wasm32"))]
-fn contents(path: &Path) -> std::io::Result<bytes::Bytes> {
+fn contents(path: &Path, reading: Reading) -> std::io::Result<bytes::Bytes> {
     let file = fs::File::open(path)?;
     let len = file.metadata()?.len();
-    if len >= MAP_BYTES {
+    if len >= MAP_BYTES && reading == Reading::MapBigFiles {
         // SAFETY: the mapping is read-only and Tidemark never writes a file it reads: outputs
-        // are written beside their targets and renamed over them, which leaves a mapped file's
-        // contents as they were. Another program truncating an input while it is read would
-        // make reading it fault, as it would make a copy half-read.
+        // are written into a run folder of their own and never over an earlier run's files,
+        // which stay as they were while mapped (an old run folder that is pruned is unlinked,
+        // and an unlinked file stays readable while mapped). What this cannot rule out is
+        // another program truncating an input while it is mapped: touching a page past the new
+        // end then raises SIGBUS and the process dies without a message (where a copy reads the
+        // file as it is: cut short, it fails to decode, naming the file). `--no-mmap`
+        // ([`Reading::CopyAll`]) copies every file instead, for inputs that other programs may
+        // rewrite in place while a run reads them.
         if let Ok(map) = unsafe { memmap2::MmapOptions::new().populate().map(&file) } {
             return Ok(bytes::Bytes::from_owner(map));
         }
@@ -121,7 +186,7 @@ fn contents(path: &Path) -> std::io::Result<bytes::Bytes> {
 }
 
 #[cfg(target_arch = "wasm32")]
-fn contents(path: &Path) -> std::io::Result<bytes::Bytes> {
+fn contents(path: &Path, _: Reading) -> std::io::Result<bytes::Bytes> {
     fs::read(path).map(Into::into)
 }
 
@@ -137,26 +202,32 @@ fn is_data_file(path: &Path) -> bool {
 }
 
 /// Data files below `dir`, recursively, in name order (the core sorts them for applying).
+/// Each folder is walked once, however many links lead to it; folders are walked nearest
+/// first, so that a file is found under its shortest name (`cdc/2021/...`, not
+/// `cdc/loop/2021/...`).
 fn list_data_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
     let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = fs::read_dir(&dir).map_err(|source| InputError::Read {
+    let mut walked = HashSet::new();
+    let mut pending = VecDeque::from([dir.to_path_buf()]);
+    while let Some(dir) = pending.pop_front() {
+        let unreadable = |source| InputError::Read {
             path: dir.display().to_string(),
             source,
-        })?;
-        for entry in entries {
-            let path = entry
-                .map_err(|source| InputError::Read {
-                    path: dir.display().to_string(),
-                    source,
-                })?
-                .path();
+        };
+        if !walked.insert(file_id(&dir).map_err(unreadable)?) {
+            continue;
+        }
+        let mut paths = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(unreadable)? {
+            paths.push(entry.map_err(unreadable)?.path());
+        }
+        paths.sort();
+        for path in paths {
             let hidden = path
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with('.'));
             if path.is_dir() && !hidden {
-                pending.push(path);
+                pending.push_back(path);
             } else if is_data_file(&path) {
                 found.push(path);
             }
@@ -164,6 +235,41 @@ fn list_data_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
     }
     found.sort();
     Ok(found)
+}
+
+/// What makes two paths the same file or folder: its device and inode where the system has
+/// them, else its canonical path (else the path itself, when even that is not available).
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum FileId {
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Inode(u64, u64),
+    #[cfg_attr(unix, allow(dead_code))]
+    Path(PathBuf),
+}
+
+fn file_id(path: &Path) -> std::io::Result<FileId> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(path)?;
+        Ok(FileId::Inode(meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(FileId::Path(
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+        ))
+    }
+}
+
+/// `paths` without a second name for a file already there. A path whose file cannot be
+/// looked at is kept: reading it names the problem.
+fn once_each(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut seen = HashSet::new();
+    paths
+        .into_iter()
+        .filter(|p| file_id(p).map_or(true, |id| seen.insert(id)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -185,6 +291,8 @@ mod tests {
             let file = read(&path).unwrap();
             assert_eq!(file.name, path.display().to_string());
             assert!(file.bytes == bytes.as_slice(), "{name}");
+            let copied = read_with(&path, Reading::CopyAll).unwrap();
+            assert!(copied.bytes == bytes.as_slice(), "{name}, copied");
         }
     }
 
