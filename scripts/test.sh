@@ -44,6 +44,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests (cargo test)"
 cargo test --workspace --locked
 
+step "fuzzing: each decoder for 15 s from a fixed seed (scripts/fuzz.sh --smoke)"
+./scripts/fuzz.sh --smoke
+
 step "desktop app: UI tests and a real window under Xvfb (scripts/test-desktop.sh)"
 ./scripts/test-desktop.sh
 
