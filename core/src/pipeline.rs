@@ -87,6 +87,12 @@ pub fn run(
     options: &Options,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Output> {
+    // A window out of range fails before any file is decoded, not after the whole run.
+    if let Some(days) = options.window_days {
+        if !crate::error::WINDOW_DAYS.contains(&days) {
+            return Err(Error::new(ErrorKind::WindowDays(days)));
+        }
+    }
     sort_for_apply(&mut inputs.snapshot);
     sort_for_apply(&mut inputs.changes);
     if inputs.snapshot.is_empty() {
@@ -274,6 +280,27 @@ pub fn infer_as_of(
 mod tests {
     use super::*;
     use crate::Cancel;
+
+    #[test]
+    fn a_window_out_of_range_fails_before_anything_is_decoded() {
+        let seed = crate::example::seed();
+        let inputs = Inputs {
+            snapshot: seed.snapshot,
+            changes: seed.changes,
+            state: None,
+        };
+        let options = Options {
+            window_days: Some(0),
+            ..Default::default()
+        };
+        let mut decoded = 0;
+        let err = run(&TableSpec::users(), inputs, &options, &mut |stage| {
+            decoded += matches!(stage, Stage::Decode { .. }) as usize
+        })
+        .unwrap_err();
+        assert_eq!(*err.kind(), ErrorKind::WindowDays(0));
+        assert_eq!(decoded, 0);
+    }
 
     #[test]
     fn a_run_asked_to_stop_while_it_runs_stops_with_cancelled() {
