@@ -83,16 +83,31 @@ fn handle_with(
     env: &[(&str, &str)],
 ) -> Output {
     s.write("root/event.json", event_json);
+    command(runtime, s, "event.json", locations, env)
+        .output()
+        .expect("the program runs")
+}
+
+/// The command that handles the event in `root/EVENT_FILE`.
+fn command(
+    runtime: Runtime,
+    s: &Scratch,
+    event_file: &str,
+    locations: &[&str],
+    env: &[(&str, &str)],
+) -> Command {
     let mut args = vec!["handle-s3-event", "--bucket-root", "root"];
     args.extend_from_slice(locations);
     match runtime {
-        Runtime::Native => Command::new(env!("CARGO_BIN_EXE_tidemark"))
-            .current_dir(s.path(""))
-            .args(&args)
-            .arg("root/event.json")
-            .envs(env.iter().copied())
-            .output()
-            .unwrap(),
+        Runtime::Native => {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_tidemark"));
+            command
+                .current_dir(s.path(""))
+                .args(&args)
+                .arg(format!("root/{event_file}"))
+                .envs(env.iter().copied());
+            command
+        }
         Runtime::Wasi => {
             // The module sees the bucket root alone, as a preopened folder.
             let mut command = Command::new(wasi::python());
@@ -109,9 +124,8 @@ fn handle_with(
             command
                 .arg("--")
                 .args(guest_args)
-                .arg("/root/event.json")
-                .output()
-                .expect("the WASI runtime runs")
+                .arg(format!("/root/{event_file}"));
+            command
         }
     }
 }
@@ -767,44 +781,53 @@ fn extra_changes(s: &Scratch) -> Vec<String> {
 
 #[test]
 fn concurrent_events_for_one_output_each_apply_exactly_once() {
+    concurrent(Runtime::Native, 6);
+}
+
+#[test]
+fn under_wasi_concurrent_events_for_one_output_each_apply_exactly_once() {
+    concurrent(Runtime::Wasi, 2);
+}
+
+/// The LOAD, the seed's five change files and `extra` more, one event each, all at once,
+/// each in a process of its own.
+fn concurrent(runtime: Runtime, extra: usize) {
     let s = Scratch::new();
     bucket(&s);
     let mut keys = vec!["dms/users/LOAD00000001.csv".to_string()];
     keys.extend(CDC.iter().map(|n| cdc_key(n)));
-    keys.extend(extra_changes(&s));
-    // Twelve processes at once, one event each (the LOAD among them).
+    keys.extend(extra_changes(&s).into_iter().take(extra));
+    let locations = [
+        "--output",
+        "s3://analytics/users/",
+        "--source",
+        "s3://raw/dms/users/",
+    ];
     let children: Vec<_> = keys
         .iter()
         .enumerate()
         .map(|(i, key)| {
-            let path = s.write(&format!("events/{i}.json"), event(&[key]));
-            Command::new(env!("CARGO_BIN_EXE_tidemark"))
-                .current_dir(s.path(""))
-                .args([
-                    "handle-s3-event",
-                    "--bucket-root",
-                    "root",
-                    "--output",
-                    "s3://analytics/users/",
-                    "--source",
-                    "s3://raw/dms/users/",
-                ])
-                .arg(path)
+            s.write(&format!("root/events/{i}.json"), event(&[key]));
+            command(runtime, &s, &format!("events/{i}.json"), &locations, &[])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
+    let mut logs = Vec::new();
     for child in children {
         let out = child.wait_with_output().unwrap();
         assert_success(&out);
-        let action = log_lines(&out)[0]["action"].as_str().unwrap().to_string();
+        let line = log_lines(&out).remove(0);
+        let action = line["action"].as_str().unwrap().to_string();
         assert!(
             ["applied", "rebuilt", "waiting_for_load"].contains(&action.as_str()),
-            "{action}"
+            "{line}"
         );
+        logs.push(format!("{line} {}", stderr(&out)));
     }
+    let logs = logs.join("\n");
     let m = manifest(&s);
     let mut applied: Vec<&str> = m["applied"]
         .as_array()
@@ -815,7 +838,7 @@ fn concurrent_events_for_one_output_each_apply_exactly_once() {
     applied.sort();
     let mut wanted: Vec<&str> = keys[1..].iter().map(String::as_str).collect();
     wanted.sort();
-    assert_eq!(applied, wanted, "every file applied exactly once");
+    assert_eq!(applied, wanted, "every file applied exactly once:\n{logs}");
     assert_eq!(m["pending"], serde_json::json!([]));
     assert_eq!(m["failed"], serde_json::json!([]));
     // The table of one run over all of them.

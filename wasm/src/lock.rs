@@ -76,7 +76,8 @@ impl LockOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
-        "{path} is held by {holder} (lease until {expires_at_ms} ms after the epoch); gave up after waiting {waited:.1} s"
+        "{path} is held by {holder} (lease until {}); gave up after waiting {waited:.1} s (set {WAIT_ENV} to wait longer)",
+        time(*expires_at_ms)
     )]
     Busy {
         path: String,
@@ -108,6 +109,17 @@ pub struct Lock {
     lease: Lease,
     /// The stale lock this one replaced, if any: who held it.
     broke: Option<String>,
+}
+
+/// A time in milliseconds since the epoch, as UTC (RFC 3339).
+fn time(ms: u64) -> String {
+    i64::try_from(ms)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map_or_else(
+            || format!("{ms} ms after the epoch"),
+            |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        )
 }
 
 fn now_ms() -> u64 {
