@@ -5,11 +5,14 @@
 //!   holder's id and the time its lease ends (`{"holder":"...","expires_at_ms":...}`).
 //! - A process that finds it held waits and tries again, with growing pauses, for a bounded
 //!   time, then gives up with an error naming the holder.
-//! - A lock whose lease has ended (its holder was killed, or is too slow) is broken: it is
-//!   renamed away under a name of the breaker's own (only one of several breakers can rename
-//!   it), checked to be the stale lock that was read, and removed; then the breaker competes
-//!   for a fresh lock like anyone else. Should the renamed file turn out to be a newer lock, it
-//!   is linked back into place.
+//! - A lock whose lease has ended (its holder was killed, or is too slow) is broken, by one
+//!   process at a time: the breaker takes `LOCK.break` (an exclusive create too), reads the
+//!   lock again, removes it only if it is still the stale lock it judged, and removes
+//!   `LOCK.break`; then it competes for a fresh lock like anyone else. Between that second
+//!   read and the removal the lock cannot change: no other breaker is at work, nobody creates
+//!   a lock while one exists, and a holder past its lease never removes it. A `LOCK.break`
+//!   left by a breaker killed on the way is removed once it is older than
+//!   [`BREAK_GUARD_STALE`].
 //! - The holder checks, with [`Lock::check`], that the lock is still its own and its lease not
 //!   over before any change that others must not interleave with (the edge function: before
 //!   each switch of the manifest); so a holder that outlived its lease stops instead of
@@ -33,6 +36,9 @@ pub struct LockOptions {
     /// Give up after waiting this long for a held lock.
     pub max_wait: Duration,
 }
+
+/// After this, a `LOCK.break` file is taken to be left by a breaker that was killed.
+pub const BREAK_GUARD_STALE: Duration = Duration::from_secs(10);
 
 /// The environment variables that set [`LockOptions`], in seconds (decimals allowed).
 pub const LEASE_ENV: &str = "TIDEMARK_LOCK_LEASE_SECS";
@@ -216,10 +222,9 @@ impl Lock {
             let seen_holder = seen
                 .as_ref()
                 .map_or_else(|| "an unreadable lock".to_string(), |l| l.holder.clone());
-            if expires_at_ms <= now_ms() {
-                if Self::break_stale(path, &bytes, &holder)? {
-                    broke = Some(seen_holder);
-                }
+            // When another process is breaking it, wait for it like for a held lock.
+            if expires_at_ms <= now_ms() && Self::break_stale(path, &bytes)? {
+                broke = Some(seen_holder);
                 continue;
             }
             let waited = started.elapsed();
@@ -238,29 +243,41 @@ impl Lock {
         }
     }
 
-    /// Removes the stale lock whose contents were `stale`; true if this call removed it.
-    fn break_stale(path: &Path, stale: &[u8], breaker: &str) -> Result<bool, LockError> {
-        let aside = path.with_file_name(format!(
-            "{}.broken.{}",
+    /// Removes the stale lock whose contents were `stale`, if it is still there and no other
+    /// process is breaking it; true if this call removed it.
+    fn break_stale(path: &Path, stale: &[u8]) -> Result<bool, LockError> {
+        let guard = path.with_file_name(format!(
+            "{}.break",
             path.file_name()
-                .map_or("lock".into(), |n| n.to_string_lossy()),
-            breaker.replace(' ', "-")
+                .map_or("lock".into(), |n| n.to_string_lossy())
         ));
-        match fs::rename(path, &aside) {
-            Ok(()) => {}
-            // Another process broke it or its holder released it first.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(io_error(path)(e)),
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&guard)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                // Another breaker is at work, or was killed at it long ago.
+                let abandoned = fs::symlink_metadata(&guard)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > BREAK_GUARD_STALE);
+                if abandoned {
+                    let _ = fs::remove_file(&guard);
+                }
+                return Ok(false);
+            }
+            Err(e) => return Err(io_error(&guard)(e)),
         }
-        let moved = fs::read(&aside).map_err(io_error(&aside))?;
-        let was_stale = moved == stale;
-        if !was_stale {
-            // A newer lock was taken between the read and the rename: put it back, unless
-            // yet another one is there already (its holder's `check` then sees it lost it).
-            let _ = fs::hard_link(&aside, path);
-        }
-        let _ = fs::remove_file(&aside);
-        Ok(was_stale)
+        let still_stale = match fs::read(path) {
+            Ok(bytes) => bytes == stale,
+            Err(_) => false,
+        };
+        let removed = still_stale && fs::remove_file(path).is_ok();
+        let _ = fs::remove_file(&guard);
+        Ok(removed)
     }
 
     /// Who held the stale lock this one replaced, if it replaced one.
@@ -345,6 +362,29 @@ mod tests {
         fresh.check().unwrap();
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "only the lock itself");
+    }
+
+    #[test]
+    fn one_breaker_at_a_time_and_an_abandoned_breaker_does_not_block_forever() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let _stale = Lock::acquire(&path, &options(1, 0)).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        // A breaker at work: the others wait.
+        fs::write(dir.path().join("lock.break"), "").unwrap();
+        let err = Lock::acquire(&path, &options(60_000, 50)).unwrap_err();
+        assert!(matches!(err, LockError::Busy { .. }), "{err}");
+        // Abandoned long ago: removed, and the stale lock broken.
+        let old = SystemTime::now() - BREAK_GUARD_STALE - Duration::from_secs(1);
+        fs::File::options()
+            .write(true)
+            .open(dir.path().join("lock.break"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let lock = Lock::acquire(&path, &options(60_000, 1_000)).unwrap();
+        assert!(lock.broke().is_some());
+        assert!(!dir.path().join("lock.break").exists());
     }
 
     #[test]
