@@ -966,6 +966,18 @@ fn an_event_for_a_folder_is_failed_and_a_removal_clears_it() {
     assert_eq!(manifest(&s)["failed"], serde_json::json!([]));
 }
 
+#[test]
+fn a_folder_marker_is_ignored() {
+    let s = Scratch::new();
+    bucket(&s);
+    assert_success(&handle(&s, &event(&["dms/users/LOAD00000001.csv"]), &[]));
+    let before = manifest(&s);
+    let out = handle(&s, &created("raw", "dms/users/2021/10/19/"), &[]);
+    assert_success(&out);
+    assert_eq!(log_lines(&out)[0]["action"], "ignored");
+    assert_eq!(manifest(&s), before);
+}
+
 fn absurd_keys(runtime: Runtime) {
     let s = Scratch::new();
     bucket(&s);
