@@ -15,6 +15,15 @@
 //! file in DMS-name order. New versions are written first and the manifest is switched last,
 //! so a crash at any point leaves the previous version readable; the received file is
 //! recorded as waiting before any work starts, so the next event completes the work.
+//!
+//! Bucket names and keys are data: they are validated and mapped to paths by
+//! [`crate::bucket_path`], which refuses anything that would leave the bucket root or go
+//! through a symbolic link; a key outside the source prefix is never opened. One process at a
+//! time works on an output: `_tidemark/lock` ([`crate::lock`]) is taken before the manifest is
+//! read and held until it is switched, so a process that waited works on the newest version.
+//! An event that cannot be used (a refused key, a missing object, a folder) is answered
+//! `failed`, recorded in the manifest with its reason, and does not stop later events; a
+//! removal of that key, or a new upload (new ETag), clears it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -25,50 +34,64 @@ use tidemark_core::features::lookup::Lookup;
 use tidemark_core::pipeline::{self, Inputs, Options, Output};
 use tidemark_core::{DmsName, ErrorKind, InputFile, OutputFormat, TableSpec, encode};
 
+use crate::bucket_path::{self, BucketName, BucketRoot, KeyPrefix, ObjectKey, PathError};
 use crate::inputs;
+use crate::lock::{Lock, LockError, LockOptions};
 use crate::outputs::write_all_or_nothing;
 use crate::s3_event::ObjectEvent;
 
 const STATE_DIR: &str = "_tidemark";
 const MANIFEST: &str = "manifest.json";
 const CONFIG_FILE: &str = "tidemark.toml";
+const LOCK_FILE: &str = "lock";
 /// How many versions to keep (the current one and the one before).
 const KEEP_VERSIONS: u64 = 2;
 
-/// A place in S3: a bucket and a key prefix.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A place in S3: a valid bucket name and a key prefix (a folder).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Location {
-    pub bucket: String,
-    pub prefix: String,
+    pub bucket: BucketName,
+    pub prefix: KeyPrefix,
 }
 
 impl S3Location {
-    /// Reads `s3://bucket/prefix/`.
+    /// Reads `s3://bucket/prefix/`; refuses a bucket name S3 would refuse and a prefix that
+    /// is not a plain folder (`..`, `//`, ...).
     pub fn parse(text: &str) -> Result<S3Location, EdgeError> {
         let rest = text
             .strip_prefix("s3://")
             .ok_or_else(|| EdgeError::Config(format!("{text:?} is not an s3:// location")))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(EdgeError::Config(format!("{text:?} names no bucket")));
-        }
-        let prefix = if prefix.is_empty() || prefix.ends_with('/') {
-            prefix.to_string()
-        } else {
-            format!("{prefix}/")
-        };
+        let invalid = |e: PathError| EdgeError::Config(format!("{text:?}: {e}"));
         Ok(S3Location {
-            bucket: bucket.to_string(),
-            prefix,
+            bucket: BucketName::parse(bucket).map_err(invalid)?,
+            prefix: KeyPrefix::parse(prefix).map_err(invalid)?,
         })
     }
 
-    fn contains(&self, bucket: &str, key: &str) -> bool {
-        self.bucket == bucket && key.starts_with(&self.prefix)
+    fn contains(&self, object: &ObjectPath) -> bool {
+        self.bucket == object.bucket && object.key.is_below(&self.prefix)
     }
 
-    fn folder(&self, root: &Path) -> PathBuf {
-        root.join(&self.bucket).join(&self.prefix)
+    /// The folder, below the root, refusing links on the way.
+    fn folder(&self, root: &BucketRoot) -> Result<PathBuf, EdgeError> {
+        Ok(root.confine(&self.bucket, self.prefix.components())?)
+    }
+}
+
+/// An object's validated bucket and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectPath {
+    pub bucket: BucketName,
+    pub key: ObjectKey,
+}
+
+impl ObjectPath {
+    pub fn parse(bucket: &str, key: &str) -> Result<ObjectPath, PathError> {
+        Ok(ObjectPath {
+            bucket: BucketName::parse(bucket)?,
+            key: ObjectKey::parse(key)?,
+        })
     }
 }
 
@@ -83,11 +106,18 @@ pub enum EdgeError {
     Core(#[from] tidemark_core::Error),
     #[error(transparent)]
     Write(#[from] crate::outputs::WriteError),
+    #[error(transparent)]
+    Path(#[from] PathError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
     #[error("the manifest {path} is unreadable: {reason}")]
     Manifest { path: String, reason: String },
     /// A change file that cannot be applied; the table stays as it was without it.
     #[error("rejected, the table is unchanged: {reason}")]
     Rejected { file: String, reason: String },
+    /// An object that cannot be read (refused key, missing, a folder, a link).
+    #[error("{file}: {reason}")]
+    Unreadable { file: String, reason: String },
 }
 
 /// The settings of the function: flags, or `tidemark.toml` in the output folder.
@@ -117,18 +147,41 @@ pub struct Config {
 
 impl Config {
     /// The output folder's `tidemark.toml`, if there is one.
+    ///
+    /// Its `spec` and `lookup` are paths relative to the output folder, and must stay in it:
+    /// they are checked here as keys below the output's prefix (no `..`, not absolute, no
+    /// link on the way, a regular file), so that the folder of the returned path joined with
+    /// them is a path below the bucket root.
     pub fn file_at(
         bucket_root: &Path,
         output: &S3Location,
     ) -> Result<Option<(PathBuf, ConfigFile)>, EdgeError> {
-        let path = output.folder(bucket_root).join(CONFIG_FILE);
-        if !path.is_file() {
+        let root = BucketRoot::new(bucket_root);
+        let path = output.folder(&root)?.join(CONFIG_FILE);
+        let exists = std::fs::symlink_metadata(&path).is_ok();
+        if !exists {
             return Ok(None);
         }
+        let key = output.prefix.join(CONFIG_FILE)?;
+        bucket_path::regular_file(&root.confine(&output.bucket, key.components())?)?;
         let text = std::fs::read_to_string(&path)
             .map_err(|e| EdgeError::Config(format!("{}: {e}", path.display())))?;
-        let file = toml::from_str(&text)
+        let file: ConfigFile = toml::from_str(&text)
             .map_err(|e| EdgeError::Config(format!("{}: {e}", path.display())))?;
+        for (name, relative) in [("spec", &file.spec), ("lookup", &file.lookup)] {
+            if let Some(relative) = relative {
+                let checked = output
+                    .prefix
+                    .join(relative)
+                    .and_then(|key| root.object_file(&output.bucket, &key));
+                if let Err(e) = checked {
+                    return Err(EdgeError::Config(format!(
+                        "{}: `{name}` must name a file in the output folder: {e}",
+                        path.display()
+                    )));
+                }
+            }
+        }
         Ok(Some((path, file)))
     }
 }
@@ -150,6 +203,10 @@ impl ObjectRef {
             etag: event.etag.clone(),
             size: event.size,
         }
+    }
+
+    fn checked(&self) -> Result<ObjectPath, PathError> {
+        ObjectPath::parse(&self.bucket, &self.key)
     }
 
     fn same_object(&self, other: &ObjectRef) -> bool {
@@ -174,6 +231,11 @@ impl ObjectRef {
 pub struct Failed {
     pub object: ObjectRef,
     pub error: String,
+    /// Whether a repeated event for the same object tries again (the object could not be
+    /// read: it may be there now); a file the core rejected, or a refused key, stays failed
+    /// until it is removed or uploaded again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retry: bool,
 }
 
 /// What the current version is made of; switched atomically, last.
@@ -247,19 +309,39 @@ fn handle_object(config: &Config, event: &ObjectEvent, log: &mut LogLine) -> Res
         Ok(())
     };
     if event.is_removed() {
-        return ignore(log, "removal: the table keeps what it applied");
+        return removal(config, event, log);
     }
     if !event.is_created() {
         return ignore(log, "not an object creation");
     }
+    if event.key.ends_with('/') {
+        return ignore(log, "a folder marker, not a data file");
+    }
+    let object = ObjectRef::from_event(event);
+    let checked = match &event.key_error {
+        Some(reason) => Err(PathError::Key {
+            key: event.key.clone(),
+            reason: reason.clone(),
+        }),
+        None => object.checked(),
+    };
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(refused) => {
+            // Never a path: recorded as failed, nothing is opened.
+            let state = StateDir::new(config)?;
+            let lock = state.lock()?;
+            let mut manifest = state.read_manifest()?;
+            return fail_object(&state, &lock, &mut manifest, &object, refused.to_string());
+        }
+    };
     if config
         .source
         .as_ref()
-        .is_some_and(|s| !s.contains(&event.bucket, &event.key))
+        .is_some_and(|s| !s.contains(&checked))
     {
         return ignore(log, "outside the source prefix");
     }
-    let object = ObjectRef::from_event(event);
     let is_data = [".csv", ".csv.gz", ".parquet"]
         .iter()
         .any(|ext| object.key.ends_with(ext));
@@ -267,7 +349,14 @@ fn handle_object(config: &Config, event: &ObjectEvent, log: &mut LogLine) -> Res
         return ignore(log, "not a data file");
     }
 
-    let state = StateDir::new(config);
+    let state = StateDir::new(config)?;
+    let lock = state.lock()?;
+    if let Some(broke) = lock.broke() {
+        eprintln!(
+            "note: broke the stale lock of {broke} on {}",
+            state.root.display()
+        );
+    }
     let mut manifest = state.read_manifest()?;
     let known = manifest
         .load
@@ -279,7 +368,11 @@ fn handle_object(config: &Config, event: &ObjectEvent, log: &mut LogLine) -> Res
         log.version = Some(manifest.version);
         return Ok(());
     }
-    if let Some(failed) = manifest.failed.iter().find(|f| f.object == object) {
+    if let Some(failed) = manifest
+        .failed
+        .iter()
+        .find(|f| f.object == object && !f.retry)
+    {
         return Err(EdgeError::Rejected {
             file: object.name(),
             reason: format!("(already rejected) {}", failed.error),
@@ -288,11 +381,23 @@ fn handle_object(config: &Config, event: &ObjectEvent, log: &mut LogLine) -> Res
     // A new version of a known key replaces it.
     manifest.failed.retain(|f| !f.object.same_object(&object));
     manifest.pending.retain(|o| !o.same_object(&object));
+    if let Err(e) = config.root().object_file(&checked.bucket, &checked.key) {
+        manifest.failed.push(Failed {
+            object: object.clone(),
+            error: e.to_string(),
+            retry: true,
+        });
+        state.write_manifest(&manifest, &lock)?;
+        return Err(EdgeError::Unreadable {
+            file: object.name(),
+            reason: e.to_string(),
+        });
+    }
     manifest.pending.push(object.clone());
-    state.write_manifest(&manifest)?;
+    state.write_manifest(&manifest, &lock)?;
     failpoint("after-journal");
 
-    let outcome = settle(config, &state, &mut manifest)?;
+    let outcome = settle(config, &state, &lock, &mut manifest)?;
     if let Some(rejected) = manifest.failed.iter().find(|f| f.object == object) {
         return Err(EdgeError::Rejected {
             file: object.name(),
@@ -319,16 +424,62 @@ fn handle_object(config: &Config, event: &ObjectEvent, log: &mut LogLine) -> Res
     Ok(())
 }
 
+/// Records `object` as failed (once) and answers the record with the reason.
+fn fail_object(
+    state: &StateDir,
+    lock: &Lock,
+    manifest: &mut Manifest,
+    object: &ObjectRef,
+    reason: String,
+) -> Result<(), EdgeError> {
+    if !manifest.failed.iter().any(|f| &f.object == object) {
+        manifest.failed.retain(|f| !f.object.same_object(object));
+        manifest.failed.push(Failed {
+            object: object.clone(),
+            error: reason.clone(),
+            retry: false,
+        });
+        state.write_manifest(manifest, lock)?;
+    }
+    Err(EdgeError::Unreadable {
+        file: object.name(),
+        reason,
+    })
+}
+
+/// A removal changes nothing the table applied; it clears the key's failure, if any.
+fn removal(config: &Config, event: &ObjectEvent, log: &mut LogLine) -> Result<(), EdgeError> {
+    log.action = "ignored".into();
+    log.detail = Some("removal: the table keeps what it applied".into());
+    let object = ObjectRef::from_event(event);
+    let state = StateDir::new(config)?;
+    let failed = |m: &Manifest| m.failed.iter().any(|f| f.object.same_object(&object));
+    // A first look without the lock: most removals concern no failure.
+    if !failed(&state.read_manifest()?) {
+        return Ok(());
+    }
+    let lock = state.lock()?;
+    let mut manifest = state.read_manifest()?;
+    if failed(&manifest) {
+        manifest.failed.retain(|f| !f.object.same_object(&object));
+        state.write_manifest(&manifest, &lock)?;
+        log.detail =
+            Some("removal: the table keeps what it applied; its failure is cleared".into());
+    }
+    Ok(())
+}
+
 struct Settled {
     rebuilt: bool,
     output: Output,
 }
 
-/// Applies what is waiting, if a LOAD is known; rejects change files that cannot be applied
-/// and goes on without them.
+/// Applies what is waiting, if a LOAD is known; sets aside the files that cannot be applied
+/// (rejected by the core, or unreadable) and goes on without them.
 fn settle(
     config: &Config,
     state: &StateDir,
+    lock: &Lock,
     manifest: &mut Manifest,
 ) -> Result<Option<Settled>, EdgeError> {
     loop {
@@ -358,16 +509,18 @@ fn settle(
                 .filter(|o| o.is_load())
                 .max_by(|a, b| a.apply_order().cmp(&b.apply_order()))
             {
-                Some(newest_load) => load_parts(config, newest_load)?,
-                None => manifest.load.clone(),
+                Some(newest_load) => load_parts(config, newest_load),
+                None => Ok(manifest.load.clone()),
             };
-            let changes: Vec<ObjectRef> = manifest
-                .applied
-                .iter()
-                .chain(&pending_changes)
-                .cloned()
-                .collect();
-            run(config, state, manifest, &load, None, &changes).map(|o| (load, changes, o))
+            load.and_then(|load| {
+                let changes: Vec<ObjectRef> = manifest
+                    .applied
+                    .iter()
+                    .chain(&pending_changes)
+                    .cloned()
+                    .collect();
+                run(config, state, manifest, &load, None, &changes).map(|o| (load, changes, o))
+            })
         } else {
             let changes: Vec<ObjectRef> = pending_changes.clone();
             run(
@@ -395,7 +548,7 @@ fn settle(
             Ok((load, mut applied, output)) => {
                 applied.sort_by(|a, b| a.apply_order().cmp(&b.apply_order()));
                 let version = manifest.version + 1;
-                state.write_version(version, &output, config.format)?;
+                state.write_version(version, &output, config.format, lock)?;
                 failpoint("before-manifest");
                 manifest.version = version;
                 manifest.load = load;
@@ -403,7 +556,7 @@ fn settle(
                 manifest.pending.clear();
                 manifest.sequenced = output.versions.is_some();
                 manifest.as_of = output.report.features.as_ref().map(|f| f.as_of.clone());
-                state.write_manifest(manifest)?;
+                state.write_manifest(manifest, lock)?;
                 state.remove_old_versions(version);
                 return Ok(Some(Settled {
                     rebuilt: rebuild,
@@ -411,12 +564,12 @@ fn settle(
                 }));
             }
             Err(EdgeError::Core(error)) => {
-                // A bad change file is set aside; anything else stops the record.
+                // A bad file that was waiting is set aside; anything else stops the record.
                 let culprit = error.location().map(|l| l.file.clone());
                 let bad = manifest
                     .pending
                     .iter()
-                    .position(|o| Some(o.name()) == culprit && !o.is_load());
+                    .position(|o| Some(o.name()) == culprit);
                 let Some(index) = bad else {
                     return Err(EdgeError::Core(error));
                 };
@@ -424,8 +577,32 @@ fn settle(
                 manifest.failed.push(Failed {
                     object,
                     error: error.to_string(),
+                    retry: false,
                 });
-                state.write_manifest(manifest)?;
+                state.write_manifest(manifest, lock)?;
+            }
+            Err(EdgeError::Unreadable { file, reason }) => {
+                // A waiting file that is gone (or a folder, a link) is set aside; if what
+                // is gone is a file of the current version, the waiting files cannot be
+                // applied without it: they are set aside too, with that reason.
+                let unreadable = manifest.pending.iter().position(|o| o.name() == file);
+                let set_aside: Vec<(ObjectRef, String)> = match unreadable {
+                    Some(index) => vec![(manifest.pending.remove(index), reason)],
+                    None => manifest
+                        .pending
+                        .drain(..)
+                        .map(|o| (o, format!("needs {file}, which is unusable: {reason}")))
+                        .collect(),
+                };
+                for (object, error) in set_aside {
+                    manifest.failed.retain(|f| !f.object.same_object(&object));
+                    manifest.failed.push(Failed {
+                        object,
+                        error,
+                        retry: true,
+                    });
+                }
+                state.write_manifest(manifest, lock)?;
             }
             Err(other) => return Err(other),
         }
@@ -434,21 +611,27 @@ fn settle(
 
 /// Every LOAD part in the folder of `newest`, as DMS writes a full load in several parts.
 fn load_parts(config: &Config, newest: &ObjectRef) -> Result<Vec<ObjectRef>, EdgeError> {
-    let folder_key = newest.key.rsplit_once('/').map_or("", |(folder, _)| folder);
-    let folder = config.bucket_root.join(&newest.bucket).join(folder_key);
-    let entries = std::fs::read_dir(&folder).map_err(|source| inputs::InputError::Read {
-        path: folder.display().to_string(),
-        source,
-    })?;
+    let unreadable = |reason: String| EdgeError::Unreadable {
+        file: newest.name(),
+        reason,
+    };
+    let checked = newest.checked().map_err(|e| unreadable(e.to_string()))?;
+    let folder_key = checked.key.folder();
+    let folder = config
+        .root()
+        .confine(&checked.bucket, folder_key.components())
+        .map_err(|e| unreadable(e.to_string()))?;
+    let entries = std::fs::read_dir(&folder)
+        .map_err(|e| unreadable(format!("cannot list {}: {e}", folder.display())))?;
     let mut parts: Vec<ObjectRef> = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if matches!(DmsName::of(&name), DmsName::Load(_)) {
-            let key = if folder_key.is_empty() {
-                name
-            } else {
-                format!("{folder_key}/{name}")
-            };
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if matches!(DmsName::of(&name), DmsName::Load(_)) && !is_dir {
+            let key = folder_key
+                .join(&name)
+                .map_err(|e| unreadable(e.to_string()))?;
+            let key = key.as_str().to_string();
             let known = (key == newest.key).then(|| newest.clone());
             parts.push(known.unwrap_or(ObjectRef {
                 bucket: newest.bucket.clone(),
@@ -471,8 +654,17 @@ fn run(
     from_version: Option<u64>,
     changes: &[ObjectRef],
 ) -> Result<Output, EdgeError> {
+    let root = config.root();
     let read = |o: &ObjectRef| -> Result<InputFile, EdgeError> {
-        let file = inputs::read(&config.bucket_root.join(&o.bucket).join(&o.key))?;
+        let unreadable = |reason: String| EdgeError::Unreadable {
+            file: o.name(),
+            reason,
+        };
+        let checked = o.checked().map_err(|e| unreadable(e.to_string()))?;
+        let path = root
+            .object_file(&checked.bucket, &checked.key)
+            .map_err(|e| unreadable(e.to_string()))?;
+        let file = inputs::read(&path).map_err(|e| unreadable(e.to_string()))?;
         Ok(InputFile {
             name: o.name(),
             bytes: file.bytes,
@@ -481,14 +673,16 @@ fn run(
     let (snapshot, versions) = match from_version {
         None => (load.iter().map(read).collect::<Result<Vec<_>, _>>()?, None),
         Some(v) => {
-            let dir = state.version_dir(v);
-            let versions = dir.join(inputs::STATE_FILE);
-            let versions = if versions.is_file() {
+            let versions = state.version_file(v, inputs::STATE_FILE)?;
+            let versions = if std::fs::symlink_metadata(&versions).is_ok() {
+                bucket_path::regular_file(&versions)?;
                 Some(inputs::read(&versions)?)
             } else {
                 None
             };
-            (vec![inputs::read(&dir.join("snapshot.parquet"))?], versions)
+            let snapshot = state.version_file(v, "snapshot.parquet")?;
+            bucket_path::regular_file(&snapshot)?;
+            (vec![inputs::read(&snapshot)?], versions)
         }
     };
     let changes = changes.iter().map(read).collect::<Result<Vec<_>, _>>()?;
@@ -541,27 +735,52 @@ fn run(
     Ok(output)
 }
 
-/// The `_tidemark/` folder next to the output.
+impl Config {
+    fn root(&self) -> BucketRoot {
+        BucketRoot::new(&self.bucket_root)
+    }
+}
+
+/// The `_tidemark/` folder next to the output; every path below it is checked for links.
 struct StateDir {
     output: PathBuf,
     root: PathBuf,
 }
 
 impl StateDir {
-    fn new(config: &Config) -> StateDir {
-        let output = config.output.folder(&config.bucket_root);
-        StateDir {
-            root: output.join(STATE_DIR),
+    fn new(config: &Config) -> Result<StateDir, EdgeError> {
+        let root = config.root();
+        let output = config.output.folder(&root)?;
+        let state = bucket_path::below(&output, [STATE_DIR])?;
+        Ok(StateDir {
+            root: state,
             output,
-        }
+        })
     }
 
-    fn version_dir(&self, version: u64) -> PathBuf {
-        self.root.join(format!("v{version:06}"))
+    /// Takes the output's lock (creating `_tidemark/` if need be), waiting for it if need be.
+    fn lock(&self) -> Result<Lock, EdgeError> {
+        std::fs::create_dir_all(&self.root).map_err(|source| crate::outputs::WriteError {
+            path: self.root.display().to_string(),
+            source,
+        })?;
+        let path = bucket_path::below(&self.root, [LOCK_FILE])?;
+        Ok(Lock::acquire(&path, &LockOptions::from_env()?)?)
+    }
+
+    fn version_name(version: u64) -> String {
+        format!("v{version:06}")
+    }
+
+    fn version_file(&self, version: u64, name: &str) -> Result<PathBuf, EdgeError> {
+        Ok(bucket_path::below(
+            &self.root,
+            [Self::version_name(version).as_str(), name],
+        )?)
     }
 
     fn read_manifest(&self) -> Result<Manifest, EdgeError> {
-        let path = self.root.join(MANIFEST);
+        let path = bucket_path::below(&self.root, [MANIFEST])?;
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| EdgeError::Manifest {
                 path: path.display().to_string(),
@@ -575,8 +794,10 @@ impl StateDir {
         }
     }
 
-    fn write_manifest(&self, manifest: &Manifest) -> Result<(), EdgeError> {
+    /// Switches the manifest, if the lock is still ours.
+    fn write_manifest(&self, manifest: &Manifest, lock: &Lock) -> Result<(), EdgeError> {
         let json = serde_json::to_vec_pretty(manifest).expect("manifests serialise");
+        lock.check()?;
         write_all_or_nothing(&self.root, &[(MANIFEST.to_string(), json)])?;
         Ok(())
     }
@@ -587,6 +808,7 @@ impl StateDir {
         version: u64,
         output: &Output,
         format: OutputFormat,
+        lock: &Lock,
     ) -> Result<(), EdgeError> {
         let mut files = vec![(
             "snapshot.parquet".to_string(),
@@ -606,11 +828,15 @@ impl StateDir {
             "report.json".to_string(),
             serde_json::to_vec_pretty(&output.report).expect("reports serialise"),
         ));
-        write_all_or_nothing(&self.version_dir(version), &files)?;
+        let dir = bucket_path::below(&self.root, [Self::version_name(version).as_str()])?;
+        write_all_or_nothing(&dir, &files)?;
         failpoint("before-enriched");
         if let Some(enriched) = &output.enriched {
             let name = format!("enriched.{}", format.extension());
-            write_all_or_nothing(&self.output, &[(name, format.encode(enriched)?)])?;
+            let bytes = format.encode(enriched)?;
+            bucket_path::below(&self.output, [name.as_str()])?;
+            lock.check()?;
+            write_all_or_nothing(&self.output, &[(name, bytes)])?;
         }
         Ok(())
     }
@@ -627,6 +853,7 @@ impl StateDir {
                 .and_then(|n| n.parse::<u64>().ok())
                 .is_some_and(|v| v + KEEP_VERSIONS <= current);
             if old {
+                // Removes a link itself, never what it points to.
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }

@@ -8,11 +8,15 @@
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 pub mod browser;
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub mod bucket_path;
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub mod cli;
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub mod edge;
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub mod inputs;
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub mod lock;
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub mod out_lock;
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]

@@ -12,8 +12,11 @@ pub struct ObjectEvent {
     /// `ObjectCreated:Put`, `ObjectRemoved:Delete`, ...
     pub name: String,
     pub bucket: String,
-    /// The object key, URL-decoded.
+    /// The object key, URL-decoded (lossily when it does not decode to UTF-8).
     pub key: String,
+    /// Why the key is unusable, when it does not decode to UTF-8: the record is answered
+    /// `failed`, the other records of the notification are still handled.
+    pub key_error: Option<String>,
     pub size: Option<u64>,
     pub etag: Option<String>,
     /// S3's per-key ordering token (hex): later events for a key have larger sequencers.
@@ -110,11 +113,12 @@ pub fn parse(json: &str) -> Result<Vec<Record>, EventError> {
                         index,
                         reason: e.to_string(),
                     })?;
+                let (key, key_error) = decode_key(&record.s3.object.key);
                 Ok(Record::Object(ObjectEvent {
                     name: record.event_name,
                     bucket: record.s3.bucket.name,
-                    key: decode_key(&record.s3.object.key)
-                        .map_err(|reason| EventError::Record { index, reason })?,
+                    key,
+                    key_error,
                     size: record.s3.object.size,
                     etag: record.s3.object.etag,
                     sequencer: record.s3.object.sequencer,
@@ -137,6 +141,7 @@ pub fn parse(json: &str) -> Result<Vec<Record>, EventError> {
             name: kind,
             bucket: entity.bucket.name,
             key: entity.object.key,
+            key_error: None,
             size: entity.object.size,
             etag: entity.object.etag,
             sequencer: entity.object.sequencer,
@@ -147,13 +152,20 @@ pub fn parse(json: &str) -> Result<Vec<Record>, EventError> {
     ))
 }
 
-/// S3 notifications form-URL-encode keys: `+` is a space, `%2B` a plus.
-fn decode_key(key: &str) -> Result<String, String> {
+/// S3 notifications form-URL-encode keys: `+` is a space, `%2B` a plus. A key that does
+/// not decode to UTF-8 comes back decoded lossily, with the reason it is unusable.
+fn decode_key(key: &str) -> (String, Option<String>) {
     let spaced = key.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8()
-        .map(|k| k.into_owned())
-        .map_err(|_| format!("the key {key:?} does not decode to UTF-8"))
+    let decoded = percent_encoding::percent_decode_str(&spaced);
+    match decoded.clone().decode_utf8() {
+        Ok(k) => (k.into_owned(), None),
+        Err(_) => (
+            decoded.decode_utf8_lossy().into_owned(),
+            Some(format!(
+                "the URL-encoded key {key:?} does not decode to UTF-8"
+            )),
+        ),
+    }
 }
 
 #[cfg(test)]
