@@ -5,6 +5,8 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{UInt32Type, UInt64Type};
 use arrow_array::{
     ArrayRef, BooleanArray, Decimal128Array, RecordBatch, StringArray, TimestampMicrosecondArray,
     UInt32Array, UInt64Array,
@@ -28,7 +30,38 @@ pub enum ChangeKind {
     Unchanged,
 }
 
+impl std::fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ChangeKind {
+    type Err = String;
+
+    /// Reads what [`ChangeKind::as_str`] writes (the diff's `change` column).
+    ///
+    /// ```
+    /// use tidemark_core::ChangeKind;
+    /// assert_eq!("deleted".parse::<ChangeKind>(), Ok(ChangeKind::Deleted));
+    /// assert!("gone".parse::<ChangeKind>().is_err());
+    /// ```
+    fn from_str(text: &str) -> Result<Self, String> {
+        ChangeKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == text)
+            .ok_or_else(|| format!("unknown kind of change {text:?}"))
+    }
+}
+
 impl ChangeKind {
+    pub const ALL: [ChangeKind; 4] = [
+        ChangeKind::Inserted,
+        ChangeKind::Updated,
+        ChangeKind::Deleted,
+        ChangeKind::Unchanged,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Inserted => "inserted",
@@ -53,15 +86,123 @@ impl ChangeKind {
 /// Columns: `change`; the key columns; `before_<c>` and `after_<c>` for every other column;
 /// `changed_columns` (comma-separated, for updates); `changes` (how many were applied to the
 /// key); `source_file`, `source_row` and `source_sequence` of the last applied change.
+///
+/// Faces read it through the accessors below, not by column names or display text.
 #[derive(Debug, Clone)]
 pub struct Diff {
     pub rows: RecordBatch,
     pub kinds: Vec<ChangeKind>,
     pub summary: OutcomeCounts,
+    /// How many key columns follow `change`.
+    key_count: usize,
+    /// The compared columns (all but the key), in table order.
+    value_columns: Vec<String>,
+    /// Whether the changes carried a sequence (else `source_sequence` is all null).
+    sequenced: bool,
 }
 
 pub const CHANGE_COLUMN: &str = "change";
 pub const CHANGED_COLUMNS_COLUMN: &str = "changed_columns";
+pub const CHANGES_COLUMN: &str = "changes";
+pub const SOURCE_FILE_COLUMN: &str = "source_file";
+pub const SOURCE_ROW_COLUMN: &str = "source_row";
+pub const SOURCE_SEQUENCE_COLUMN: &str = "source_sequence";
+
+/// The diff's column with a column's values before the run.
+pub fn before_column(column: &str) -> String {
+    format!("before_{column}")
+}
+
+/// The diff's column with a column's values after the run.
+pub fn after_column(column: &str) -> String {
+    format!("after_{column}")
+}
+
+/// Where the last applied change of a touched key came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source<'a> {
+    pub file: &'a str,
+    pub row: u64,
+}
+
+impl Diff {
+    /// How many keys the run touched (one row each).
+    pub fn len(&self) -> usize {
+        self.kinds.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.kinds.is_empty()
+    }
+
+    /// What happened to the key of `row`.
+    pub fn kind(&self, row: usize) -> ChangeKind {
+        self.kinds[row]
+    }
+
+    /// The key columns, in the spec's order.
+    pub fn keys(&self) -> &[ArrayRef] {
+        &self.rows.columns()[1..1 + self.key_count]
+    }
+
+    /// The compared columns (every column but the key), in table order.
+    pub fn value_columns(&self) -> &[String] {
+        &self.value_columns
+    }
+
+    fn position(&self, column: &str) -> Option<usize> {
+        self.value_columns.iter().position(|c| c == column)
+    }
+
+    /// A compared column's values before the run (null where the key did not exist).
+    pub fn before(&self, column: &str) -> Option<&ArrayRef> {
+        self.position(column)
+            .map(|i| self.rows.column(1 + self.key_count + 2 * i))
+    }
+
+    /// A compared column's values after the run (null where the key does not exist).
+    pub fn after(&self, column: &str) -> Option<&ArrayRef> {
+        self.position(column)
+            .map(|i| self.rows.column(2 + self.key_count + 2 * i))
+    }
+
+    fn tail(&self, from_end: usize) -> &ArrayRef {
+        self.rows.column(self.rows.num_columns() - from_end)
+    }
+
+    /// The columns an update changed, in table order (none for other kinds).
+    pub fn changed_columns(&self, row: usize) -> impl Iterator<Item = &str> {
+        self.tail(5)
+            .as_string::<i32>()
+            .value(row)
+            .split(',')
+            .filter(|c| !c.is_empty())
+    }
+
+    /// How many changes were applied to the key of `row`.
+    pub fn changes_applied(&self, row: usize) -> u32 {
+        self.tail(4).as_primitive::<UInt32Type>().value(row)
+    }
+
+    /// The source file name of every row's last change.
+    pub fn source_files(&self) -> &StringArray {
+        self.tail(3).as_string::<i32>()
+    }
+
+    /// Where the last change applied to the key of `row` came from.
+    pub fn source(&self, row: usize) -> Source<'_> {
+        Source {
+            file: self.source_files().value(row),
+            row: self.tail(2).as_primitive::<UInt64Type>().value(row),
+        }
+    }
+
+    /// The sequence values of every row's last change (a timestamp or a decimal change
+    /// number), when the changes carried a sequence.
+    pub fn source_sequence(&self) -> Option<&ArrayRef> {
+        self.sequenced.then(|| self.tail(1))
+    }
+}
 
 pub(crate) fn compute(
     spec: &TableSpec,
@@ -101,8 +242,10 @@ pub(crate) fn compute(
     let mut changed_masks: Vec<(&str, BooleanArray)> = Vec::with_capacity(compared.len());
     for (&i, (before, after, differ)) in compared.iter().zip(sides) {
         let field = schema.field(i);
-        for (side, values) in [("before", before), ("after", after)] {
-            let name = format!("{side}_{}", field.name());
+        for (name, values) in [
+            (before_column(field.name()), before),
+            (after_column(field.name()), after),
+        ] {
             fields.push(Field::new(name, field.data_type().clone(), true));
             columns.push(values);
         }
@@ -168,12 +311,17 @@ pub(crate) fn compute(
         None => Arc::new(TimestampMicrosecondArray::new_null(touched.len())),
     };
     let counts: UInt32Array = touched.iter().map(|o| Some(o.count)).collect();
+    // The accessors of `Diff` find these five by their place from the end.
     fields.extend([
         Field::new(CHANGED_COLUMNS_COLUMN, DataType::Utf8, false),
-        Field::new("changes", DataType::UInt32, false),
-        Field::new("source_file", DataType::Utf8, false),
-        Field::new("source_row", DataType::UInt64, false),
-        Field::new("source_sequence", source_sequence.data_type().clone(), true),
+        Field::new(CHANGES_COLUMN, DataType::UInt32, false),
+        Field::new(SOURCE_FILE_COLUMN, DataType::Utf8, false),
+        Field::new(SOURCE_ROW_COLUMN, DataType::UInt64, false),
+        Field::new(
+            SOURCE_SEQUENCE_COLUMN,
+            source_sequence.data_type().clone(),
+            true,
+        ),
     ]);
     columns.extend([
         Arc::new(changed.finish()) as ArrayRef,
@@ -187,6 +335,12 @@ pub(crate) fn compute(
         rows,
         kinds,
         summary,
+        key_count: spec.table.key.len(),
+        value_columns: compared
+            .iter()
+            .map(|&i| schema.field(i).name().clone())
+            .collect(),
+        sequenced: changes.sequence.is_some(),
     })
 }
 
@@ -197,5 +351,76 @@ pub fn format_sequence(kind: SequenceKind, value: i128) -> String {
         SequenceKind::Timestamp => DateTime::from_timestamp_micros(value as i64)
             .map(|t| t.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string())
             .unwrap_or_else(|| value.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{self, Inputs, Options};
+    use arrow_array::Array;
+
+    fn seed_diff(changes: Vec<crate::InputFile>) -> Diff {
+        let seed = crate::example::seed();
+        let inputs = Inputs {
+            snapshot: seed.snapshot,
+            changes: if changes.is_empty() {
+                seed.changes
+            } else {
+                changes
+            },
+            state: None,
+        };
+        let options = Options {
+            as_of: chrono::NaiveDate::from_ymd_opt(2021, 10, 18),
+            ..Default::default()
+        };
+        pipeline::run(&TableSpec::users(), inputs, &options, &mut |_| {})
+            .unwrap()
+            .diff
+    }
+
+    #[test]
+    fn the_accessors_read_each_part_of_a_row_by_its_meaning() {
+        let diff = seed_diff(vec![]);
+        assert_eq!(diff.len(), 10);
+        assert_eq!(diff.value_columns(), ["name", "city", "last_login"]);
+        assert!(diff.source_sequence().is_none(), "the seed has no sequence");
+        let keys = diff.keys()[0].as_primitive::<arrow_array::types::Int64Type>();
+        let updated = (0..diff.len())
+            .find(|&r| diff.kind(r) == ChangeKind::Updated && keys.value(r) == 9)
+            .expect("user 9 is updated");
+        let changed: Vec<&str> = diff.changed_columns(updated).collect();
+        assert!(changed.contains(&"city"), "{changed:?}");
+        let city = |side: Option<&ArrayRef>| {
+            // Text may be held as a dictionary: read it as the file declares it.
+            let text = arrow_cast::cast(side.unwrap(), &DataType::Utf8).unwrap();
+            text.as_string::<i32>().value(updated).to_string()
+        };
+        assert_ne!(city(diff.before("city")), city(diff.after("city")));
+        assert!(diff.before("user_id").is_none(), "the key is not compared");
+        let source = diff.source(updated);
+        assert!(
+            source.file.ends_with(".csv") && source.row >= 1,
+            "{source:?}"
+        );
+        assert!(diff.changes_applied(updated) >= 1);
+        let inserted = (0..diff.len())
+            .find(|&r| diff.kind(r) == ChangeKind::Inserted)
+            .unwrap();
+        assert!(diff.before("city").unwrap().is_null(inserted));
+        assert_eq!(diff.changed_columns(inserted).count(), 0);
+    }
+
+    #[test]
+    fn a_sequenced_run_gives_its_sequence_values() {
+        let diff = seed_diff(vec![crate::InputFile::new(
+            "20211019-000000000.csv",
+            b"U,2021-10-19 12:00:00.000000,3,Steve Goodwin,Denver,2021-10-19\n".to_vec(),
+        )]);
+        let sequence = diff.source_sequence().expect("the file has a sequence");
+        assert_eq!(sequence.len(), 1);
+        assert_eq!(diff.source(0).row, 1);
+        assert_eq!("updated".parse::<ChangeKind>(), Ok(diff.kind(0)));
     }
 }

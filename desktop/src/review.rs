@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use arrow_array::{Array, RecordBatch};
+use arrow_array::RecordBatch;
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::SortOptions;
 use tidemark_core::Cancel;
@@ -135,29 +135,19 @@ impl Review {
 
     fn index(session: &Session, output: pipeline::Output) -> Result<Review, String> {
         let key_columns = session.spec.table.key.clone();
-        let value_columns: Vec<String> = output
-            .table
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .filter(|name| !key_columns.contains(name))
-            .collect();
         let diff = &output.diff;
+        let value_columns = diff.value_columns().to_vec();
         let rows_by_filter = DiffFilter::EVERY
             .iter()
             .map(|&filter| {
-                let rows = (0..diff.kinds.len() as u32)
-                    .filter(|&row| filter.admits(diff.kinds[row as usize]))
+                let rows = (0..diff.len() as u32)
+                    .filter(|&row| filter.admits(diff.kind(row as usize)))
                     .collect();
                 (filter, rows)
             })
             .collect();
-        let key_text = key_text(&diff.rows, &key_columns)?;
-        let has_sequence = diff
-            .rows
-            .column_by_name("source_sequence")
-            .is_some_and(|c| c.null_count() < c.len());
+        let key_text = key_text(diff.keys(), diff.len())?;
+        let has_sequence = diff.source_sequence().is_some();
         Ok(Review {
             output,
             key_columns,
@@ -207,18 +197,13 @@ fn normalise_key(text: &str) -> String {
         .join(", ")
 }
 
-fn key_text(diff: &RecordBatch, key_columns: &[String]) -> Result<Vec<String>, String> {
+fn key_text(keys: &[arrow_array::ArrayRef], rows: usize) -> Result<Vec<String>, String> {
     let options = FormatOptions::default();
-    let formatters = key_columns
+    let formatters = keys
         .iter()
-        .map(|name| {
-            let column = diff
-                .column_by_name(name)
-                .ok_or_else(|| format!("the diff has no key column `{name}`"))?;
-            ArrayFormatter::try_new(column.as_ref(), &options).map_err(|e| e.to_string())
-        })
+        .map(|column| ArrayFormatter::try_new(column.as_ref(), &options).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((0..diff.num_rows())
+    Ok((0..rows)
         .map(|row| {
             let parts: Vec<String> = formatters
                 .iter()

@@ -2,12 +2,11 @@
 //! table (sortable). Both build only the rows on screen (`TableBuilder::body.rows`), and format
 //! only their cells, so a million rows scroll like a hundred.
 
-use arrow_array::cast::AsArray;
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::ArrayRef;
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use egui::{Align, Color32, Layout, RichText};
 use egui_extras::{Column, TableBuilder};
-use tidemark_core::diff::{CHANGED_COLUMNS_COLUMN, ChangeKind};
+use tidemark_core::diff::ChangeKind;
 
 use crate::app::{Action, TidemarkApp, count, plural};
 use crate::review::{DiffFilter, Review};
@@ -56,10 +55,6 @@ impl Palette {
 fn formatter(column: &ArrayRef) -> Option<ArrayFormatter<'_>> {
     let options = FormatOptions::default().with_null("null");
     ArrayFormatter::try_new(column.as_ref(), &options).ok()
-}
-
-fn column<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a ArrayRef> {
-    batch.column_by_name(name)
 }
 
 pub fn diff_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
@@ -126,21 +121,23 @@ enum DiffColumn<'a> {
         after: ArrayFormatter<'a>,
     },
     Plain(ArrayFormatter<'a>),
+    ChangesApplied,
     SourceFile(&'a arrow_array::StringArray),
+    SourceRow,
 }
 
 fn diff_table(review: &Review, rows: &[u32], scroll_to: Option<f32>, ui: &mut egui::Ui) {
-    let diff = &review.output.diff.rows;
+    let diff = &review.output.diff;
     let mut columns: Vec<(String, DiffColumn, Column)> =
         vec![("change".into(), DiffColumn::Change, Column::initial(72.0))];
-    for key in &review.key_columns {
-        if let Some(f) = column(diff, key).and_then(formatter) {
+    for (key, values) in review.key_columns.iter().zip(diff.keys()) {
+        if let Some(f) = formatter(values) {
             columns.push((key.clone(), DiffColumn::Key(f), Column::initial(70.0)));
         }
     }
-    for name in &review.value_columns {
-        let before = column(diff, &format!("before_{name}")).and_then(formatter);
-        let after = column(diff, &format!("after_{name}")).and_then(formatter);
+    for name in diff.value_columns() {
+        let before = diff.before(name).and_then(formatter);
+        let after = diff.after(name).and_then(formatter);
         if let (Some(before), Some(after)) = (before, after) {
             columns.push((
                 name.clone(),
@@ -153,33 +150,24 @@ fn diff_table(review: &Review, rows: &[u32], scroll_to: Option<f32>, ui: &mut eg
             ));
         }
     }
-    for (name, title, width) in [("changes", "changes", 60.0)] {
-        if let Some(f) = column(diff, name).and_then(formatter) {
-            columns.push((title.into(), DiffColumn::Plain(f), Column::initial(width)));
-        }
-    }
-    if let Some(files) = column(diff, "source_file").and_then(|c| c.as_string_opt::<i32>()) {
-        columns.push((
-            "source file".into(),
-            DiffColumn::SourceFile(files),
-            Column::initial(175.0),
-        ));
-    }
-    if let Some(f) = column(diff, "source_row").and_then(formatter) {
-        columns.push(("row".into(), DiffColumn::Plain(f), Column::initial(45.0)));
-    }
-    if review.has_sequence
-        && let Some(f) = column(diff, "source_sequence").and_then(formatter)
-    {
+    columns.push((
+        "changes".into(),
+        DiffColumn::ChangesApplied,
+        Column::initial(60.0),
+    ));
+    columns.push((
+        "source file".into(),
+        DiffColumn::SourceFile(diff.source_files()),
+        Column::initial(175.0),
+    ));
+    columns.push(("row".into(), DiffColumn::SourceRow, Column::initial(45.0)));
+    if let Some(f) = diff.source_sequence().and_then(formatter) {
         columns.push((
             "sequence".into(),
             DiffColumn::Plain(f),
             Column::initial(200.0),
         ));
     }
-    let changed_columns =
-        column(diff, CHANGED_COLUMNS_COLUMN).and_then(|c| c.as_string_opt::<i32>());
-    let kinds = &review.output.diff.kinds;
     let palette = Palette::of(ui);
 
     let mut table = TableBuilder::new(ui)
@@ -205,8 +193,7 @@ fn diff_table(review: &Review, rows: &[u32], scroll_to: Option<f32>, ui: &mut eg
         .body(|body| {
             body.rows(ROW_HEIGHT, rows.len(), |mut row| {
                 let index = rows[row.index()] as usize;
-                let kind = kinds[index];
-                let changed = changed_columns.map_or("", |c| c.value(index));
+                let kind = diff.kind(index);
                 for (_, content, _) in &columns {
                     row.col(|ui| match content {
                         DiffColumn::Change => {
@@ -224,11 +211,17 @@ fn diff_table(review: &Review, rows: &[u32], scroll_to: Option<f32>, ui: &mut eg
                             before,
                             after,
                         } => {
-                            let is_changed = changed.split(',').any(|c| c == *name);
+                            let is_changed = diff.changed_columns(index).any(|c| c == *name);
                             value_cell(ui, kind, is_changed, before, after, index, &palette);
                         }
                         DiffColumn::Plain(f) => {
                             ui.label(f.value(index).to_string());
+                        }
+                        DiffColumn::ChangesApplied => {
+                            ui.label(diff.changes_applied(index).to_string());
+                        }
+                        DiffColumn::SourceRow => {
+                            ui.label(diff.source(index).row.to_string());
                         }
                         DiffColumn::SourceFile(files) => {
                             let name = files.value(index);

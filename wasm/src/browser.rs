@@ -19,14 +19,13 @@
 
 use std::cell::RefCell;
 
-use arrow_array::{Array, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_buffer::NullBuffer;
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_row::{RowConverter, SortField};
 use arrow_schema::SortOptions;
 use chrono::NaiveDate;
 use js_sys::{Array as JsArray, Function, JSON, Object, Reflect, Uint8Array};
-use tidemark_core::diff::{CHANGE_COLUMN, CHANGED_COLUMNS_COLUMN};
 use tidemark_core::features::lookup::Lookup;
 use tidemark_core::files::sort_for_apply;
 use tidemark_core::pipeline::{self, Inputs, Options, Output, Stage};
@@ -500,12 +499,16 @@ fn cells<'a>(batch: &'a RecordBatch, options: &'a FormatOptions<'a>) -> Vec<Cell
     batch
         .columns()
         .iter()
-        .map(|c| Cells {
-            formatter: ArrayFormatter::try_new(c.as_ref(), options)
-                .expect("every table type displays"),
-            nulls: c.logical_nulls(),
-        })
+        .map(|c| column_cells(c, options))
         .collect()
+}
+
+fn column_cells<'a>(column: &'a ArrayRef, options: &'a FormatOptions<'a>) -> Cells<'a> {
+    Cells {
+        formatter: ArrayFormatter::try_new(column.as_ref(), options)
+            .expect("every table type displays"),
+        nulls: column.logical_nulls(),
+    }
 }
 
 fn string_array<'a>(values: impl IntoIterator<Item = &'a str>) -> JsArray {
@@ -608,79 +611,66 @@ impl Run {
         let change = change.and_then(|c| JsValue::from(c).as_string());
         let filter = match change.as_deref() {
             None | Some("") => None,
-            Some(name) => Some(
-                [
-                    ChangeKind::Inserted,
-                    ChangeKind::Updated,
-                    ChangeKind::Deleted,
-                    ChangeKind::Unchanged,
-                ]
-                .into_iter()
-                .find(|k| k.as_str() == name)
-                .ok_or_else(|| {
-                    usage_error(&format!(
-                        "unknown change {name:?} (expected inserted, updated, deleted or unchanged)"
-                    ))
-                })?,
-            ),
+            Some(name) => Some(name.parse::<ChangeKind>().map_err(|_| {
+                usage_error(&format!(
+                    "unknown change {name:?} (expected inserted, updated, deleted or unchanged)"
+                ))
+            })?),
         };
-        let matching = |i: &usize| filter.is_none_or(|k| diff.kinds[*i] == k);
-        let total = (0..diff.kinds.len()).filter(matching).count();
-        let rows: Vec<usize> = (0..diff.kinds.len())
+        let matching = |i: &usize| filter.is_none_or(|k| diff.kind(*i) == k);
+        let total = (0..diff.len()).filter(matching).count();
+        let rows: Vec<usize> = (0..diff.len())
             .filter(matching)
             .skip(offset as usize)
             .take(limit as usize)
             .collect();
 
-        let batch = &diff.rows;
         let options = format_options();
-        let shown = cells(batch, &options);
-        let index = |name: &str| batch.schema().index_of(name).expect("diff columns");
-        let value_at = |column: usize, row: usize| shown[column].value(row);
-        let text_at = |column: usize, row: usize| shown[column].text(row);
-        let columns: Vec<String> = self
-            .output
-            .table
-            .schema()
-            .fields()
+        // Formatters of the diff's parts, found through its typed accessors.
+        let columns: Vec<String> = diff.value_columns().to_vec();
+        let key_cells: Vec<Cells> = diff
+            .keys()
             .iter()
-            .map(|f| f.name().clone())
-            .filter(|n| !self.key.contains(n))
+            .map(|k| column_cells(k, &options))
             .collect();
-        let key_columns: Vec<usize> = self.key.iter().map(|k| index(k)).collect();
-        let before_columns: Vec<usize> = columns
+        let compared = |c: &str| {
+            diff.before(c)
+                .zip(diff.after(c))
+                .expect("a compared column")
+        };
+        let before_cells: Vec<Cells> = columns
             .iter()
-            .map(|c| index(&format!("before_{c}")))
+            .map(|c| column_cells(compared(c).0, &options))
             .collect();
-        let after_columns: Vec<usize> = columns
+        let after_cells: Vec<Cells> = columns
             .iter()
-            .map(|c| index(&format!("after_{c}")))
+            .map(|c| column_cells(compared(c).1, &options))
             .collect();
-        let (change_column, changed_column) = (index(CHANGE_COLUMN), index(CHANGED_COLUMNS_COLUMN));
-        let (count_column, file_column) = (index("changes"), index("source_file"));
-        let (row_column, sequence_column) = (index("source_row"), index("source_sequence"));
+        let sequence_cells = diff
+            .source_sequence()
+            .map(|sequence| column_cells(sequence, &options));
 
         let out: JsArray = rows
             .iter()
             .map(|&row| {
-                let kind = diff.kinds[row];
+                let kind = diff.kind(row);
                 let item: JsValue = Object::new().into();
-                let values = |columns: &[usize]| -> JsValue {
-                    columns
+                let values = |cells: &[Cells]| -> JsValue {
+                    cells
                         .iter()
-                        .map(|&c| value_at(c, row))
+                        .map(|c| c.value(row))
                         .collect::<JsArray>()
                         .into()
                 };
-                set(&item, "change", text_at(change_column, row));
-                set(&item, "key", values(&key_columns));
+                set(&item, "change", kind.as_str());
+                set(&item, "key", values(&key_cells));
                 let before = kind != ChangeKind::Inserted;
                 let after = kind != ChangeKind::Deleted;
                 set(
                     &item,
                     "before",
                     if before {
-                        values(&before_columns)
+                        values(&before_cells)
                     } else {
                         JsValue::NULL
                     },
@@ -689,29 +679,23 @@ impl Run {
                     &item,
                     "after",
                     if after {
-                        values(&after_columns)
+                        values(&after_cells)
                     } else {
                         JsValue::NULL
                     },
                 );
-                let changed = text_at(changed_column, row);
+                set(&item, "changed", string_array(diff.changed_columns(row)));
+                set(&item, "changes", diff.changes_applied(row) as f64);
+                let source = diff.source(row);
+                set(&item, "file", source.file);
+                set(&item, "row", source.row as f64);
                 set(
                     &item,
-                    "changed",
-                    string_array(changed.split(',').filter(|s| !s.is_empty())),
+                    "sequence",
+                    sequence_cells
+                        .as_ref()
+                        .map_or(JsValue::NULL, |c| c.value(row)),
                 );
-                set(
-                    &item,
-                    "changes",
-                    text_at(count_column, row).parse::<f64>().unwrap_or(0.0),
-                );
-                set(&item, "file", text_at(file_column, row));
-                set(
-                    &item,
-                    "row",
-                    text_at(row_column, row).parse::<f64>().unwrap_or(0.0),
-                );
-                set(&item, "sequence", value_at(sequence_column, row));
                 item
             })
             .collect();
