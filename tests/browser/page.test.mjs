@@ -1,12 +1,14 @@
 // The page, end to end, in headless Chromium: load the example, read the summary, the diff and
 // the enriched table, download the enriched table and compare it with the native CLI's, see a
-// bad file's error, and use the page offline. Saves web/screenshot.png.
+// bad file's error, and use the page offline. Saves a screenshot in a temporary folder
+// (TIDEMARK_SCREENSHOT=web/screenshot.png refreshes the README's).
 // Needs web/pkg (scripts/build-wasm.sh), the CLI (cargo build -p tidemark) and Chromium.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { tmpdir } from "node:os";
 
 import { chromium } from "playwright-core";
 import { REPO, SEED, cli, parseCsv, scratch } from "./common.mjs";
@@ -178,7 +180,9 @@ test("the screenshot", async () => {
   await page.getByRole("tab", { name: /Diff/ }).click();
   await page.waitForSelector('#grid[data-table="diff"] tbody tr');
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(REPO, "web/screenshot.png") });
+  // Tests never write over tracked files: the README's screenshot is refreshed on request only.
+  const path = process.env.TIDEMARK_SCREENSHOT ?? join(tmpdir(), "tidemark-page-screenshot.png");
+  await page.screenshot({ path });
 });
 
 test("a bad file shows the error with its file, row and column", async () => {
