@@ -24,14 +24,16 @@
 //! module whatever happens.
 
 use std::fmt;
+
 use std::path::{Component, Path, PathBuf};
+use tidemark_core::error::Excerpt;
 
 /// Why a name or a path is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
-    #[error("the bucket name {name:?} is refused: {reason}")]
+    #[error("the bucket name {} is refused: {reason}", Excerpt(name))]
     Bucket { name: String, reason: String },
-    #[error("the key {key:?} is refused: {reason}")]
+    #[error("the key {} is refused: {reason}", Excerpt(key))]
     Key { key: String, reason: String },
     #[error("{path} is a symbolic link; links are not followed below the bucket root")]
     Symlink { path: String },
@@ -299,6 +301,17 @@ pub fn regular_file(path: &Path) -> Result<(), PathError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_name_or_key_is_quoted_by_a_short_prefix() {
+        let key = format!("dms/{}", "k".repeat(20_000));
+        let message = ObjectKey::parse(&key).unwrap_err().to_string();
+        assert!(message.len() < 300, "{} bytes: {message}", message.len());
+        let message = BucketName::parse(&"B".repeat(20_000))
+            .unwrap_err()
+            .to_string();
+        assert!(message.len() < 300, "{} bytes: {message}", message.len());
+    }
 
     #[test]
     fn bucket_names_follow_s3s_rules() {

@@ -162,7 +162,8 @@ fn decode_key(key: &str) -> (String, Option<String>) {
         Err(_) => (
             decoded.decode_utf8_lossy().into_owned(),
             Some(format!(
-                "the URL-encoded key {key:?} does not decode to UTF-8"
+                "the URL-encoded key {} does not decode to UTF-8",
+                tidemark_core::error::Excerpt(key)
             )),
         ),
     }
