@@ -47,7 +47,10 @@ impl fmt::Display for Location {
 }
 
 /// What went wrong.
+///
+/// New kinds come as the inputs Tidemark reads grow: match with a fallback arm.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ErrorKind {
     #[error("the file is empty")]
     EmptyFile,
