@@ -373,3 +373,24 @@ fn metadata_columns_the_spec_declares_follow_the_table_columns() {
     );
     assert_eq!(result.unwrap(), after_plain_changes());
 }
+
+// A CDC-only task: no full load at all.
+
+#[test]
+fn a_cdc_only_task_starts_from_an_empty_table_with_the_spec_columns() {
+    let s = Scratch::new();
+    s.write(CDC, PLAIN_CHANGES);
+    let out = tidemark(
+        &s.path(""),
+        &["apply", "--changes", CDC, "--out", "out", "--quiet"],
+    );
+    assert_success(&out);
+    // Herman's update and Lisa's delete find no row: applied as upserts and reported.
+    assert_eq!(
+        table_rows(&read_parquet(&s.path("out/snapshot.parquet"))),
+        rows(&[
+            ["0", "Herman", "Tulsa", "2020-10-11"],
+            ["7", "Ann", "Austin", "2021-01-01"],
+        ])
+    );
+}
