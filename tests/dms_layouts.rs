@@ -394,3 +394,34 @@ fn a_cdc_only_task_starts_from_an_empty_table_with_the_spec_columns() {
         ])
     );
 }
+
+#[test]
+fn the_change_sequence_orders_changes_of_one_commit_timestamp() {
+    // `TimestampColumnName=ts` and an `add-column` rule for `$AR_H_CHANGE_SEQ`: both of
+    // Herman's updates share a commit timestamp; the change sequence says Tulsa came last,
+    // though its row comes first.
+    let header = "Op,ts,user_id,name,city,last_login,AR_H_CHANGE_SEQ\n";
+    let rows_of_one_commit = "U,2021-10-17 19:43:24.349000,0,Herman,Tulsa,2020-10-12,20211017194324349000000000000000002\n\
+        U,2021-10-17 19:43:24.349000,0,Herman,Dallas,2020-10-11,20211017194324349000000000000000001\n";
+    let expected = rows(&[
+        ["0", "Herman", "Tulsa", "2020-10-12"],
+        ["1", "Lisa", "Columbus", "2021-04-01"],
+    ]);
+    let with_header = format!("{header}{rows_of_one_commit}");
+    let result = apply(
+        (LOAD, PLAIN_LOAD.as_bytes()),
+        &[(CDC, with_header.as_bytes())],
+        "",
+    );
+    assert_eq!(result.unwrap(), expected);
+    // Headerless: the rule-added column is declared, after the table's columns.
+    let result = apply(
+        (
+            LOAD,
+            "0,Herman,Oklahoma city,2020-10-10,1\n1,Lisa,Columbus,2021-04-01,1\n".as_bytes(),
+        ),
+        &[(CDC, rows_of_one_commit.as_bytes())],
+        "metadata = [\"AR_H_CHANGE_SEQ\"]",
+    );
+    assert_eq!(result.unwrap(), expected);
+}

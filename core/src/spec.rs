@@ -118,6 +118,10 @@ pub struct CdcLayout {
     /// Headerless files carry them after the table's columns, in this order.
     #[serde(default)]
     pub metadata: Vec<String>,
+    /// The column that orders changes with equal sequence values (one transaction's commit
+    /// timestamp): `$AR_H_CHANGE_SEQ` is found by itself; name another one here.
+    #[serde(default)]
+    pub change_sequence: Option<String>,
 }
 
 impl Default for CdcLayout {
@@ -128,6 +132,7 @@ impl Default for CdcLayout {
             operations: Operations::default(),
             ops: OpValues::default(),
             metadata: Vec::new(),
+            change_sequence: None,
         }
     }
 }

@@ -79,6 +79,12 @@ pub(crate) fn decode_in_parts(
             .flat_map(|p| std::mem::take(&mut p.sequence))
             .collect(),
     });
+    let change_sequence = layout.fields.change_sequence_at().map(|_| {
+        pieces
+            .iter_mut()
+            .flat_map(|p| std::mem::take(&mut p.change_sequence))
+            .collect()
+    });
     let ops = (role == FileRole::Changes && layout.fields.has_op()).then(|| {
         pieces
             .iter_mut()
@@ -89,6 +95,7 @@ pub(crate) fn decode_in_parts(
         rows: columns,
         ops,
         sequence,
+        change_sequence,
         first_row: layout.fields.first_row(),
     })
 }
@@ -183,6 +190,7 @@ struct Piece {
     columns: Vec<ArrayRef>,
     ops: Vec<Op>,
     sequence: Vec<i128>,
+    change_sequence: Vec<i128>,
     rows: usize,
 }
 
@@ -208,6 +216,7 @@ fn decode_records(
     let keeps_ops = fields.has_op() && fields.role == FileRole::Changes;
     let mut ops = Vec::with_capacity(if keeps_ops { capacity } else { 0 });
     let mut sequence: Vec<i128> = Vec::new();
+    let mut change_sequence: Vec<i128> = Vec::new();
     let null = spec.csv.null.as_bytes();
     let (parse_sequence, expected): (fn(&str) -> Option<i128>, _) = match layout.sequence_kind {
         SequenceKind::Timestamp => (
@@ -271,6 +280,14 @@ fn decode_records(
                     }
                 }
                 FieldRole::Metadata => {}
+                FieldRole::ChangeSequence => {
+                    change_sequence.push(parse_sequence_number(text).ok_or_else(|| {
+                        fail(ErrorKind::Parse {
+                            value: text.to_string(),
+                            expected: "a change sequence number",
+                        })
+                    })?)
+                }
                 FieldRole::Sequence => sequence.push(parse_sequence(text).ok_or_else(|| {
                     fail(ErrorKind::Parse {
                         value: text.to_string(),
@@ -284,6 +301,7 @@ fn decode_records(
         columns: columns.into_iter().map(ColumnBuilder::finish).collect(),
         ops,
         sequence,
+        change_sequence,
         rows: (row + 1 - fields.first_row()) as usize,
     })
 }

@@ -29,6 +29,8 @@ pub(crate) enum FieldRole {
     Op,
     /// The value that orders changes: a commit timestamp or a change sequence number.
     Sequence,
+    /// What orders changes of equal sequence values (`$AR_H_CHANGE_SEQ` beside a timestamp).
+    ChangeSequence,
     /// The table's column at this index.
     Column(usize),
     /// Not part of the table: a full load's transfer time, a column a table-mapping rule added.
@@ -64,6 +66,13 @@ impl FileLayout {
     /// Index of the sequence field, if the file has one.
     pub fn sequence_at(&self) -> Option<usize> {
         self.fields.iter().position(|f| *f == FieldRole::Sequence)
+    }
+
+    /// Index of the change-sequence field, if the file has one.
+    pub fn change_sequence_at(&self) -> Option<usize> {
+        self.fields
+            .iter()
+            .position(|f| *f == FieldRole::ChangeSequence)
     }
 
     pub fn sequence_name(&self) -> Option<&str> {
@@ -109,7 +118,10 @@ impl FileLayout {
                 )));
             }
         }
-        let fields: Vec<FieldRole> = fields.into_iter().map(Option::unwrap).collect();
+        let mut fields: Vec<FieldRole> = fields.into_iter().map(Option::unwrap).collect();
+        if role == FileRole::Changes {
+            mark_change_sequence(&mut fields, names.iter().copied(), spec);
+        }
         let mut missing: Vec<String> = schema
             .fields()
             .iter()
@@ -155,7 +167,7 @@ impl FileLayout {
                     .sequence
                     .as_ref()
                     .map_or_else(|| name.trim().to_string(), |s| s.column.clone()),
-                FieldRole::Metadata => name.trim().to_string(),
+                FieldRole::Metadata | FieldRole::ChangeSequence => name.trim().to_string(),
             })
             .collect();
         Ok(FileLayout {
@@ -240,11 +252,14 @@ impl FileLayout {
             .collect();
         names.extend(schema.fields().iter().map(|f| f.name().clone()));
         names.extend(spec.cdc.metadata.iter().cloned());
-        let fields = head
+        let mut fields: Vec<FieldRole> = head
             .into_iter()
             .chain((0..table).map(FieldRole::Column))
             .chain(std::iter::repeat_n(Metadata, trailing))
             .collect();
+        if role == FileRole::Changes {
+            mark_change_sequence(&mut fields, names.iter().map(String::as_str), spec);
+        }
         Ok(FileLayout {
             role,
             fields,
@@ -252,6 +267,28 @@ impl FileLayout {
             header: false,
             ops,
         })
+    }
+}
+
+/// Beside a sequence (a commit timestamp), the metadata column that is the change sequence
+/// (the spec's `change_sequence`, else `$AR_H_CHANGE_SEQ`) orders changes of equal timestamps.
+fn mark_change_sequence<'a>(
+    fields: &mut [FieldRole],
+    names: impl Iterator<Item = &'a str>,
+    spec: &TableSpec,
+) {
+    if !fields.contains(&FieldRole::Sequence) {
+        return;
+    }
+    let named = |name: &str| match &spec.cdc.change_sequence {
+        Some(column) => column.eq_ignore_ascii_case(name),
+        None => is_change_sequence(name),
+    };
+    for (field, name) in fields.iter_mut().zip(names) {
+        if *field == FieldRole::Metadata && named(name.trim()) {
+            *field = FieldRole::ChangeSequence;
+            return;
+        }
     }
 }
 
@@ -283,7 +320,8 @@ fn role_of_name(
         if let Some(i) = schema.fields().iter().position(|f| matches(f.name())) {
             return Some(FieldRole::Column(i));
         }
-        if spec.cdc.metadata.iter().any(|m| matches(m)) {
+        let change_sequence = spec.cdc.change_sequence.as_deref();
+        if spec.cdc.metadata.iter().any(|m| matches(m)) || change_sequence.is_some_and(matches) {
             return Some(FieldRole::Metadata);
         }
     }

@@ -164,6 +164,7 @@ pub fn decode_changes(
         file: file.name.clone(),
         ops: decoded.ops.unwrap_or_default(),
         sequence: decoded.sequence,
+        change_sequence: decoded.change_sequence,
         rows: decoded.rows,
         first_row: decoded.first_row,
     })
@@ -180,6 +181,8 @@ pub(crate) struct Decoded {
     pub rows: RecordBatch,
     pub ops: Option<Vec<Op>>,
     pub sequence: Option<Sequence>,
+    /// The change sequence beside the sequence, when the file has one.
+    pub change_sequence: Option<Vec<i128>>,
     pub first_row: u64,
 }
 

@@ -197,6 +197,7 @@ fn decode_unguarded(
     let mut columns: Vec<Option<ArrayRef>> = vec![None; schema.fields().len()];
     let mut ops = None;
     let mut sequence = None;
+    let mut change_sequence = None;
     for (&index, array) in indices.iter().zip(&decoded) {
         let name = layout.names[index].as_str();
         let at_column = || here().column(name);
@@ -216,6 +217,11 @@ fn decode_unguarded(
                 let read = decode_ops(&layout.ops, array, role)
                     .map_err(|(row, e)| Error::at(at_column().row(row), e))?;
                 ops = (role == FileRole::Changes).then_some(read);
+            }
+            FieldRole::ChangeSequence => {
+                let decoded = decode_sequence(spec, name, array)
+                    .map_err(|(row, e)| Error::at(at_column().row(row), e))?;
+                change_sequence = Some(decoded.values);
             }
             FieldRole::Sequence => {
                 sequence = Some(
@@ -237,6 +243,7 @@ fn decode_unguarded(
         rows,
         ops,
         sequence,
+        change_sequence,
         first_row: FIRST_ROW,
     })
 }
