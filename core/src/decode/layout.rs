@@ -97,6 +97,17 @@ impl FileLayout {
             .map(|n| role_of_name(n.trim(), spec, schema, role))
             .collect();
         let unknown: Vec<usize> = (0..names.len()).filter(|&i| fields[i].is_none()).collect();
+        // A before-image column must not pass for the sequence or be dropped: a key it
+        // changes would leave the old row behind.
+        if let Some(&i) = unknown
+            .iter()
+            .find(|&&i| is_before_image(names[i].trim(), schema))
+        {
+            return Err(ErrorKind::Columns(format!(
+                "`{}` is a before-image column (DMS `add-before-image-columns`), not supported yet",
+                Excerpt(names[i]).bare()
+            )));
+        }
         let guesses_sequence = role == FileRole::Changes && spec.cdc.sequence.is_none();
         match unknown.as_slice() {
             [] if guesses_sequence => {
@@ -339,6 +350,16 @@ fn is_dms_header_column(name: &str) -> bool {
     let name = name.strip_prefix('$').unwrap_or(name);
     // Bytes, not a `str` slice: the name may be any text, cut inside a character there.
     name.len() > 5 && name.as_bytes()[..5].eq_ignore_ascii_case(b"AR_H_")
+}
+
+/// `BI_<table column>`: the default name of a DMS before-image column.
+fn is_before_image(name: &str, schema: &Schema) -> bool {
+    name.len() > 3
+        && name.as_bytes()[..3].eq_ignore_ascii_case(b"BI_")
+        && schema
+            .fields()
+            .iter()
+            .any(|f| f.name().eq_ignore_ascii_case(&name[3..]))
 }
 
 /// `$AR_H_CHANGE_SEQ`: DMS's strictly increasing change number.
