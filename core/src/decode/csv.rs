@@ -185,6 +185,17 @@ impl Layout {
     }
 }
 
+/// The layout the decoder follows for this file (from its first record or header).
+pub(crate) fn file_layout(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &str,
+    text: &[u8],
+    role: FileRole,
+) -> Result<FileLayout> {
+    Layout::read(spec, schema, file, text, role).map(|layout| layout.fields)
+}
+
 /// The columns of one piece of a file, and its operations and sequence values.
 struct Piece {
     columns: Vec<ArrayRef>,

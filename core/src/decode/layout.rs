@@ -79,6 +79,24 @@ impl FileLayout {
         self.sequence_at().map(|i| self.names[i].as_str())
     }
 
+    /// Each field's name and what it holds, in words.
+    pub fn describe(&self) -> Vec<(String, String)> {
+        self.fields
+            .iter()
+            .zip(&self.names)
+            .map(|(field, name)| {
+                let what = match field {
+                    FieldRole::Op => "operation".to_string(),
+                    FieldRole::Sequence => "sequence".to_string(),
+                    FieldRole::ChangeSequence => "change sequence".to_string(),
+                    FieldRole::Column(i) => format!("table column {i}"),
+                    FieldRole::Metadata => "metadata (kept out of the table)".to_string(),
+                };
+                (name.clone(), what)
+            })
+            .collect()
+    }
+
     /// Maps the column names of a header or a Parquet file to what they hold.
     ///
     /// Names match exactly, or else ignoring case. In a change file one column that is

@@ -170,6 +170,31 @@ pub fn decode_changes(
     })
 }
 
+/// What each field (CSV) or column (Parquet) of a file holds, in file order, as the decoders
+/// will read it: `(name, what)` pairs such as `("Op", "operation")`,
+/// `("ts", "sequence")` or `("$AR_H_USER", "metadata (kept out of the table)")`. The layout
+/// is resolved from the file's header, schema or first record and the spec, once per file;
+/// this is what `spec --infer` is to print.
+pub fn describe_layout(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &InputFile,
+    is_change_file: bool,
+) -> Result<Vec<(String, String)>> {
+    let role = match is_change_file {
+        true => FileRole::Changes,
+        false => FileRole::Snapshot,
+    };
+    let layout = match FileFormat::detect(&file.name, &file.bytes) {
+        FileFormat::Parquet => parquet::file_layout(spec, schema, file, role)?,
+        FileFormat::Csv => csv::file_layout(spec, schema, &file.name, &file.bytes, role)?,
+        FileFormat::CsvGzip => {
+            csv::file_layout(spec, schema, &file.name, &gunzip_start(&file.bytes), role)?
+        }
+    };
+    Ok(layout.describe())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FileRole {
     Snapshot,

@@ -90,6 +90,23 @@ fn dictionary_encoded_columns_unguarded(file: &InputFile) -> Result<Vec<String>>
         .collect())
 }
 
+/// The layout the decoder follows for this file (from its schema).
+pub(crate) fn file_layout(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &InputFile,
+    role: FileRole,
+) -> Result<FileLayout> {
+    let names: Vec<String> = file_schema(file)?
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    FileLayout::from_names(&names, spec, schema, role, false)
+        .map_err(|e| Error::at(Location::file(&file.name), e))
+}
+
 pub(crate) fn decode(
     spec: &TableSpec,
     schema: &SchemaRef,
