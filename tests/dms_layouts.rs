@@ -442,3 +442,36 @@ fn a_before_image_column_is_refused_by_name() {
         "20211017-194324349.csv, row 1: the columns do not match the table: `BI_user_id` is a before-image column (DMS `add-before-image-columns`), not supported yet"
     );
 }
+
+#[test]
+fn a_parquet_change_sequence_orders_changes_of_one_commit_timestamp() {
+    // The spec names the timestamp's kind; the change sequence, text of 35 digits, is still
+    // read as a number.
+    let changes = users_batch(
+        vec![
+            ("Op", text(&["U", "U"])),
+            ("ts", text(&["2021-10-17 19:43:24.349000"; 2])),
+            (
+                "AR_H_CHANGE_SEQ",
+                text(&[
+                    "20211017194324349000000000000000002",
+                    "20211017194324349000000000000000001",
+                ]),
+            ),
+        ],
+        vec![0, 0],
+        vec!["Tulsa", "Dallas"],
+    );
+    let result = apply(
+        (LOAD, PLAIN_LOAD.as_bytes()),
+        &[("20211017-194324349.parquet", &changes)],
+        "sequence = { column = \"ts\", kind = \"timestamp\" }",
+    );
+    assert_eq!(
+        result.unwrap(),
+        rows(&[
+            ["0", "N", "Tulsa", "2021-06-22"],
+            ["1", "Lisa", "Columbus", "2021-04-01"],
+        ])
+    );
+}

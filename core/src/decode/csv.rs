@@ -3,7 +3,7 @@
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::SchemaRef;
 
-use super::layout::{FieldRole, FileLayout, is_known_name, sequence_kind};
+use super::layout::{FieldRole, FileLayout, is_known_name, named_sequence_kind, sequence_kind};
 use super::text::{ColumnBuilder, parse_sequence_number, parse_timestamp_micros};
 use super::{Decoded, FileRole, batch};
 use crate::changes::{Op, Sequence};
@@ -179,7 +179,7 @@ impl Layout {
         Ok(Layout {
             fields,
             body_start,
-            sequence_kind: sequence_kind(spec, sample),
+            sequence_kind: sequence_kind(named_sequence_kind(spec), sample),
             record_bytes,
         })
     }

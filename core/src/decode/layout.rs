@@ -455,9 +455,14 @@ impl OpReader {
     }
 }
 
-/// The sequence kind the spec names, or else the one the first value looks like.
-pub(crate) fn sequence_kind(spec: &TableSpec, sample: Option<&str>) -> SequenceKind {
-    if let Some(kind) = spec.cdc.sequence.as_ref().and_then(|s| s.kind) {
+/// The sequence kind the spec names (`[cdc] sequence.kind`).
+pub(crate) fn named_sequence_kind(spec: &TableSpec) -> Option<SequenceKind> {
+    spec.cdc.sequence.as_ref().and_then(|s| s.kind)
+}
+
+/// The kind `named`, or else the one the first value looks like.
+pub(crate) fn sequence_kind(named: Option<SequenceKind>, sample: Option<&str>) -> SequenceKind {
+    if let Some(kind) = named {
         return kind;
     }
     match sample {

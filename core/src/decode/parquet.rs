@@ -14,7 +14,7 @@ use parquet::basic::Encoding;
 use parquet::file::metadata::ColumnChunkMetaData;
 
 use super::convert::exact_cast;
-use super::layout::{FieldRole, FileLayout, OpReader, sequence_kind};
+use super::layout::{FieldRole, FileLayout, OpReader, named_sequence_kind, sequence_kind};
 use super::text::{parse_sequence_number, parse_timestamp_micros};
 use super::{Decoded, FileRole, batch};
 use crate::changes::{Op, Sequence};
@@ -236,13 +236,14 @@ fn decode_unguarded(
                 ops = (role == FileRole::Changes).then_some(read);
             }
             FieldRole::ChangeSequence => {
-                let decoded = decode_sequence(spec, name, array)
+                // A change sequence is a number, whatever kind the spec gives the sequence.
+                let decoded = decode_sequence(Some(SequenceKind::Number), name, array)
                     .map_err(|(row, e)| Error::at(at_column().row(row), e))?;
                 change_sequence = Some(decoded.values);
             }
             FieldRole::Sequence => {
                 sequence = Some(
-                    decode_sequence(spec, name, array)
+                    decode_sequence(named_sequence_kind(spec), name, array)
                         .map_err(|(row, e)| Error::at(at_column().row(row), e))?,
                 )
             }
@@ -302,8 +303,9 @@ fn decode_ops(
         .collect()
 }
 
+/// A sequence column's values; text is read as `kind`, or else as its first value looks.
 fn decode_sequence(
-    spec: &TableSpec,
+    kind: Option<SequenceKind>,
     name: &str,
     array: &ArrayRef,
 ) -> Result<Sequence, (u64, ErrorKind)> {
@@ -351,7 +353,7 @@ fn decode_sequence(
         }
         _ => {
             let text = as_strings(array)?;
-            let kind = sequence_kind(spec, text.iter().flatten().next());
+            let kind = sequence_kind(kind, text.iter().flatten().next());
             let values = text
                 .iter()
                 .enumerate()
