@@ -250,6 +250,10 @@ impl FileLayout {
         };
         let Some(head) = head else {
             let (expected, hint) = match role {
+                FileRole::Snapshot if trailing > 0 => (
+                    table,
+                    " (one per table column, then the spec's `cdc.metadata` columns)",
+                ),
                 FileRole::Snapshot => (table, " (one per table column)"),
                 FileRole::Changes if named_sequence => (
                     table + 2,
@@ -507,6 +511,27 @@ mod tests {
         let layout =
             FileLayout::from_positions(&only_op, &spec, &schema, FileRole::Snapshot).unwrap();
         assert_eq!(layout.fields[0], Op);
+    }
+
+    #[test]
+    fn a_long_record_with_declared_metadata_says_they_are_expected() {
+        let spec = TableSpec::from_toml(
+            "[table]\nname='t'\nkey=['id']\ncolumns=[{name='id', type='int'}]\n\
+             [cdc]\nmetadata=['source_host']\n",
+        )
+        .unwrap();
+        let schema = spec.schema().unwrap();
+        let err = FileLayout::from_positions(
+            &["1", "2", "3", "4", "5", "6"],
+            &spec,
+            &schema,
+            FileRole::Snapshot,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "expected 2 fields, found 6 (one per table column, then the spec's `cdc.metadata` columns)"
+        );
     }
 
     #[test]
