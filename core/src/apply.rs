@@ -74,6 +74,8 @@ pub(crate) struct ChangeSet {
     pub rows: RecordBatch,
     pub ops: Vec<Op>,
     pub sequence: Option<(SequenceKind, Vec<i128>)>,
+    /// Orders changes of equal sequence values, when every file has one (`$AR_H_CHANGE_SEQ`).
+    pub change_sequence: Option<Vec<i128>>,
     pub sources: Sources,
 }
 
@@ -125,10 +127,24 @@ impl ChangeSet {
             }
             (None, _) => None,
         };
+        let change_sequence = match sequence.is_some()
+            && changes
+                .iter()
+                .all(|c| c.is_empty() || c.change_sequence.is_some())
+        {
+            true => Some(
+                changes
+                    .iter()
+                    .flat_map(|c| c.change_sequence.iter().flatten().copied())
+                    .collect(),
+            ),
+            false => None,
+        };
         Ok(ChangeSet {
             rows,
             ops,
             sequence,
+            change_sequence,
             sources,
         })
     }
@@ -216,8 +232,11 @@ pub fn apply(
     let order: Vec<u32> = match &set.sequence {
         Some((_, seq)) => {
             let mut order: Vec<u32> = (0..set.ops.len() as u32).collect();
-            if !seq.is_sorted() {
-                order.sort_by_key(|&c| seq[c as usize]); // stable: ties keep file and row order
+            match &set.change_sequence {
+                // Equal timestamps (one transaction) apply in change-sequence order.
+                Some(change) => order.sort_by_key(|&c| (seq[c as usize], change[c as usize])),
+                None if !seq.is_sorted() => order.sort_by_key(|&c| seq[c as usize]),
+                None => {} // stable sorts: ties keep file and row order
             }
             order
         }

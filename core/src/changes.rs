@@ -50,6 +50,9 @@ pub struct ChangeBatch {
     pub file: String,
     pub ops: Vec<Op>,
     pub sequence: Option<Sequence>,
+    /// What orders changes of equal sequence values, when the file has it beside its
+    /// sequence (`$AR_H_CHANGE_SEQ` beside a commit timestamp).
+    pub change_sequence: Option<Vec<i128>>,
     /// The changed rows, in the table's schema.
     pub rows: RecordBatch,
     /// The row number, in the file, of `rows[0]` (2 when a header row comes first).

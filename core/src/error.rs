@@ -64,8 +64,12 @@ pub enum ErrorKind {
     },
     #[error("malformed CSV: {0}")]
     Csv(String),
-    #[error("unknown operation {} (expected I, U or D)", Excerpt(.0))]
-    UnknownOp(String),
+    /// `expected` lists the values the spec's `[cdc.ops]` accepts (`I, U or D` by default).
+    #[error("unknown operation {} (expected {expected})", Excerpt(.value))]
+    UnknownOp { value: String, expected: String },
+    /// A full load's operation field (DMS `IncludeOpForFullLoad`) holds only inserts.
+    #[error("operation {} in a full load, which holds only inserts", Excerpt(.0))]
+    NotAnInsert(String),
     #[error("cannot parse {} as {expected}", Excerpt(.value))]
     Parse {
         value: String,

@@ -107,6 +107,21 @@ pub struct CdcLayout {
     /// besides the operation and the table's columns has that column as its sequence.
     #[serde(default)]
     pub sequence: Option<SequenceDef>,
+    /// Which operations change files carry (DMS `CdcInsertsOnly`, `CdcInsertsAndUpdates`).
+    #[serde(default)]
+    pub operations: Operations,
+    /// The values of the operation column that mean each operation, in any case.
+    #[serde(default)]
+    pub ops: OpValues,
+    /// Columns that are not the table's and not the sequence, kept out of the table: what
+    /// table-mapping rules add (`$AR_H_*` names are recognised without being listed).
+    /// Headerless files carry them after the table's columns, in this order.
+    #[serde(default)]
+    pub metadata: Vec<String>,
+    /// The column that orders changes with equal sequence values (one transaction's commit
+    /// timestamp): `$AR_H_CHANGE_SEQ` is found by itself; name another one here.
+    #[serde(default)]
+    pub change_sequence: Option<String>,
 }
 
 impl Default for CdcLayout {
@@ -114,8 +129,61 @@ impl Default for CdcLayout {
         CdcLayout {
             op_column: default_op_column(),
             sequence: None,
+            operations: Operations::default(),
+            ops: OpValues::default(),
+            metadata: Vec::new(),
+            change_sequence: None,
         }
     }
+}
+
+/// Which operations a task writes to its change files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operations {
+    /// Inserts, updates and deletes, each row with its operation.
+    #[default]
+    All,
+    /// DMS `CdcInsertsOnly`: every row is an insert; the operation field is there only with
+    /// `IncludeOpForFullLoad` (and then it is `I`).
+    InsertsOnly,
+    /// DMS `CdcInsertsAndUpdates`: `I` and `U` only.
+    InsertsAndUpdates,
+}
+
+/// The operation column's values, per operation; matched ignoring case and surrounding spaces.
+/// DMS letters by default; `["INSERT"]`-style words or Debezium's `c`/`u`/`d`/`r` otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpValues {
+    #[serde(default = "default_insert")]
+    pub insert: Vec<String>,
+    #[serde(default = "default_update")]
+    pub update: Vec<String>,
+    #[serde(default = "default_delete")]
+    pub delete: Vec<String>,
+}
+
+impl Default for OpValues {
+    fn default() -> Self {
+        OpValues {
+            insert: default_insert(),
+            update: default_update(),
+            delete: default_delete(),
+        }
+    }
+}
+
+fn default_insert() -> Vec<String> {
+    vec!["I".into()]
+}
+
+fn default_update() -> Vec<String> {
+    vec!["U".into()]
+}
+
+fn default_delete() -> Vec<String> {
+    vec!["D".into()]
 }
 
 fn default_op_column() -> String {
@@ -260,6 +328,22 @@ impl TableSpec {
         }
         if let Some(f) = &self.features {
             f.check_window()?;
+        }
+        let ops = &self.cdc.ops;
+        let all: Vec<&String> = [&ops.insert, &ops.update, &ops.delete]
+            .into_iter()
+            .flatten()
+            .collect();
+        for (i, value) in all.iter().enumerate() {
+            if value.trim().is_empty() {
+                return bad("`cdc.ops` lists an empty value".into());
+            }
+            if all[..i]
+                .iter()
+                .any(|v| v.trim().eq_ignore_ascii_case(value.trim()))
+            {
+                return bad(format!("`cdc.ops` lists `{value}` twice"));
+            }
         }
         if self.csv.delimiter.len_utf8() != 1 {
             return bad("`csv.delimiter` must be a single-byte character".into());

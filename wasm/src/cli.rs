@@ -77,8 +77,10 @@ struct EventArgs {
 struct ApplyArgs {
     /// The snapshot: a Parquet or DMS CSV file, a folder of LOAD*.csv parts, or the --out
     /// folder of an earlier run (exactly the run it holds: its snapshot and its state.parquet).
+    /// Absent for a CDC-only task (no full load): the table starts empty, with the spec's
+    /// columns.
     #[arg(long, value_name = "PATH")]
-    snapshot: PathBuf,
+    snapshot: Option<PathBuf>,
     /// Change files, or folders searched recursively; applied in DMS-name order.
     #[arg(long, value_name = "PATH", num_args = 1..)]
     changes: Vec<PathBuf>,
@@ -257,6 +259,17 @@ fn read_spec(path: Option<&Path>) -> Result<TableSpec, CliError> {
     }
 }
 
+/// The snapshot of a CDC-only task (DMS without a full load): no rows, the spec's columns.
+fn empty_snapshot(spec: &TableSpec) -> Result<tidemark_core::InputFile, CliError> {
+    let schema = spec.schema().ok_or_else(|| {
+        tidemark_core::Error::new(tidemark_core::error::ErrorKind::Spec(
+            "without --snapshot (a task with no full load) the table's columns come from the spec, which lists none".into(),
+        ))
+    })?;
+    let bytes = encode::to_parquet(&RecordBatch::new_empty(schema))?;
+    Ok(tidemark_core::InputFile::new("(no full load)", bytes))
+}
+
 fn apply(args: ApplyArgs) -> Result<(), CliError> {
     let started = Instant::now();
     // Taken before anything is read: a run that reads the folder's current run (`--snapshot`
@@ -268,7 +281,10 @@ fn apply(args: ApplyArgs) -> Result<(), CliError> {
         Reading::MapBigFiles
     };
     let spec = read_spec(args.spec.as_deref())?;
-    let (snapshot, mut state) = inputs::snapshot(&args.snapshot, reading)?;
+    let (snapshot, mut state) = match &args.snapshot {
+        Some(path) => inputs::snapshot(path, reading)?,
+        None => (vec![empty_snapshot(&spec)?], None),
+    };
     if let Some(path) = &args.state {
         state = Some(inputs::read_with(path, reading)?);
     }

@@ -3,11 +3,9 @@
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::SchemaRef;
 
+use super::layout::{FieldRole, FileLayout, is_known_name, named_sequence_kind, sequence_kind};
 use super::text::{ColumnBuilder, parse_sequence_number, parse_timestamp_micros};
-use super::{
-    Decoded, FileRole, Slot, batch, positional_slots, resolve_names, sequence_column_name,
-    sequence_kind,
-};
+use super::{Decoded, FileRole, batch};
 use crate::changes::{Op, Sequence};
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::par;
@@ -73,15 +71,21 @@ pub(crate) fn decode_in_parts(
         .collect::<Result<Vec<_>, _>>()
         .and_then(|columns| batch(schema, columns))
         .map_err(|e| Error::at(Location::file(file), e))?;
-    let sequence = layout.sequence_name.map(|column| Sequence {
+    let sequence = layout.fields.sequence_name().map(|column| Sequence {
         kind: layout.sequence_kind,
-        column,
+        column: column.to_string(),
         values: pieces
             .iter_mut()
             .flat_map(|p| std::mem::take(&mut p.sequence))
             .collect(),
     });
-    let ops = (role == FileRole::Changes).then(|| {
+    let change_sequence = layout.fields.change_sequence_at().map(|_| {
+        pieces
+            .iter_mut()
+            .flat_map(|p| std::mem::take(&mut p.change_sequence))
+            .collect()
+    });
+    let ops = (role == FileRole::Changes && layout.fields.has_op()).then(|| {
         pieces
             .iter_mut()
             .flat_map(|p| std::mem::take(&mut p.ops))
@@ -91,7 +95,8 @@ pub(crate) fn decode_in_parts(
         rows: columns,
         ops,
         sequence,
-        first_row: layout.first_row,
+        change_sequence,
+        first_row: layout.fields.first_row(),
     })
 }
 
@@ -107,13 +112,10 @@ fn concat_column(parts: &[ArrayRef]) -> Result<ArrayRef, ErrorKind> {
 
 /// What the first record of a file says about the rest.
 struct Layout {
-    /// What each field of a record holds.
-    slots: Vec<Slot>,
-    /// The row number of the first data record (2 after a header).
-    first_row: u64,
+    /// What each field of a record holds, and whether a header row comes first.
+    fields: FileLayout,
     /// Where the first data record starts.
     body_start: usize,
-    sequence_name: Option<String>,
     /// The spec's, or else what the first data record's sequence looks like.
     sequence_kind: SequenceKind,
     /// The size of the first record, to guess how many rows a piece holds.
@@ -143,7 +145,7 @@ impl Layout {
         let is_header = match spec.csv.header {
             HeaderMode::Present => true,
             HeaderMode::Absent => false,
-            HeaderMode::Auto => looks_like_header(&first, spec, schema, role),
+            HeaderMode::Auto => looks_like_header(&first, spec, schema),
         };
         if is_header && std::str::from_utf8(record.as_slice()).is_err() {
             return Err(Error::at(at_row(1), ErrorKind::NotUtf8));
@@ -151,10 +153,10 @@ impl Layout {
         if let Some(err) = joined_lines(&record, slots_hint_len(spec, schema, role)) {
             return Err(Error::at(at_row(1), err));
         }
-        let slots = if is_header {
-            resolve_names(&first, spec, schema, role)
+        let fields = if is_header {
+            FileLayout::from_names(&first, spec, schema, role, true)
         } else {
-            positional_slots(first.len(), spec, schema, role)
+            FileLayout::from_positions(&first, spec, schema, role)
         }
         .map_err(|e| Error::at(at_row(1), e))?;
         let record_bytes = record.as_slice().len() + record.len();
@@ -164,9 +166,7 @@ impl Layout {
             0
         };
 
-        let sequence_at = slots.iter().position(|s| *s == Slot::Sequence);
-        let sequence_name =
-            sequence_at.map(|i| sequence_column_name(spec, is_header.then(|| first[i].trim())));
+        let sequence_at = fields.sequence_at();
         // Decided once, before the pieces are decoded apart: the first value shows which kind.
         let first_data = match is_header {
             true => read(&mut reader, &mut record).unwrap_or(false),
@@ -177,14 +177,23 @@ impl Layout {
             .and_then(|i| record.get(i))
             .and_then(|f| std::str::from_utf8(f).ok());
         Ok(Layout {
-            slots,
-            first_row: if is_header { 2 } else { 1 },
+            fields,
             body_start,
-            sequence_name,
-            sequence_kind: sequence_kind(spec, sample),
+            sequence_kind: sequence_kind(named_sequence_kind(spec), sample),
             record_bytes,
         })
     }
+}
+
+/// The layout the decoder follows for this file (from its first record or header).
+pub(crate) fn file_layout(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &str,
+    text: &[u8],
+    role: FileRole,
+) -> Result<FileLayout> {
+    Layout::read(spec, schema, file, text, role).map(|layout| layout.fields)
 }
 
 /// The columns of one piece of a file, and its operations and sequence values.
@@ -192,6 +201,7 @@ struct Piece {
     columns: Vec<ArrayRef>,
     ops: Vec<Op>,
     sequence: Vec<i128>,
+    change_sequence: Vec<i128>,
     rows: usize,
 }
 
@@ -205,22 +215,20 @@ fn decode_records(
     text: &[u8],
 ) -> Result<Piece> {
     let at_row = |row: u64| Location::file(file).row(row);
-    let slots = &layout.slots;
+    let fields = &layout.fields;
+    let slots = &fields.fields;
     let capacity = estimate_rows(text, layout.record_bytes);
     let mut columns: Vec<ColumnBuilder> = schema
         .fields()
         .iter()
         .map(|f| ColumnBuilder::for_data_type(f.data_type(), capacity))
         .collect();
-    let has_op = slots.contains(&Slot::Op);
-    let mut ops = Vec::with_capacity(if has_op { capacity } else { 0 });
+    // A full load's operations (DMS `IncludeOpForFullLoad`) are checked, not kept.
+    let keeps_ops = fields.has_op() && fields.role == FileRole::Changes;
+    let mut ops = Vec::with_capacity(if keeps_ops { capacity } else { 0 });
     let mut sequence: Vec<i128> = Vec::new();
+    let mut change_sequence: Vec<i128> = Vec::new();
     let null = spec.csv.null.as_bytes();
-    let column_name = |slot: Slot| match slot {
-        Slot::Op => spec.cdc.op_column.clone(),
-        Slot::Sequence => layout.sequence_name.clone().unwrap_or_default(),
-        Slot::Column(i) => schema.field(i).name().clone(),
-    };
     let (parse_sequence, expected): (fn(&str) -> Option<i128>, _) = match layout.sequence_kind {
         SequenceKind::Timestamp => (
             |t| parse_timestamp_micros(t).map(i128::from),
@@ -235,7 +243,7 @@ fn decode_records(
     let all_utf8 = std::str::from_utf8(text).is_ok();
     let mut reader = reader(spec, text);
     let mut record = ::csv::ByteRecord::new();
-    let mut row = layout.first_row - 1;
+    let mut row = fields.first_row() - 1;
     loop {
         match read(&mut reader, &mut record) {
             Ok(true) => {}
@@ -259,19 +267,39 @@ fn decode_records(
                 },
             ));
         }
-        for (field, &slot) in record.iter().zip(slots) {
-            let fail = |kind: ErrorKind| Error::at(at_row(row).column(column_name(slot)), kind);
+        for ((field, &slot), name) in record.iter().zip(slots).zip(&fields.names) {
+            if slot == FieldRole::Metadata {
+                continue;
+            }
+            let fail = |kind: ErrorKind| Error::at(at_row(row).column(name), kind);
             let text = match all_utf8 {
                 // SAFETY: a field of valid UTF-8 text cut at ASCII bytes, see `all_utf8`.
                 true => unsafe { std::str::from_utf8_unchecked(field) },
                 false => std::str::from_utf8(field).map_err(|_| fail(ErrorKind::NotUtf8))?,
             };
             match slot {
-                Slot::Column(i) if field == null => columns[i].append_null(),
-                Slot::Column(i) => columns[i].append_text(text).map_err(fail)?,
-                Slot::Op => ops
-                    .push(Op::parse(text).ok_or_else(|| fail(ErrorKind::UnknownOp(text.into())))?),
-                Slot::Sequence => sequence.push(parse_sequence(text).ok_or_else(|| {
+                FieldRole::Column(i) if field == null => columns[i].append_null(),
+                FieldRole::Column(i) => columns[i].append_text(text).map_err(fail)?,
+                FieldRole::Op => {
+                    let op = fields.ops.read(text).map_err(fail)?;
+                    match keeps_ops {
+                        true => ops.push(op),
+                        false if op != Op::Insert => {
+                            return Err(fail(ErrorKind::NotAnInsert(text.into())));
+                        }
+                        false => {}
+                    }
+                }
+                FieldRole::Metadata => {}
+                FieldRole::ChangeSequence => {
+                    change_sequence.push(parse_sequence_number(text).ok_or_else(|| {
+                        fail(ErrorKind::Parse {
+                            value: text.to_string(),
+                            expected: "a change sequence number",
+                        })
+                    })?)
+                }
+                FieldRole::Sequence => sequence.push(parse_sequence(text).ok_or_else(|| {
                     fail(ErrorKind::Parse {
                         value: text.to_string(),
                         expected,
@@ -284,7 +312,8 @@ fn decode_records(
         columns: columns.into_iter().map(ColumnBuilder::finish).collect(),
         ops,
         sequence,
-        rows: (row + 1 - layout.first_row) as usize,
+        change_sequence,
+        rows: (row + 1 - fields.first_row()) as usize,
     })
 }
 
@@ -314,11 +343,12 @@ pub(crate) fn repetitive_columns(
     };
     // (the field of a record, the column) of each candidate the file holds.
     let fields: Vec<(usize, usize)> = layout
-        .slots
+        .fields
+        .fields
         .iter()
         .enumerate()
         .filter_map(|(at, slot)| match slot {
-            Slot::Column(i) if candidates.contains(i) => Some((at, *i)),
+            FieldRole::Column(i) if candidates.contains(i) => Some((at, *i)),
             _ => None,
         })
         .collect();
@@ -418,22 +448,11 @@ fn record_end_after(text: &[u8], from: usize, target: usize, delimiter: u8) -> O
 }
 
 /// A first row is a header when at least half of its fields name columns of the file.
-fn looks_like_header(first: &[&str], spec: &TableSpec, schema: &SchemaRef, role: FileRole) -> bool {
-    let known = |field: &str| {
-        let field = field.trim();
-        schema
-            .fields()
-            .iter()
-            .any(|f| f.name().eq_ignore_ascii_case(field))
-            || (role == FileRole::Changes
-                && (spec.cdc.op_column.eq_ignore_ascii_case(field)
-                    || spec
-                        .cdc
-                        .sequence
-                        .as_ref()
-                        .is_some_and(|s| s.column.eq_ignore_ascii_case(field))))
-    };
-    let matching = first.iter().filter(|f| known(f)).count();
+fn looks_like_header(first: &[&str], spec: &TableSpec, schema: &SchemaRef) -> bool {
+    let matching = first
+        .iter()
+        .filter(|f| is_known_name(f, spec, schema))
+        .count();
     matching * 2 >= first.len() && matching > 0
 }
 

@@ -6,6 +6,7 @@
 
 mod convert;
 mod csv;
+mod layout;
 mod parquet;
 pub mod text;
 
@@ -15,9 +16,9 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::changes::{ChangeBatch, Op, Sequence, Snapshot, Sources};
-use crate::error::{Error, ErrorKind, Excerpt, Location, Result};
+use crate::error::{Error, ErrorKind, Location, Result};
 use crate::files::{FileFormat, InputFile};
-use crate::spec::{ColumnType, SequenceKind, TableSpec};
+use crate::spec::{ColumnType, TableSpec};
 
 /// The table's schema: the spec's columns, or else the columns of the first Parquet snapshot
 /// file; text columns dictionary-encoded where every row group of that file
@@ -163,9 +164,35 @@ pub fn decode_changes(
         file: file.name.clone(),
         ops: decoded.ops.unwrap_or_default(),
         sequence: decoded.sequence,
+        change_sequence: decoded.change_sequence,
         rows: decoded.rows,
         first_row: decoded.first_row,
     })
+}
+
+/// What each field (CSV) or column (Parquet) of a file holds, in file order, as the decoders
+/// will read it: `(name, what)` pairs such as `("Op", "operation")`,
+/// `("ts", "sequence")` or `("$AR_H_USER", "metadata (kept out of the table)")`. The layout
+/// is resolved from the file's header, schema or first record and the spec, once per file;
+/// this is what `spec --infer` is to print.
+pub fn describe_layout(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &InputFile,
+    is_change_file: bool,
+) -> Result<Vec<(String, String)>> {
+    let role = match is_change_file {
+        true => FileRole::Changes,
+        false => FileRole::Snapshot,
+    };
+    let layout = match FileFormat::detect(&file.name, &file.bytes) {
+        FileFormat::Parquet => parquet::file_layout(spec, schema, file, role)?,
+        FileFormat::Csv => csv::file_layout(spec, schema, &file.name, &file.bytes, role)?,
+        FileFormat::CsvGzip => {
+            csv::file_layout(spec, schema, &file.name, &gunzip_start(&file.bytes), role)?
+        }
+    };
+    Ok(layout.describe())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,19 +201,13 @@ pub(crate) enum FileRole {
     Changes,
 }
 
-/// What one column of a file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Slot {
-    Op,
-    Sequence,
-    Column(usize),
-}
-
 #[derive(Debug)]
 pub(crate) struct Decoded {
     pub rows: RecordBatch,
     pub ops: Option<Vec<Op>>,
     pub sequence: Option<Sequence>,
+    /// The change sequence beside the sequence, when the file has one.
+    pub change_sequence: Option<Vec<i128>>,
     pub first_row: u64,
 }
 
@@ -210,6 +231,12 @@ fn decode_file(
             csv::decode(spec, schema, &file.name, &text, role)
         }
     }?;
+    let mut decoded = decoded;
+    if role == FileRole::Changes && decoded.ops.is_none() {
+        // No operation field: DMS `CdcInsertsOnly`, where every row is an insert (the layout
+        // allows this only when the spec says so).
+        decoded.ops = Some(vec![Op::Insert; decoded.rows.num_rows()]);
+    }
     check_keys_present(spec, &decoded, &file.name)?;
     Ok(decoded)
 }
@@ -251,147 +278,6 @@ fn check_keys_present(spec: &TableSpec, decoded: &Decoded, file: &str) -> Result
         }
     }
     Ok(())
-}
-
-/// Maps the column names of a header or a Parquet file to what they hold.
-///
-/// Names match exactly, or else ignoring case. In a change file one column beyond the
-/// operation and the table's columns is the sequence, unless the spec names the sequence.
-pub(crate) fn resolve_names(
-    names: &[&str],
-    spec: &TableSpec,
-    schema: &Schema,
-    role: FileRole,
-) -> Result<Vec<Slot>, ErrorKind> {
-    let find = |name: &str| -> Option<Slot> {
-        let wanted = |candidate: &str| candidate == name;
-        let loose = |candidate: &str| candidate.eq_ignore_ascii_case(name);
-        for matches in [&wanted as &dyn Fn(&str) -> bool, &loose] {
-            if role == FileRole::Changes {
-                if matches(&spec.cdc.op_column) {
-                    return Some(Slot::Op);
-                }
-                if spec
-                    .cdc
-                    .sequence
-                    .as_ref()
-                    .is_some_and(|s| matches(&s.column))
-                {
-                    return Some(Slot::Sequence);
-                }
-            }
-            if let Some(i) = schema.fields().iter().position(|f| matches(f.name())) {
-                return Some(Slot::Column(i));
-            }
-        }
-        None
-    };
-    let mut slots: Vec<Option<Slot>> = names.iter().map(|n| find(n.trim())).collect();
-    let unknown: Vec<usize> = (0..names.len()).filter(|&i| slots[i].is_none()).collect();
-    if role == FileRole::Changes && spec.cdc.sequence.is_none() && unknown.len() == 1 {
-        slots[unknown[0]] = Some(Slot::Sequence);
-    } else if !unknown.is_empty() {
-        let list: Vec<String> = unknown
-            .iter()
-            .map(|&i| format!("`{}`", Excerpt(names[i]).bare()))
-            .collect();
-        return Err(ErrorKind::Columns(format!(
-            "unexpected column(s) {}",
-            list.join(", ")
-        )));
-    }
-    let slots: Vec<Slot> = slots.into_iter().map(Option::unwrap).collect();
-    let mut missing: Vec<String> = schema
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !slots.contains(&Slot::Column(*i)))
-        .map(|(_, f)| format!("`{}`", f.name()))
-        .collect();
-    if role == FileRole::Changes && !slots.contains(&Slot::Op) {
-        missing.insert(0, format!("`{}` (the operation)", spec.cdc.op_column));
-    }
-    if let Some(sequence) = &spec.cdc.sequence {
-        if role == FileRole::Changes && !slots.contains(&Slot::Sequence) {
-            missing.push(format!("`{}` (the sequence)", sequence.column));
-        }
-    }
-    if !missing.is_empty() {
-        return Err(ErrorKind::Columns(format!(
-            "missing column(s) {}",
-            missing.join(", ")
-        )));
-    }
-    for (i, slot) in slots.iter().enumerate() {
-        if slots[..i].contains(slot) {
-            return Err(ErrorKind::Columns(format!(
-                "column `{}` appears twice",
-                Excerpt(names[i]).bare()
-            )));
-        }
-    }
-    Ok(slots)
-}
-
-/// The columns of a headerless file, by position: `[Op, [sequence,]] table columns`.
-pub(crate) fn positional_slots(
-    fields: usize,
-    spec: &TableSpec,
-    schema: &Schema,
-    role: FileRole,
-) -> Result<Vec<Slot>, ErrorKind> {
-    let n = schema.fields().len();
-    let columns = (0..n).map(Slot::Column);
-    match role {
-        FileRole::Snapshot if fields == n => Ok(columns.collect()),
-        FileRole::Snapshot => Err(ErrorKind::FieldCount {
-            expected: n,
-            found: fields,
-            hint: " (one per table column)",
-        }),
-        FileRole::Changes => {
-            let with_sequence = spec.cdc.sequence.is_some() || fields == n + 2;
-            let expected = if with_sequence { n + 2 } else { n + 1 };
-            if fields != expected {
-                let hint = if spec.cdc.sequence.is_some() {
-                    " (operation, sequence, then one per table column)"
-                } else {
-                    " (operation, then one per table column, optionally a sequence after the operation)"
-                };
-                return Err(ErrorKind::FieldCount {
-                    expected,
-                    found: fields,
-                    hint,
-                });
-            }
-            let head = if with_sequence {
-                vec![Slot::Op, Slot::Sequence]
-            } else {
-                vec![Slot::Op]
-            };
-            Ok(head.into_iter().chain(columns).collect())
-        }
-    }
-}
-
-/// The sequence kind the spec names, or else the one the first value looks like.
-pub(crate) fn sequence_kind(spec: &TableSpec, sample: Option<&str>) -> SequenceKind {
-    if let Some(kind) = spec.cdc.sequence.as_ref().and_then(|s| s.kind) {
-        return kind;
-    }
-    match sample {
-        Some(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => SequenceKind::Number,
-        _ => SequenceKind::Timestamp,
-    }
-}
-
-pub(crate) fn sequence_column_name(spec: &TableSpec, found: Option<&str>) -> String {
-    spec.cdc
-        .sequence
-        .as_ref()
-        .map(|s| s.column.clone())
-        .or_else(|| found.map(str::to_string))
-        .unwrap_or_else(|| "sequence".to_string())
 }
 
 /// The decoded columns as a batch of the table; text decoded plain goes into the table's

@@ -14,8 +14,9 @@ use parquet::basic::Encoding;
 use parquet::file::metadata::ColumnChunkMetaData;
 
 use super::convert::exact_cast;
+use super::layout::{FieldRole, FileLayout, OpReader, named_sequence_kind, sequence_kind};
 use super::text::{parse_sequence_number, parse_timestamp_micros};
-use super::{Decoded, FileRole, Slot, batch, resolve_names, sequence_kind};
+use super::{Decoded, FileRole, batch};
 use crate::changes::{Op, Sequence};
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::files::InputFile;
@@ -89,6 +90,23 @@ fn dictionary_encoded_columns_unguarded(file: &InputFile) -> Result<Vec<String>>
         .collect())
 }
 
+/// The layout the decoder follows for this file (from its schema).
+pub(crate) fn file_layout(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &InputFile,
+    role: FileRole,
+) -> Result<FileLayout> {
+    let names: Vec<String> = file_schema(file)?
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    FileLayout::from_names(&names, spec, schema, role, false)
+        .map_err(|e| Error::at(Location::file(&file.name), e))
+}
+
 pub(crate) fn decode(
     spec: &TableSpec,
     schema: &SchemaRef,
@@ -112,15 +130,17 @@ fn decode_unguarded(
         .iter()
         .map(|f| f.name().as_str())
         .collect();
-    let slots = resolve_names(&names, spec, schema, role).map_err(|e| Error::at(here(), e))?;
+    let layout = FileLayout::from_names(&names, spec, schema, role, false)
+        .map_err(|e| Error::at(here(), e))?;
+    let slots = &layout.fields;
     let metadata = builder.metadata().clone();
     // Text the table holds dictionary-encoded is read as the file's dictionaries.
     let hinted: Vec<Field> = file_schema
         .fields()
         .iter()
-        .zip(&slots)
+        .zip(slots)
         .map(|(f, slot)| match slot {
-            Slot::Column(i)
+            FieldRole::Column(i)
                 if *f.data_type() == DataType::Utf8
                     && *schema.field(*i).data_type() == super::dictionary_text() =>
             {
@@ -185,21 +205,22 @@ fn decode_unguarded(
         arrow_select::concat::concat(&parts)
             .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))
     };
-    // Columns decode independently: one per core.
-    let indices: Vec<usize> = (0..names.len()).collect();
+    // Columns decode independently: one per core. Metadata columns are not read at all.
+    let indices: Vec<usize> = (0..names.len())
+        .filter(|&i| slots[i] != FieldRole::Metadata)
+        .collect();
     let decoded: Vec<ArrayRef> = crate::par::try_map(&indices, |&i| read_column(i))?;
-    let all = RecordBatch::try_new(arrow_metadata.schema().clone(), decoded)
-        .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?;
 
     let mut columns: Vec<Option<ArrayRef>> = vec![None; schema.fields().len()];
     let mut ops = None;
     let mut sequence = None;
-    for (index, slot) in slots.into_iter().enumerate() {
-        let array = all.column(index);
-        let name = names[index];
+    let mut change_sequence = None;
+    for (&index, array) in indices.iter().zip(&decoded) {
+        let name = layout.names[index].as_str();
         let at_column = || here().column(name);
-        match slot {
-            Slot::Column(i) => {
+        match slots[index] {
+            FieldRole::Metadata => {}
+            FieldRole::Column(i) => {
                 let target = schema.field(i).data_type();
                 columns[i] = Some(exact_cast(array, target).map_err(|failure| {
                     let at = match failure.index {
@@ -209,13 +230,20 @@ fn decode_unguarded(
                     Error::at(at, failure.kind)
                 })?);
             }
-            Slot::Op => {
-                ops =
-                    Some(decode_ops(array).map_err(|(row, e)| Error::at(at_column().row(row), e))?)
+            FieldRole::Op => {
+                let read = decode_ops(&layout.ops, array, role)
+                    .map_err(|(row, e)| Error::at(at_column().row(row), e))?;
+                ops = (role == FileRole::Changes).then_some(read);
             }
-            Slot::Sequence => {
+            FieldRole::ChangeSequence => {
+                // A change sequence is a number, whatever kind the spec gives the sequence.
+                let decoded = decode_sequence(Some(SequenceKind::Number), name, array)
+                    .map_err(|(row, e)| Error::at(at_column().row(row), e))?;
+                change_sequence = Some(decoded.values);
+            }
+            FieldRole::Sequence => {
                 sequence = Some(
-                    decode_sequence(spec, name, array)
+                    decode_sequence(named_sequence_kind(spec), name, array)
                         .map_err(|(row, e)| Error::at(at_column().row(row), e))?,
                 )
             }
@@ -233,6 +261,7 @@ fn decode_unguarded(
         rows,
         ops,
         sequence,
+        change_sequence,
         first_row: FIRST_ROW,
     })
 }
@@ -252,19 +281,31 @@ fn as_strings(array: &ArrayRef) -> Result<StringArray, (u64, ErrorKind)> {
         })
 }
 
-fn decode_ops(array: &ArrayRef) -> Result<Vec<Op>, (u64, ErrorKind)> {
+/// The operations of a change file; in a full load (DMS `IncludeOpForFullLoad`) every one must
+/// be an insert.
+fn decode_ops(
+    reader: &OpReader,
+    array: &ArrayRef,
+    role: FileRole,
+) -> Result<Vec<Op>, (u64, ErrorKind)> {
     let text = as_strings(array)?;
     text.iter()
         .enumerate()
         .map(|(i, value)| {
             let value = value.unwrap_or("");
-            Op::parse(value).ok_or_else(|| (row_of(i), ErrorKind::UnknownOp(value.to_string())))
+            match reader.read(value) {
+                Ok(op) if role == FileRole::Snapshot && op != Op::Insert => {
+                    Err((row_of(i), ErrorKind::NotAnInsert(value.to_string())))
+                }
+                read => read.map_err(|e| (row_of(i), e)),
+            }
         })
         .collect()
 }
 
+/// A sequence column's values; text is read as `kind`, or else as its first value looks.
 fn decode_sequence(
-    spec: &TableSpec,
+    kind: Option<SequenceKind>,
     name: &str,
     array: &ArrayRef,
 ) -> Result<Sequence, (u64, ErrorKind)> {
@@ -312,7 +353,7 @@ fn decode_sequence(
         }
         _ => {
             let text = as_strings(array)?;
-            let kind = sequence_kind(spec, text.iter().flatten().next());
+            let kind = sequence_kind(kind, text.iter().flatten().next());
             let values = text
                 .iter()
                 .enumerate()
