@@ -1,10 +1,10 @@
 // Benchmark: the browser module under Node against the native CLI, one thread each, on the
-// 1M-row workload (/work/shared/bench: 1M-row snapshot, 100k sequenced changes, a city lookup).
+// 1M-row workload (../shared/bench beside the repository: 1M-row snapshot, 100k sequenced changes, a city lookup).
 //
 //   node web/bench.mjs [--data DIR] [--runs N] [--chromium]
 //
 // Needs web/pkg (scripts/build-wasm.sh) and the release CLI (cargo build --release -p tidemark).
-// Generates the data with /work/shared/bench/gen.py when DIR/snapshot.parquet is missing.
+// Generates the data with ../shared/bench/gen.py (TIDEMARK_BENCH_DIR) when DIR/snapshot.parquet is missing.
 // Both sides do the same work: read the inputs, apply, compute the features, and encode the
 // snapshot, enriched table, diff and state as Parquet (the CLI also writes them to disk).
 // Not a test: it prints the numbers (median of N runs) and checks the outputs are identical.
@@ -19,6 +19,8 @@ import { parseArgs } from "node:util";
 import { apply, initSync } from "./pkg/tidemark.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
+// The shared peer bench, beside the repository unless TIDEMARK_BENCH_DIR says otherwise.
+const BENCH_DIR = process.env.TIDEMARK_BENCH_DIR ?? resolve(here, "../../shared/bench");
 const { values: args } = parseArgs({
   options: {
     data: { type: "string", default: "/tmp/cdcbench-data/1m" },
@@ -40,7 +42,7 @@ const chromiumVersion = () => spawnSync(process.env.CHROMIUM ?? "/usr/bin/chromi
 if (!existsSync(join(DATA, "snapshot.parquet"))) {
   console.log(`generating the workload into ${DATA}`);
   const gen = spawnSync(join(homedir(), ".cache/cdc-bench-venv/bin/python"),
-    ["/work/shared/bench/gen.py", "--size", "1m", "--out", DATA], { stdio: "inherit" });
+    [join(BENCH_DIR, "gen.py"), "--size", "1m", "--out", DATA], { stdio: "inherit" });
   if (gen.status !== 0) process.exit(1);
 }
 if (!existsSync(CLI)) {
