@@ -190,6 +190,7 @@ impl TidemarkApp {
             progress.report(0.0, "Reading the files");
             let started = Instant::now();
             let result = read_paths(&paths)
+                .map_err(|e| e.to_string())
                 .and_then(|files| base.with_files(role, files))
                 .and_then(|session| {
                     let read = started.elapsed();

@@ -236,10 +236,7 @@ fn settings(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>)
             ui.label("as_of");
             ui.vertical(|ui| {
                 // Fixing the date starts from the one in use, so nothing changes until picked.
-                let in_use = app.draft.settings.as_of.or_else(|| {
-                    let as_of = &features?.as_of;
-                    chrono::NaiveDate::parse_from_str(as_of, "%Y-%m-%d").ok()
-                });
+                let in_use = app.draft.settings.as_of.or(features.map(|f| f.as_of));
                 let mut automatic = app.draft.settings.as_of.is_none();
                 if ui
                     .add_enabled(
@@ -268,7 +265,8 @@ fn settings(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>)
                         }
                     }
                     (None, Some(f)) => {
-                        ui.label(&f.as_of).on_hover_text(&f.as_of_source);
+                        ui.label(f.as_of.to_string())
+                            .on_hover_text(f.as_of_source.to_string());
                     }
                     (None, None) => {}
                 }

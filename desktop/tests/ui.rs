@@ -364,7 +364,10 @@ fn a_fixed_as_of_and_a_lookup_file_of_ones_own_are_used() {
     let as_of = |harness: &Harness<'static, TidemarkApp>| {
         let review = harness.state().review_state().unwrap();
         let features = review.output.report.features.clone().unwrap();
-        (features.as_of, features.as_of_source)
+        (
+            features.as_of.to_string(),
+            features.as_of_source.to_string(),
+        )
     };
     assert_eq!(
         as_of(&harness).1,
