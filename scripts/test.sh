@@ -35,6 +35,9 @@ if ! "$WASI_VENV/bin/python" -c 'import wasmtime' 2>/dev/null; then
 fi
 export TIDEMARK_WASI_PYTHON="$WASI_VENV/bin/python"
 
+step "benchmark driver: its own checks (python3 scripts/bench.py --self-test; no build, no data)"
+python3 scripts/bench.py --self-test
+
 step "formatting (cargo fmt --check)"
 cargo fmt --all -- --check
 
