@@ -89,26 +89,20 @@ pub fn snapshot(
                 path: path.display().to_string(),
                 run: run.display().to_string(),
             })?;
-        let state = run.join(STATE_FILE);
-        let state = if state.is_file() {
-            Some(read_with(&state, reading)?)
-        } else {
-            None
-        };
-        return Ok((vec![read_with(&snapshot, reading)?], state));
+        return Ok((
+            vec![read_with(&snapshot, reading)?],
+            state_in(&run, reading)?,
+        ));
     }
     for name in
         [OutputFormat::Parquet, OutputFormat::Csv].map(|f| OutputFile::Snapshot.file_name(f))
     {
         let candidate = path.join(name);
         if candidate.is_file() {
-            let state = path.join(STATE_FILE);
-            let state = if state.is_file() {
-                Some(read_with(&state, reading)?)
-            } else {
-                None
-            };
-            return Ok((vec![read_with(&candidate, reading)?], state));
+            return Ok((
+                vec![read_with(&candidate, reading)?],
+                state_in(path, reading)?,
+            ));
         }
     }
     let parts: Vec<PathBuf> = list_data_files(path)?
@@ -128,6 +122,16 @@ pub fn snapshot(
             .collect::<Result<_, _>>()?,
         None,
     ))
+}
+
+/// The state an earlier run kept in `dir` beside its snapshot, if it kept one.
+fn state_in(dir: &Path, reading: Reading) -> Result<Option<InputFile>, InputError> {
+    let state = dir.join(STATE_FILE);
+    if state.is_file() {
+        read_with(&state, reading).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// The change files named by `paths`: files, or directories searched recursively (DMS writes
