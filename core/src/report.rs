@@ -10,6 +10,7 @@ use crate::spec::SequenceKind;
 
 /// Everything a run did, for people and for scripts.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct RunReport {
     pub table: String,
     pub snapshot: SnapshotSummary,
@@ -20,6 +21,7 @@ pub struct RunReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct SnapshotSummary {
     pub files: Vec<String>,
     pub rows: usize,
@@ -27,6 +29,7 @@ pub struct SnapshotSummary {
 
 /// One change file, in the order it was applied.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct FileSummary {
     pub file: String,
     /// The time in the file's DMS name, if it has one.
@@ -41,6 +44,7 @@ pub struct FileSummary {
 
 /// How many touched keys ended up inserted, updated, deleted or unchanged.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct OutcomeCounts {
     pub inserted: usize,
     pub updated: usize,
@@ -49,6 +53,7 @@ pub struct OutcomeCounts {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct ApplySummary {
     pub rows_before: usize,
     pub rows_after: usize,
@@ -66,6 +71,7 @@ pub struct ApplySummary {
 /// Something in the changes that a clean CDC stream would not contain. Applied with upsert
 /// semantics and counted; `--strict` turns the first three kinds into errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AnomalyKind {
     /// `I` for a key that exists: applied as an update.
@@ -102,6 +108,7 @@ impl AnomalyKind {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct Anomaly {
     pub kind: AnomalyKind,
     pub count: usize,
@@ -110,6 +117,7 @@ pub struct Anomaly {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct Example {
     pub key: String,
     pub file: String,
@@ -118,12 +126,16 @@ pub struct Example {
 
 /// How the features were computed.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct FeatureSummary {
+    #[cfg_attr(feature = "typescript", ts(type = "string"))]
     pub as_of: NaiveDate,
     /// Where `as_of` came from.
+    #[cfg_attr(feature = "typescript", ts(type = "string"))]
     pub as_of_source: AsOfSource,
     pub window_days: u32,
     /// Dates on or after this count as recent.
+    #[cfg_attr(feature = "typescript", ts(type = "string"))]
     pub window_start: NaiveDate,
     pub groups: usize,
     pub lookup: Option<LookupSummary>,
@@ -178,6 +190,7 @@ impl Serialize for AsOfSource {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct LookupSummary {
     /// `default (GeoNames US cities)` or the given file's name.
     pub source: String,
@@ -189,15 +202,47 @@ pub struct LookupSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct NameCount {
     pub name: String,
     pub rows: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct AmbiguousName {
     pub name: String,
     pub rows: usize,
     pub chosen: String,
     pub others: Vec<String>,
+}
+
+/// The TypeScript declarations of the report's types, each once, dependencies first: what the
+/// browser module's `.d.ts` says the report is (feature `typescript`, by ts-rs).
+///
+/// Counts are numbers (JSON's), dates and `as_of_source` strings, optional parts `| null`.
+#[cfg(feature = "typescript")]
+pub fn typescript_declarations() -> String {
+    use ts_rs::{Config, TS};
+    // Counts are `usize`, `bigint` by default in ts-rs; JSON.parse gives JavaScript numbers.
+    let config = Config::new().with_large_int("number");
+    let declarations = [
+        SequenceKind::decl(&config),
+        OutcomeCounts::decl(&config),
+        SnapshotSummary::decl(&config),
+        FileSummary::decl(&config),
+        ApplySummary::decl(&config),
+        AnomalyKind::decl(&config),
+        Example::decl(&config),
+        Anomaly::decl(&config),
+        NameCount::decl(&config),
+        AmbiguousName::decl(&config),
+        LookupSummary::decl(&config),
+        FeatureSummary::decl(&config),
+        RunReport::decl(&config),
+    ];
+    declarations
+        .iter()
+        .map(|declaration| format!("export {declaration}\n"))
+        .collect()
 }

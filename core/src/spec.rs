@@ -200,6 +200,7 @@ pub struct SequenceDef {
 
 /// What the sequence column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SequenceKind {
     /// A commit timestamp, `yyyy-MM-dd HH:mm:ss.SSSSSS` in CSV (DMS `TimestampColumnName`).

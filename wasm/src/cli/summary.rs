@@ -1,102 +1,70 @@
-//! The run in a few lines, for people.
+//! The run in a few lines, for people: counts with thousands separators, lists cut to their
+//! first few with how many more, names of files said once, no parentheses inside parentheses.
+//! Scripts read `report.json`, not this.
+
+use std::fmt::Write;
 
 use tidemark_core::RunReport;
+use tidemark_core::report::{Anomaly, LookupSummary};
 
 use super::progress::Timings;
 
+/// How many items of a list (unmatched names, anomaly examples) a line shows.
+const SHOWN: usize = 5;
+
 /// The run in a few lines, for people.
 pub(super) fn summary(report: &RunReport, timings: &Timings, written: &[String]) -> String {
-    use std::fmt::Write;
     let mut s = String::new();
     let a = &report.apply;
     let _ = writeln!(
         s,
         "{}: {} rows + {} changes from {} file(s) -> {} rows",
         report.table,
-        a.rows_before,
-        a.changes,
-        report.changes.len(),
-        a.rows_after
+        count(a.rows_before),
+        count(a.changes),
+        count(report.changes.len()),
+        count(a.rows_after)
     );
     let o = a.outcome;
+    let order = a.sequence.map_or("file names, then rows".to_string(), |k| {
+        format!("{k} sequence")
+    });
     let _ = writeln!(
         s,
-        "  inserted {}, updated {}, deleted {}, unchanged {} (order: {})",
-        o.inserted,
-        o.updated,
-        o.deleted,
-        o.unchanged,
-        a.sequence
-            .map_or("file names, then rows".to_string(), |k| format!(
-                "{k} sequence"
-            ))
+        "  inserted {}, updated {}, deleted {}, unchanged {}; order: {order}",
+        count(o.inserted),
+        count(o.updated),
+        count(o.deleted),
+        count(o.unchanged),
     );
-    if !report.changes.is_empty() {
-        let width = report
-            .changes
-            .iter()
-            .map(|f| f.file.len())
-            .max()
-            .unwrap_or(4)
-            .max(4);
+    if a.keys_changed_several_times > 0 {
         let _ = writeln!(
             s,
-            "  {:width$}  {:>8} {:>7} {:>7} {:>7}",
-            "file", "rows", "I", "U", "D"
+            "  {} keys changed more than once (their last change counts)",
+            count(a.keys_changed_several_times)
         );
-        for f in &report.changes {
-            let _ = writeln!(
-                s,
-                "  {:width$}  {:>8} {:>7} {:>7} {:>7}",
-                f.file, f.rows, f.inserts, f.updates, f.deletes
-            );
-        }
     }
+    file_table(&mut s, report);
     if report.anomalies.is_empty() {
         let _ = writeln!(s, "  anomalies: none");
     }
-    for an in &report.anomalies {
-        let examples: Vec<String> = an
-            .examples
-            .iter()
-            .map(|e| format!("key {} ({}, row {})", e.key, e.file, e.row))
-            .collect();
-        let _ = writeln!(
-            s,
-            "  anomaly: {} x {}: e.g. {}",
-            an.count,
-            an.kind.describe(),
-            examples.join("; ")
-        );
+    for anomaly in &report.anomalies {
+        let _ = writeln!(s, "  {}", anomaly_line(anomaly));
     }
     if let Some(f) = &report.features {
+        if let Some(lookup) = &f.lookup {
+            // Unmatched names leave the group's feature empty: said first, on a line of their own.
+            if let Some(line) = unmatched_line(lookup) {
+                let _ = writeln!(s, "  {line}");
+            }
+        }
         let _ = writeln!(
             s,
-            "  as_of {} ({}), window {} days from {}",
+            "  as_of {}: {}; window {} days from {}",
             f.as_of, f.as_of_source, f.window_days, f.window_start
         );
-        if let Some(l) = &f.lookup {
-            let unmatched: Vec<String> = l
-                .unmatched
-                .iter()
-                .map(|n| format!("{} ({} rows)", n.name, n.rows))
-                .collect();
-            let ambiguous: Vec<String> = l
-                .ambiguous
-                .iter()
-                .map(|n| format!("{} -> {}", n.name, n.chosen))
-                .collect();
-            let _ = writeln!(
-                s,
-                "  lookup {}: {} unmatched{}{}; {} ambiguous{}{}",
-                l.source,
-                l.unmatched.len(),
-                if unmatched.is_empty() { "" } else { ": " },
-                unmatched.join(", "),
-                l.ambiguous.len(),
-                if ambiguous.is_empty() { "" } else { ": " },
-                ambiguous.join(", ")
-            );
+        if let Some(lookup) = &f.lookup {
+            let _ = writeln!(s, "  {}", lookup_line(lookup));
         }
     }
     if !written.is_empty() {
@@ -108,4 +76,237 @@ pub(super) fn summary(report: &RunReport, timings: &Timings, written: &[String])
         timings.read, timings.apply, timings.features, timings.encode_and_write, timings.total
     );
     s
+}
+
+/// One line per change file: its rows and operations.
+fn file_table(s: &mut String, report: &RunReport) {
+    if report.changes.is_empty() {
+        return;
+    }
+    let width = report
+        .changes
+        .iter()
+        .map(|f| f.file.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        s,
+        "  {:width$}  {:>11} {:>10} {:>10} {:>10}",
+        "file", "rows", "I", "U", "D"
+    );
+    for f in &report.changes {
+        let _ = writeln!(
+            s,
+            "  {:width$}  {:>11} {:>10} {:>10} {:>10}",
+            f.file,
+            count(f.rows),
+            count(f.inserts),
+            count(f.updates),
+            count(f.deletes)
+        );
+    }
+}
+
+/// `anomaly: 3 x <what>: e.g. keys 5, 7 in a.csv rows 3, 9; key 2 in b.csv row 1`: examples
+/// grouped by file, so that a long path is said once.
+fn anomaly_line(anomaly: &Anomaly) -> String {
+    let mut by_file: Vec<(&str, Vec<String>, Vec<String>)> = Vec::new();
+    for example in &anomaly.examples {
+        let index = match by_file.iter().position(|(file, ..)| *file == example.file) {
+            Some(index) => index,
+            None => {
+                by_file.push((&example.file, Vec::new(), Vec::new()));
+                by_file.len() - 1
+            }
+        };
+        by_file[index].1.push(example.key.clone());
+        by_file[index].2.push(count(example.row as usize));
+    }
+    let examples: Vec<String> = by_file
+        .iter()
+        .map(|(file, keys, rows)| {
+            let (key, row) = match keys.len() {
+                1 => ("key", "row"),
+                _ => ("keys", "rows"),
+            };
+            format!(
+                "{key} {} in {file} {row} {}",
+                keys.join(", "),
+                rows.join(", ")
+            )
+        })
+        .collect();
+    format!(
+        "anomaly: {} x {}: e.g. {}",
+        count(anomaly.count),
+        anomaly.kind.describe(),
+        examples.join("; ")
+    )
+}
+
+/// `lookup: 2 names not found, 1,379 rows left without a state: Springfeld 1,200 rows, ...`,
+/// the most frequent first; nothing when every name matched.
+fn unmatched_line(lookup: &LookupSummary) -> Option<String> {
+    if lookup.unmatched.is_empty() {
+        return None;
+    }
+    let mut names: Vec<_> = lookup.unmatched.iter().collect();
+    names.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.name.cmp(&b.name)));
+    let rows: usize = names.iter().map(|n| n.rows).sum();
+    let shown = shortened(
+        names
+            .iter()
+            .map(|n| format!("{} {}", n.name, rows_count(n.rows))),
+    );
+    Some(format!(
+        "lookup: {} not found, {} left without a value: {shown}",
+        plural(names.len(), "name", "names"),
+        rows_count(rows)
+    ))
+}
+
+/// `lookup <source>: 1,234 rows matched; 111 ambiguous names: Springfield -> Illinois, ...`.
+fn lookup_line(lookup: &LookupSummary) -> String {
+    let mut line = format!(
+        "lookup {}: {} matched",
+        lookup.source,
+        rows_count(lookup.matched_rows)
+    );
+    if !lookup.ambiguous.is_empty() {
+        let shown = shortened(
+            lookup
+                .ambiguous
+                .iter()
+                .map(|n| format!("{} -> {}", n.name, n.chosen)),
+        );
+        let _ = write!(
+            line,
+            "; {} ambiguous, the most populous place (or the first listed) chosen: {shown}",
+            plural(lookup.ambiguous.len(), "name", "names")
+        );
+    }
+    line
+}
+
+/// The first [`SHOWN`] items, then how many more.
+fn shortened(items: impl ExactSizeIterator<Item = String>) -> String {
+    let total = items.len();
+    let mut shown: Vec<String> = items.take(SHOWN).collect();
+    if total > SHOWN {
+        shown.push(format!("and {} more", count(total - SHOWN)));
+    }
+    shown.join(", ")
+}
+
+fn rows_count(n: usize) -> String {
+    plural(n, "row", "rows")
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
+}
+
+/// `1234567` as `1,234,567`. Written here rather than taken from a crate: English grouping is
+/// all the summary needs, and it is a few lines.
+fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tidemark_core::report::{AmbiguousName, AnomalyKind, Example, NameCount};
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(83263), "83,263");
+        assert_eq!(count(10_000_000), "10,000,000");
+    }
+
+    #[test]
+    fn long_lists_show_their_first_few_and_how_many_more() {
+        let names = (1..=111).map(|i| format!("City {i}"));
+        let text = shortened(names.collect::<Vec<_>>().into_iter());
+        assert_eq!(text, "City 1, City 2, City 3, City 4, City 5, and 106 more");
+        assert_eq!(shortened(vec!["a".to_string()].into_iter()), "a");
+    }
+
+    #[test]
+    fn anomaly_examples_name_each_file_once() {
+        let example = |key: &str, file: &str, row| Example {
+            key: key.into(),
+            file: file.into(),
+            row,
+        };
+        let anomaly = Anomaly {
+            kind: AnomalyKind::UpdateOfMissingKey,
+            count: 1250,
+            examples: vec![
+                example("5", "s3/raw/users/2021/10/17/20211017-100000000.csv", 3),
+                example("7", "s3/raw/users/2021/10/17/20211017-100000000.csv", 9),
+                example("2", "b.csv", 1),
+            ],
+        };
+        let line = anomaly_line(&anomaly);
+        assert_eq!(line.matches("20211017-100000000.csv").count(), 1, "{line}");
+        assert!(line.starts_with("anomaly: 1,250 x "), "{line}");
+        assert!(
+            line.ends_with(
+                "e.g. keys 5, 7 in s3/raw/users/2021/10/17/20211017-100000000.csv rows 3, 9; \
+                 key 2 in b.csv row 1"
+            ),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn unmatched_names_come_first_and_most_frequent_first() {
+        let lookup = LookupSummary {
+            source: "default".into(),
+            matched_rows: 998_621,
+            unmatched: vec![
+                NameCount {
+                    name: "Sprngfield".into(),
+                    rows: 4,
+                },
+                NameCount {
+                    name: "Austn".into(),
+                    rows: 1375,
+                },
+            ],
+            ambiguous: vec![AmbiguousName {
+                name: "Springfield".into(),
+                rows: 10,
+                chosen: "Illinois".into(),
+                others: vec!["Missouri".into()],
+            }],
+        };
+        assert_eq!(
+            unmatched_line(&lookup).unwrap(),
+            "lookup: 2 names not found, 1,379 rows left without a value: Austn 1,375 rows, \
+             Sprngfield 4 rows"
+        );
+        assert_eq!(
+            lookup_line(&lookup),
+            "lookup default: 998,621 rows matched; 1 name ambiguous, the most populous place \
+             (or the first listed) chosen: Springfield -> Illinois"
+        );
+        let none = LookupSummary {
+            unmatched: vec![],
+            ..lookup
+        };
+        assert_eq!(unmatched_line(&none), None);
+    }
 }

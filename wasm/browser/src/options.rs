@@ -1,0 +1,127 @@
+//! The arguments of `apply`, read from JS into the core's inputs and options, and its
+//! progress as JS values.
+
+use chrono::NaiveDate;
+use js_sys::{Array as JsArray, Object, Uint8Array};
+use tidemark_core::features::lookup::Lookup;
+use tidemark_core::pipeline::{Options, Stage};
+use tidemark_core::{InputFile, TableSpec};
+use wasm_bindgen::prelude::*;
+
+use crate::js::{core_error, get, is_absent, make_error, set, usage_error};
+
+/// Reads `{ name, bytes }`.
+fn input_file(value: &JsValue, what: &str) -> Result<InputFile, JsValue> {
+    let name = get(value, "name").as_string().ok_or_else(|| {
+        usage_error(&format!(
+            "{what}: expected {{ name: string, bytes: Uint8Array }}"
+        ))
+    })?;
+    let bytes = get(value, "bytes")
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| usage_error(&format!("{name}: `bytes` must be a Uint8Array")))?;
+    Ok(InputFile::new(name, bytes.to_vec()))
+}
+
+pub(crate) fn input_files(value: &JsValue, what: &str) -> Result<Vec<InputFile>, JsValue> {
+    if is_absent(value) {
+        return Ok(Vec::new());
+    }
+    if !JsArray::is_array(value) {
+        return Err(usage_error(&format!("{what}: expected an array of files")));
+    }
+    JsArray::from(value)
+        .iter()
+        .map(|file| input_file(&file, what))
+        .collect()
+}
+
+fn optional_file(options: &JsValue, key: &str) -> Result<Option<InputFile>, JsValue> {
+    let value = get(options, key);
+    if is_absent(&value) {
+        Ok(None)
+    } else {
+        input_file(&value, key).map(Some)
+    }
+}
+
+/// The spec, options and state a run is given.
+pub(crate) fn read_options(
+    options: &JsValue,
+) -> Result<(TableSpec, Options, Option<InputFile>), JsValue> {
+    if is_absent(options) {
+        return Ok((TableSpec::users(), Options::default(), None));
+    }
+    let spec = match optional_file(options, "spec")? {
+        Some(file) => {
+            let text = String::from_utf8_lossy(&file.bytes);
+            // As the CLI says it: `path: error`.
+            TableSpec::from_toml(&text).map_err(|e| {
+                make_error(&format!("{}: {e}", file.name), Some(&file.name), None, None)
+            })?
+        }
+        None => TableSpec::users(),
+    };
+    let as_of = get(options, "asOf");
+    let as_of = if is_absent(&as_of) || as_of.as_string().is_some_and(|s| s.is_empty()) {
+        None
+    } else {
+        let text = as_of.as_string().unwrap_or_default();
+        Some(
+            NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                .map_err(|_| usage_error(&format!("asOf: {text:?} is not a date (YYYY-MM-DD)")))?,
+        )
+    };
+    let window = get(options, "windowDays");
+    let window_days = if is_absent(&window) {
+        None
+    } else {
+        match window.as_f64() {
+            Some(n) if n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n) => Some(n as u32),
+            _ => {
+                return Err(usage_error(
+                    "windowDays: expected a whole number of days, 0 or more",
+                ));
+            }
+        }
+    };
+    let lookup = match optional_file(options, "lookup")? {
+        Some(file) => Some(Lookup::from_file(&file).map_err(|e| core_error(&e))?),
+        None => None,
+    };
+    let strict = get(options, "strict").is_truthy();
+    let state = optional_file(options, "state")?;
+    Ok((
+        spec,
+        Options {
+            as_of,
+            window_days,
+            lookup,
+            strict,
+            ..Default::default()
+        },
+        state,
+    ))
+}
+
+pub(crate) fn progress_value(stage: Stage) -> JsValue {
+    let value: JsValue = Object::new().into();
+    match stage {
+        Stage::Decode {
+            file,
+            index,
+            total,
+            bytes,
+        } => {
+            set(&value, "stage", "decode");
+            set(&value, "file", file);
+            set(&value, "index", index as f64);
+            set(&value, "total", total as f64);
+            set(&value, "bytes", bytes as f64);
+        }
+        Stage::Apply => set(&value, "stage", "apply"),
+        Stage::Enrich => set(&value, "stage", "enrich"),
+        Stage::Done => set(&value, "stage", "done"),
+    }
+    value
+}

@@ -1,0 +1,285 @@
+//! `apply` and the `Run` it returns: the run's tables, read in pages (sorted on request), its
+//! diff, its report, and its outputs encoded for download.
+
+use std::cell::RefCell;
+
+use arrow_array::RecordBatch;
+use arrow_row::{RowConverter, SortField};
+use arrow_schema::SortOptions;
+use js_sys::{Array as JsArray, Function, Object};
+use tidemark_core::features::lookup::Lookup;
+use tidemark_core::pipeline::{self, Inputs, Output, Stage};
+use tidemark_core::{ChangeKind, OutputFormat, encode};
+use wasm_bindgen::prelude::*;
+
+use crate::cells::{cells, format_options};
+use crate::diff_page;
+use crate::js::{core_error, get, set, string_array, to_js, usage_error};
+use crate::options::{input_files, progress_value, read_options};
+
+thread_local! {
+    /// The bundled lookup table, built once: building it (parsing 30,000 places) takes longer
+    /// than applying small change sets, and the page applies again on every option change.
+    static US_CITIES: RefCell<Option<Lookup>> = const { RefCell::new(None) };
+}
+
+/// Applies `changes` to `snapshot` and computes the features: the CLI's `tidemark apply`.
+///
+/// Files may come in any order; they are applied in the order of their DMS names. Throws a
+/// `TidemarkError` naming the file, row and column of the first problem found.
+#[wasm_bindgen(unchecked_return_type = "Run")]
+pub fn apply(
+    #[wasm_bindgen(unchecked_param_type = "InputFile[]")] snapshot: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "InputFile[]")] changes: JsValue,
+    options: Option<ApplyOptions>,
+    #[wasm_bindgen(js_name = onProgress)] on_progress: Option<ProgressCallback>,
+) -> Result<Run, JsValue> {
+    let snapshot = input_files(&snapshot, "snapshot")?;
+    let changes = input_files(&changes, "changes")?;
+    let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
+    let on_progress: Option<Function> = on_progress.map(JsCast::unchecked_into);
+    let (spec, mut options, state) = read_options(&options)?;
+    // The run borrows the bundled lookup and gives it back; it is the same table the core
+    // would build (`Lookup::us_cities()`), so the results and the report are the same.
+    let bundled = options.lookup.is_none();
+    if bundled {
+        options.lookup = Some(US_CITIES.take().unwrap_or_else(Lookup::us_cities));
+    }
+    let mut report = |stage: Stage| {
+        if let Some(f) = &on_progress {
+            // A throwing progress callback must not stop the run.
+            let _ = f.call1(&JsValue::NULL, &progress_value(stage));
+        }
+    };
+    let inputs = Inputs {
+        snapshot,
+        state,
+        changes,
+    };
+    let output = pipeline::run(&spec, inputs, &options, &mut report);
+    if bundled {
+        US_CITIES.set(options.lookup.take());
+    }
+    let output = output.map_err(|e| core_error(&e))?;
+    Ok(Run {
+        key: spec.table.key.clone(),
+        output,
+        order: None,
+    })
+}
+
+/// The result of [`apply`]: kept in the module's memory; read it in pages, encode it for
+/// download, and `free()` it when done.
+#[wasm_bindgen]
+pub struct Run {
+    key: Vec<String>,
+    output: Output,
+    /// The last sort asked of [`Run::page`]: table, column, descending, and the row order.
+    order: Option<(String, String, bool, Vec<u32>)>,
+}
+
+#[wasm_bindgen]
+impl Run {
+    /// The run report.
+    #[wasm_bindgen(unchecked_return_type = "Report")]
+    pub fn report(&self) -> JsValue {
+        let value = to_js(&self.output.report);
+        // Each anomaly with the sentence the CLI prints for it.
+        let anomalies = JsArray::from(&get(&value, "anomalies"));
+        for (item, anomaly) in anomalies.iter().zip(&self.output.report.anomalies) {
+            set(&item, "description", anomaly.kind.describe());
+        }
+        value
+    }
+
+    /// The run report as the CLI's `report.json` writes it, without `timings` and `outputs`.
+    #[wasm_bindgen(js_name = reportJson)]
+    pub fn report_json(&self) -> String {
+        serde_json::to_string_pretty(&self.output.report).expect("reports serialise")
+    }
+
+    /// The number of rows of a table.
+    #[wasm_bindgen(js_name = rowCount)]
+    pub fn row_count(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Table")] table: &str,
+    ) -> Result<u32, JsValue> {
+        Ok(self.table(table)?.num_rows() as u32)
+    }
+
+    /// The column names of a table.
+    pub fn columns(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Table")] table: &str,
+    ) -> Result<Vec<String>, JsValue> {
+        Ok(self
+            .table(table)?
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect())
+    }
+
+    /// Rows `offset ..< offset + limit` of a table, optionally sorted by a column (ties keep
+    /// the table's order; nulls last). The sort is kept for the next pages.
+    pub fn page(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Table")] table: &str,
+        offset: u32,
+        limit: u32,
+        #[wasm_bindgen(js_name = sortBy)] sort_by: Option<String>,
+        descending: Option<bool>,
+    ) -> Result<Page, JsValue> {
+        let batch = self.table(table)?.clone();
+        let total = batch.num_rows();
+        let start = (offset as usize).min(total);
+        let end = start.saturating_add(limit as usize).min(total);
+        let order = match sort_by {
+            Some(column) => {
+                Some(self.sorted(table, &batch, &column, descending.unwrap_or(false))?)
+            }
+            None => None,
+        };
+        let options = format_options();
+        let shown = cells(&batch, &options);
+        let rows: JsArray = (start..end)
+            .map(|i| {
+                let row = order.as_ref().map_or(i, |o| o[i] as usize);
+                shown.iter().map(|c| c.value(row)).collect::<JsArray>()
+            })
+            .collect();
+        let value: JsValue = Object::new().into();
+        set(&value, "offset", start as f64);
+        set(&value, "total", total as f64);
+        set(
+            &value,
+            "columns",
+            string_array(batch.schema().fields().iter().map(|f| f.name().as_str())),
+        );
+        set(&value, "rows", rows);
+        Ok(value.unchecked_into())
+    }
+
+    /// Touched keys `offset ..< offset + limit`, in the order of their first change, optionally
+    /// only those of one kind, with their old and new values.
+    #[wasm_bindgen(js_name = diffPage)]
+    pub fn diff_page(
+        &self,
+        offset: u32,
+        limit: u32,
+        change: Option<ChangeKindName>,
+    ) -> Result<DiffPage, JsValue> {
+        let change = change.and_then(|c| JsValue::from(c).as_string());
+        let filter = match change.as_deref() {
+            None | Some("") => None,
+            Some(name) => Some(name.parse::<ChangeKind>().map_err(|_| {
+                usage_error(&format!(
+                    "unknown change {name:?} (expected inserted, updated, deleted or unchanged)"
+                ))
+            })?),
+        };
+        Ok(diff_page::page(&self.output.diff, &self.key, offset, limit, filter).unchecked_into())
+    }
+
+    /// An output encoded as the CLI writes it to `--out`: `snapshot`, `enriched` or `diff` in
+    /// `format`, or `state` (always Parquet; only when the changes carry a sequence).
+    pub fn encode(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Output")] output: &str,
+        #[wasm_bindgen(unchecked_param_type = "Format")] format: &str,
+    ) -> Result<Vec<u8>, JsValue> {
+        let format: OutputFormat = format.parse().map_err(|e: String| usage_error(&e))?;
+        let bytes = if output == "state" {
+            let versions = self
+                .output
+                .versions
+                .as_ref()
+                .ok_or_else(|| usage_error("no state: the changes carry no sequence column"))?;
+            encode::to_parquet(&versions.rows)
+        } else {
+            format.encode(self.table(output)?)
+        };
+        bytes.map_err(|e| core_error(&e))
+    }
+
+    /// Whether the run kept versions for the next one (`state.parquet`).
+    #[wasm_bindgen(js_name = hasState)]
+    pub fn has_state(&self) -> bool {
+        self.output.versions.is_some()
+    }
+}
+
+impl Run {
+    fn table(&self, name: &str) -> Result<&RecordBatch, JsValue> {
+        match name {
+            "snapshot" => Ok(&self.output.table),
+            "enriched" => self
+                .output
+                .enriched
+                .as_ref()
+                .ok_or_else(|| usage_error("no enriched table: the spec has no features")),
+            "diff" => Ok(&self.output.diff.rows),
+            other => Err(usage_error(&format!(
+                "unknown table {other:?} (expected snapshot, enriched or diff)"
+            ))),
+        }
+    }
+
+    /// The row order of `table` sorted by `column`, computed once per sort. Row-format
+    /// comparison (which the core's key handling already uses) rather than Arrow's sort kernels
+    /// keeps the module small; the sort is stable, so ties keep the table's order.
+    fn sorted(
+        &mut self,
+        table: &str,
+        batch: &RecordBatch,
+        column: &str,
+        descending: bool,
+    ) -> Result<Vec<u32>, JsValue> {
+        if let Some((t, c, d, order)) = &self.order {
+            if t == table && c == column && *d == descending {
+                return Ok(order.clone());
+            }
+        }
+        let values = batch
+            .column_by_name(column)
+            .ok_or_else(|| usage_error(&format!("no column {column:?} in the {table} table")))?;
+        let cannot_sort =
+            |e: arrow_schema::ArrowError| usage_error(&format!("cannot sort by {column:?}: {e}"));
+        let options = SortOptions {
+            descending,
+            nulls_first: false,
+        };
+        let converter = RowConverter::new(vec![SortField::new_with_options(
+            values.data_type().clone(),
+            options,
+        )])
+        .map_err(cannot_sort)?;
+        let rows = converter
+            .convert_columns(std::slice::from_ref(values))
+            .map_err(cannot_sort)?;
+        let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
+        order.sort_by(|&a, &b| rows.row(a as usize).cmp(&rows.row(b as usize)));
+        self.order = Some((table.into(), column.into(), descending, order.clone()));
+        Ok(order)
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// See the TypeScript `Page`.
+    #[wasm_bindgen(typescript_type = "Page")]
+    pub type Page;
+    /// See the TypeScript `DiffPage`.
+    #[wasm_bindgen(typescript_type = "DiffPage")]
+    pub type DiffPage;
+    /// See the TypeScript `ApplyOptions`.
+    #[wasm_bindgen(typescript_type = "ApplyOptions")]
+    pub type ApplyOptions;
+    /// See the TypeScript `ProgressCallback`.
+    #[wasm_bindgen(typescript_type = "ProgressCallback")]
+    pub type ProgressCallback;
+    /// See the TypeScript `ChangeKind`.
+    #[wasm_bindgen(typescript_type = "ChangeKind")]
+    pub type ChangeKindName;
+}
