@@ -265,42 +265,17 @@ impl FileLayout {
             _ => None,
         };
         let Some(head) = head else {
-            let (expected, hint) = match role {
-                FileRole::Snapshot if trailing > 0 => (
-                    table,
-                    match before_images.is_empty() {
-                        true => " (one per table column, then the spec's `cdc.metadata` columns)",
-                        false => {
-                            " (one per table column, then the spec's `cdc.before_image` and \
-                             `cdc.metadata` columns)"
-                        }
-                    },
-                ),
-                FileRole::Snapshot => (table, " (one per table column)"),
-                FileRole::Changes if named_sequence => (
-                    table + 2,
-                    match before_images.is_empty() {
-                        true => " (operation, sequence, then one per table column)",
-                        false => {
-                            " (operation, sequence, then one per table column, then the spec's \
-                             `cdc.before_image` and `cdc.metadata` columns)"
-                        }
-                    },
-                ),
-                FileRole::Changes => (
-                    table + 1,
-                    match before_images.is_empty() {
-                        true => {
-                            " (operation, then one per table column, optionally a sequence after \
-                             the operation)"
-                        }
-                        false => {
-                            " (operation, optionally a sequence, then one per table column, then \
-                             the spec's `cdc.before_image` and `cdc.metadata` columns)"
-                        }
-                    },
-                ),
+            let expected = match role {
+                FileRole::Snapshot => table,
+                FileRole::Changes if named_sequence => table + 2,
+                FileRole::Changes => table + 1,
             };
+            let hint = width_hint(
+                role,
+                named_sequence,
+                !before_images.is_empty(),
+                !spec.cdc.metadata.is_empty(),
+            );
             return Err(ErrorKind::FieldCount {
                 expected: expected + trailing,
                 found,
@@ -348,6 +323,41 @@ impl FileLayout {
             header: false,
             ops,
         })
+    }
+}
+
+/// What a headerless file of the wrong width should have had, after the count.
+fn width_hint(
+    role: FileRole,
+    named_sequence: bool,
+    before_images: bool,
+    metadata: bool,
+) -> &'static str {
+    match (role, before_images, metadata) {
+        (FileRole::Snapshot, false, false) => " (one per table column)",
+        (FileRole::Snapshot, false, true) => {
+            " (one per table column, then the spec's `cdc.metadata` columns)"
+        }
+        (FileRole::Snapshot, true, false) => {
+            " (one per table column, then the spec's `cdc.before_image` columns)"
+        }
+        (FileRole::Snapshot, true, true) => {
+            " (one per table column, then the spec's `cdc.before_image` and `cdc.metadata` columns)"
+        }
+        (FileRole::Changes, false, _) if named_sequence => {
+            " (operation, sequence, then one per table column)"
+        }
+        (FileRole::Changes, false, _) => {
+            " (operation, then one per table column, optionally a sequence after the operation)"
+        }
+        (FileRole::Changes, true, _) if named_sequence => {
+            " (operation, sequence, then one per table column, then the spec's \
+             `cdc.before_image` and `cdc.metadata` columns)"
+        }
+        (FileRole::Changes, true, _) => {
+            " (operation, optionally a sequence, then one per table column, then the spec's \
+             `cdc.before_image` and `cdc.metadata` columns)"
+        }
     }
 }
 
@@ -629,6 +639,46 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "expected 2 fields, found 6 (one per table column, then the spec's `cdc.metadata` columns)"
+        );
+    }
+
+    #[test]
+    fn a_full_load_without_the_declared_before_images_says_they_are_expected() {
+        let spec = TableSpec::from_toml(
+            "[table]\nname='t'\nkey=['id']\ncolumns=[{name='id', type='int'}, {name='x', type='int'}]\n\
+             [cdc]\nbefore_image={}\n",
+        )
+        .unwrap();
+        let schema = spec.schema().unwrap();
+        let err = FileLayout::from_positions(&["1", "2"], &spec, &schema, FileRole::Snapshot)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "expected 3 fields, found 2 (one per table column, then the spec's `cdc.before_image` columns)"
+        );
+        // With them, the key's before-image is read in change files and skipped in full loads.
+        let roles = |role| {
+            FileLayout::from_positions(&["U", "1", "2", "0"], &spec, &schema, role)
+                .map(|layout| layout.fields.to_vec())
+        };
+        assert_eq!(
+            roles(FileRole::Changes).unwrap(),
+            [
+                FieldRole::Op,
+                FieldRole::Column(0),
+                FieldRole::Column(1),
+                FieldRole::BeforeImage(0)
+            ]
+        );
+        let load = FileLayout::from_positions(&["1", "2", ""], &spec, &schema, FileRole::Snapshot)
+            .unwrap();
+        assert_eq!(
+            load.fields.to_vec(),
+            [
+                FieldRole::Column(0),
+                FieldRole::Column(1),
+                FieldRole::Metadata
+            ]
         );
     }
 
