@@ -307,7 +307,7 @@ fn the_state_keeps_the_change_sequence_so_a_replay_is_a_no_op_and_a_tie_still_ap
         "20210601-000000000.csv",
         &[("U", "2", 5, "Denver", 20), ("U", "", 1, "Miami", 10)],
     );
-    let applied = run(&spec, BASE, None, &[first.clone()]);
+    let applied = run(&spec, BASE, None, std::slice::from_ref(&first));
     let state = applied.versions.expect("a sequence gives a state");
     let stored = state
         .rows
