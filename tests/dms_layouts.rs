@@ -426,20 +426,140 @@ fn the_change_sequence_orders_changes_of_one_commit_timestamp() {
     assert_eq!(result.unwrap(), expected);
 }
 
-// Not supported yet: refused by name, never read as a sequence or dropped.
+// Before-image columns (`add-before-image-columns`): an update from another key moves the row.
+
+/// Herman (0) is renumbered 9 and moves to Tulsa; Lisa stays.
+fn after_herman_is_renumbered() -> Vec<Vec<String>> {
+    rows(&[
+        ["1", "Lisa", "Columbus", "2021-04-01"],
+        ["9", "Herman", "Tulsa", "2020-10-11"],
+    ])
+}
 
 #[test]
-fn a_before_image_column_is_refused_by_name() {
-    let changes = "Op,user_id,name,city,last_login,BI_user_id\nU,9,Herman,Tulsa,2020-10-11,0\n";
-    let err = apply(
+fn a_csv_header_with_the_key_before_image_moves_the_row() {
+    let changes = "Op,ts,BI_user_id,user_id,name,city,last_login\n\
+                   U,2021-10-17 19:43:24.349000,0,9,Herman,Tulsa,2020-10-11\n";
+    let result = apply(
         (LOAD, PLAIN_LOAD.as_bytes()),
         &[(CDC, changes.as_bytes())],
         "",
+    );
+    assert_eq!(result.unwrap(), after_herman_is_renumbered());
+}
+
+#[test]
+fn a_headerless_csv_has_the_before_images_the_spec_declares_after_the_table_columns() {
+    // The rule applies to the full load too: its rows end with an empty before-image.
+    let load = "0,Herman,Oklahoma city,2020-10-10,\n1,Lisa,Columbus,2021-04-01,\n";
+    let changes = "U,2021-10-17 19:43:24.349000,9,Herman,Tulsa,2020-10-11,0\n";
+    let result = apply(
+        (LOAD, load.as_bytes()),
+        &[(CDC, changes.as_bytes())],
+        "before_image = { prefix = \"BI_\" }",
+    );
+    assert_eq!(result.unwrap(), after_herman_is_renumbered());
+}
+
+#[test]
+fn a_parquet_file_with_bi_columns_moves_the_row() {
+    let changes = users_batch(
+        vec![
+            ("Op", text(&["U"])),
+            ("ts", text(&["2021-10-17 19:43:24.349000"])),
+            (
+                "BI_user_id",
+                Arc::new(Int64Array::from(vec![0])) as ArrayRef,
+            ),
+        ],
+        vec![9],
+        vec!["Tulsa"],
+    );
+    let result = apply(
+        (LOAD, PLAIN_LOAD.as_bytes()),
+        &[("20211017-194324349.parquet", &changes)],
+        "",
+    );
+    assert_eq!(
+        result.unwrap(),
+        rows(&[
+            ["1", "Lisa", "Columbus", "2021-04-01"],
+            ["9", "N", "Tulsa", "2021-06-22"],
+        ])
+    );
+}
+
+#[test]
+fn a_before_image_named_otherwise_than_the_spec_says_is_refused_by_name() {
+    let changes = "Op,user_id,name,city,last_login,BI_user_id\nU,9,Herman,Tulsa,2020-10-11,0\n";
+    let load = format!("user_id,name,city,last_login\n{PLAIN_LOAD}");
+    let err = apply(
+        (LOAD, load.as_bytes()),
+        &[(CDC, changes.as_bytes())],
+        "before_image = { prefix = \"\", suffix = \"_old\" }",
     )
     .unwrap_err();
     assert_eq!(
         err,
-        "20211017-194324349.csv, row 1: the columns do not match the table: `BI_user_id` is a before-image column (DMS `add-before-image-columns`), not supported yet"
+        "20211017-194324349.csv, row 1: the columns do not match the table: `BI_user_id` looks like a before-image column (DMS `add-before-image-columns`), but `cdc.before_image` names them `<column>_old`"
+    );
+}
+
+/// Over several runs, the state keeps each key's change sequence beside its commit
+/// timestamp: a replayed file changes nothing, and a later file of the same timestamp applies
+/// where its change sequence is later, to both keys of a move.
+#[test]
+fn the_state_keeps_the_change_sequence_over_runs_for_moves_too() {
+    let s = Scratch::new();
+    s.write(LOAD, PLAIN_LOAD);
+    let header = "Op,ts,BI_user_id,user_id,name,city,last_login,AR_H_CHANGE_SEQ\n";
+    let t = "2021-10-17 19:43:24.349000";
+    s.write(
+        "a/20211017-194324349.csv",
+        format!(
+            "{header}U,{t},0,9,Herman,Tulsa,2020-10-11,20\nU,{t},,1,Lisa,Miami,2021-04-01,10\n"
+        ),
+    );
+    // Lisa's 11 comes after her 10; Herman's old key's 15 comes before the move's 20.
+    s.write(
+        "b/20211017-194325000.csv",
+        format!("{header}U,{t},,1,Lisa,Tampa,2021-04-02,11\nI,{t},,0,Herman,Boise,2020-10-12,15\n"),
+    );
+    let run = |snapshot: &str, changes: &str, out: &str| {
+        let args = [
+            "apply",
+            "--snapshot",
+            snapshot,
+            "--changes",
+            changes,
+            "--out",
+            out,
+            "--quiet",
+        ];
+        assert_success(&tidemark(&s.path(""), &args));
+        table_rows(&read_parquet(&s.path(&format!("{out}/snapshot.parquet"))))
+    };
+    let first = run(LOAD, "a", "one");
+    assert_eq!(
+        first,
+        rows(&[
+            ["1", "Lisa", "Miami", "2021-04-01"],
+            ["9", "Herman", "Tulsa", "2020-10-11"],
+        ])
+    );
+    let state = read_parquet(&s.path("one/state.parquet"));
+    assert!(state.column_by_name("_tidemark_change_sequence").is_some());
+    assert_eq!(
+        run("one", "a", "replayed"),
+        first,
+        "a replay changes nothing"
+    );
+    assert_eq!(
+        run("one", "b", "two"),
+        rows(&[
+            ["1", "Lisa", "Tampa", "2021-04-02"],
+            ["9", "Herman", "Tulsa", "2020-10-11"],
+        ])
     );
 }
 

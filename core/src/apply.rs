@@ -2,9 +2,12 @@
 //!
 //! Changes are ordered by their sequence when the files carry one, then by file (already in
 //! DMS-name order) and row: equal sequence values, as all changes of one source transaction
-//! have, keep file and row order (see [`crate::versions`]). The last change per key wins: `D` removes the key, `I` and `U`
-//! upsert it. Rows keep their place in the snapshot; new keys follow in order of first change.
-//! Everything a clean CDC stream would not contain is applied the same way and counted.
+//! have, keep file and row order (see [`crate::versions`]). The last change per key wins: `D`
+//! removes the key, `I` and `U` upsert it. An update whose before-image key differs from its
+//! key (DMS `add-before-image-columns`) moves the row: it deletes the old key and upserts the
+//! new one, both at its position. Rows keep their place in the snapshot; new keys follow in
+//! order of first change. Everything a clean CDC stream would not contain is applied the same
+//! way and counted.
 
 use std::collections::BTreeMap;
 
@@ -21,8 +24,8 @@ use crate::spec::{SequenceKind, TableSpec};
 use crate::splice::{Run, splice};
 use crate::versions::VersionsBuilder;
 pub use crate::versions::{
-    Position, VERSION_DELETED_COLUMN, VERSION_FILE_COLUMN, VERSION_ROW_COLUMN,
-    VERSION_SEQUENCE_COLUMN, Versions,
+    Position, VERSION_CHANGE_SEQUENCE_COLUMN, VERSION_DELETED_COLUMN, VERSION_FILE_COLUMN,
+    VERSION_ROW_COLUMN, VERSION_SEQUENCE_COLUMN, Versions,
 };
 
 /// How many examples of each anomaly the report keeps.
@@ -59,6 +62,8 @@ pub struct Applied {
 /// What happened to one touched key.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct KeyOutcome {
+    /// Where its values are among the keys of the run ([`ChangeSet::all_keys`]).
+    pub key: usize,
     /// Its row in the snapshot, if it was there.
     pub before: Option<usize>,
     /// The change whose values it now has, if it exists afterwards.
@@ -77,10 +82,16 @@ pub(crate) struct ChangeSet {
     /// Orders changes of equal sequence values, when every file has one (`$AR_H_CHANGE_SEQ`).
     pub change_sequence: Option<Vec<i128>>,
     pub sources: Sources,
+    /// The changes that move their row from another key (updates whose before-image key
+    /// differs from their key), in change order.
+    pub moves: Vec<u32>,
+    /// Per key column: the changes' keys, then the key each move moves from. Every key the run
+    /// touches has its values here.
+    pub all_keys: Vec<ArrayRef>,
 }
 
 impl ChangeSet {
-    fn concat(schema: &SchemaRef, changes: &[ChangeBatch]) -> Result<ChangeSet> {
+    fn concat(spec: &TableSpec, schema: &SchemaRef, changes: &[ChangeBatch]) -> Result<ChangeSet> {
         let mut sources = Sources::default();
         let mut start = 0;
         for c in changes {
@@ -140,12 +151,56 @@ impl ChangeSet {
             ),
             false => None,
         };
+        let invalid = |e: arrow_schema::ArrowError| Error::new(ErrorKind::Invalid(e.to_string()));
+        let key_columns = |batch: &RecordBatch| -> Vec<ArrayRef> {
+            spec.table
+                .key
+                .iter()
+                .map(|k| batch.column_by_name(k).expect("key in schema").clone())
+                .collect()
+        };
+        // Each move's old key, per key column, batch by batch.
+        let mut moves: Vec<u32> = Vec::new();
+        let mut moved_from: Vec<Vec<ArrayRef>> = vec![Vec::new(); spec.table.key.len()];
+        let mut start = 0;
+        for c in changes {
+            if let Some(before) = &c.before_key {
+                let after = key_columns(&c.rows);
+                let mut moved = vec![false; c.len()];
+                for (before, after) in before.iter().zip(&after) {
+                    let differ = arrow_ord::cmp::distinct(before, after).map_err(invalid)?;
+                    for row in differ.values().set_indices() {
+                        moved[row] = true;
+                    }
+                }
+                let rows: Vec<u32> = (0..c.len() as u32).filter(|&r| moved[r as usize]).collect();
+                let indices = UInt32Array::from(rows.clone());
+                for (k, before) in before.iter().enumerate() {
+                    moved_from[k].push(
+                        arrow_select::take::take(before.as_ref(), &indices, None)
+                            .map_err(invalid)?,
+                    );
+                }
+                moves.extend(rows.iter().map(|&r| start as u32 + r));
+            }
+            start += c.len();
+        }
+        let mut all_keys = key_columns(&rows);
+        if !moves.is_empty() {
+            for (key, from) in all_keys.iter_mut().zip(moved_from) {
+                let mut parts: Vec<&dyn arrow_array::Array> = vec![key.as_ref()];
+                parts.extend(from.iter().map(|f| f.as_ref()));
+                *key = arrow_select::concat::concat(&parts).map_err(invalid)?;
+            }
+        }
         Ok(ChangeSet {
             rows,
             ops,
             sequence,
             change_sequence,
             sources,
+            moves,
+            all_keys,
         })
     }
 
@@ -185,7 +240,7 @@ pub fn apply(
         ));
     }
 
-    let set = ChangeSet::concat(&schema, changes)?;
+    let set = ChangeSet::concat(spec, &schema, changes)?;
     if let (Some(v), None) = (versions, &set.sequence) {
         if v.rows.num_rows() > 0 && !set.ops.is_empty() {
             return Err(Error::new(ErrorKind::Invalid(
@@ -193,9 +248,15 @@ pub fn apply(
             )));
         }
     }
-    let change_keys = key_columns(&set.rows);
-    let (keymap, ids) = KeyMap::build(KeyValues::new(&change_keys));
+    let n_changes = set.ops.len();
+    // Ids for the changes' keys, then for the keys moves move from.
+    let (keymap, ids) = KeyMap::build(KeyValues::new(&set.all_keys));
     let n_ids = keymap.len();
+    // The id of the key each change moves its row from (NONE: not a move).
+    let mut moved_from = vec![NONE; if set.moves.is_empty() { 0 } else { n_changes }];
+    for (j, &c) in set.moves.iter().enumerate() {
+        moved_from[c as usize] = ids[n_changes + j];
+    }
 
     // The id of each snapshot row's key among the changed keys (NONE: untouched), and back.
     let snapshot_ids = keymap.ids_of(&snapshot_key_values, NONE);
@@ -218,10 +279,11 @@ pub fn apply(
     let stored_positions = versions.map(Versions::positions);
     // Each file's place in the apply order, for changes whose sequence ties a stored one.
     let file_orders: Vec<FileOrder> = changes.iter().map(|c| FileOrder::of(&c.file)).collect();
-    let position = |c: usize, sequence: i128| {
+    let position = |c: usize, sequence: i128| -> Position {
         let (file, row) = set.sources.file_index_and_row(c);
         Position {
             sequence,
+            change_sequence: set.change_sequence.as_ref().map(|cs| cs[c]),
             file: file_orders[file],
             row,
         }
@@ -246,10 +308,11 @@ pub fn apply(
     let mut last = vec![NONE; n_ids];
     let mut count = vec![0u32; n_ids];
     let mut log = AnomalyLog::default();
-    let example = |change: usize| {
+    // An example of an anomaly: the change, and the key it concerns (a row of `all_keys`).
+    let example = |change: usize, key_row: usize| {
         let at = set.location(change);
         Example {
-            key: format_key(&change_keys, change),
+            key: format_key(&set.all_keys, key_row),
             file: at.file,
             row: at.row.unwrap_or(0),
         }
@@ -261,39 +324,75 @@ pub fn apply(
         }
         let c = c as usize;
         let id = ids[c] as usize;
-        if let Some((_, seq)) = &set.sequence {
-            // Only earlier runs can hold a newer position: this run's changes come in order.
-            let row = stored[id];
-            if row != NONE
-                && !stored_positions
-                    .as_ref()
-                    .expect("stored rows come from versions")
-                    .precedes(row as usize, &position(c, seq[c]))
-            {
-                log.record(AnomalyKind::StaleChangeIgnored, || example(c));
-                continue;
+        let from = moved_from.get(c).copied().unwrap_or(NONE);
+        // Whether the change comes after what key `id` has from earlier runs: only earlier
+        // runs can hold a newer position, as this run's changes come in order.
+        let at = set.sequence.as_ref().map(|(_, seq)| position(c, seq[c]));
+        let fresh = |id: usize| match &at {
+            Some(at) => {
+                let row = stored[id];
+                row == NONE
+                    || stored_positions
+                        .as_ref()
+                        .expect("stored rows come from versions")
+                        .precedes(row as usize, at)
             }
+            None => true,
+        };
+        let from_fresh = from != NONE && fresh(from as usize);
+        let to_fresh = fresh(id);
+        if !to_fresh || (from != NONE && !from_fresh) {
+            log.record(AnomalyKind::StaleChangeIgnored, || example(c, c));
+        }
+        if !to_fresh && !from_fresh {
+            continue;
+        }
+        if let Some((_, seq)) = &set.sequence {
             newest_applied = newest_applied.max(Some(seq[c]));
         }
-        let op = set.ops[c];
-        let anomaly = match (op, exists[id]) {
-            (Op::Insert, true) => Some(AnomalyKind::InsertOfExistingKey),
-            (Op::Update, false) => Some(AnomalyKind::UpdateOfMissingKey),
-            (Op::Delete, false) => Some(AnomalyKind::DeleteOfMissingKey),
-            _ => None,
-        };
-        if let Some(kind) = anomaly {
+        let mut anomaly = |kind: AnomalyKind, key_row: usize| -> Result<()> {
             if options.strict {
                 return Err(Error::at(
                     set.location(c),
                     ErrorKind::Anomaly(format!(
                         "{} for key {}",
                         kind.describe(),
-                        format_key(&change_keys, c)
+                        format_key(&set.all_keys, key_row)
                     )),
                 ));
             }
-            log.record(kind, || example(c));
+            log.record(kind, || example(c, key_row));
+            Ok(())
+        };
+        if from_fresh {
+            // A move: its old key is deleted, at the move's position.
+            let from = from as usize;
+            if !exists[from] {
+                anomaly(
+                    AnomalyKind::UpdateOfMissingKey,
+                    keymap.first_row(from as u32),
+                )?;
+            }
+            exists[from] = false;
+            last[from] = c as u32;
+            count[from] += 1;
+        }
+        if !to_fresh {
+            continue;
+        }
+        let op = set.ops[c];
+        let kind = match (op, exists[id]) {
+            // A move onto a key that exists: applied as an update of it.
+            (Op::Update, true) if from != NONE => Some(AnomalyKind::InsertOfExistingKey),
+            // A move to a new key: the old row's values under it.
+            (Op::Update, false) if from != NONE => None,
+            (Op::Insert, true) => Some(AnomalyKind::InsertOfExistingKey),
+            (Op::Update, false) => Some(AnomalyKind::UpdateOfMissingKey),
+            (Op::Delete, false) => Some(AnomalyKind::DeleteOfMissingKey),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            anomaly(kind, c)?;
         }
         exists[id] = op != Op::Delete;
         last[id] = c as u32;
@@ -304,6 +403,7 @@ pub fn apply(
         .map(|id| {
             let applied = last[id] != NONE;
             KeyOutcome {
+                key: keymap.first_row(id as u32),
                 before: (before[id] != NONE).then_some(before[id] as usize),
                 after: (applied && exists[id]).then_some(last[id] as usize),
                 last: applied.then_some(last[id] as usize),
@@ -324,7 +424,6 @@ pub fn apply(
                     *kind,
                     seq,
                     &set,
-                    &change_keys,
                     &keymap,
                     &outcomes,
                     newest_applied,
@@ -477,7 +576,6 @@ fn new_versions(
     kind: SequenceKind,
     sequence: &[i128],
     set: &ChangeSet,
-    change_keys: &[ArrayRef],
     keymap: &KeyMap,
     outcomes: &[KeyOutcome],
     newest_applied: Option<i128>,
@@ -496,17 +594,25 @@ fn new_versions(
         .files()
         .map(|name| builder.file_id(name))
         .collect();
-    let mut lasts: Vec<u32> = Vec::new();
+    let mut keys: Vec<u32> = Vec::new();
     for outcome in outcomes {
         if let Some(last) = outcome.last {
             let (file, row) = set.sources.file_index_and_row(last);
-            builder.push(sequence[last], file_ids[file], row, outcome.after.is_none());
-            lasts.push(last as u32);
+            let change_sequence = set.change_sequence.as_ref().map(|cs| cs[last]);
+            builder.push(
+                sequence[last],
+                change_sequence,
+                file_ids[file],
+                row,
+                outcome.after.is_none(),
+            );
+            keys.push(outcome.key as u32);
         }
     }
     builder.applied(newest_applied);
-    let indices = UInt32Array::from(lasts);
-    let new_keys = change_keys
+    let indices = UInt32Array::from(keys);
+    let new_keys = set
+        .all_keys
         .iter()
         .map(|k| arrow_select::take::take(k.as_ref(), &indices, None))
         .collect::<std::result::Result<Vec<_>, _>>()

@@ -1,6 +1,6 @@
 //! Decoded inputs: the snapshot's rows and the change files' operations, in Arrow.
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch};
 
 use crate::error::Location;
 use crate::spec::SequenceKind;
@@ -53,6 +53,11 @@ pub struct ChangeBatch {
     /// What orders changes of equal sequence values, when the file has it beside its
     /// sequence (`$AR_H_CHANGE_SEQ` beside a commit timestamp).
     pub change_sequence: Option<Vec<i128>>,
+    /// When the file has before-images of key columns (DMS `add-before-image-columns`): per
+    /// key column (in the spec's key order), the key each row had before its change. It
+    /// differs from the row's key only for an update that changed the key, which moves the
+    /// row from its old key to its new one.
+    pub before_key: Option<Vec<ArrayRef>>,
     /// The changed rows, in the table's schema.
     pub rows: RecordBatch,
     /// The row number, in the file, of `rows[0]` (2 when a header row comes first).

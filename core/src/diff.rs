@@ -215,18 +215,18 @@ pub(crate) fn compute(
     let index = |f: fn(&KeyOutcome) -> Option<usize>| -> UInt32Array {
         touched.iter().map(|o| f(o).map(|i| i as u32)).collect()
     };
+    let key_index = index(|o| Some(o.key));
     let before_index = index(|o| o.before);
     let after_index = index(|o| o.after);
-    let last_index = index(|o| o.last);
 
     let schema = snapshot.schema();
     let mut fields = vec![Field::new(CHANGE_COLUMN, DataType::Utf8, false)];
     let mut columns: Vec<ArrayRef> = vec![];
-    for key in &spec.table.key {
-        let column = changes.rows.column_by_name(key).expect("key in schema");
+    // A key a move moved a row from is not the key of its last change: keys are taken from
+    // every key of the run.
+    for (key, column) in spec.table.key.iter().zip(&changes.all_keys) {
         fields.push(schema.field_with_name(key).map_err(invalid)?.clone());
-        columns
-            .push(arrow_select::take::take(column.as_ref(), &last_index, None).map_err(invalid)?);
+        columns.push(arrow_select::take::take(column.as_ref(), &key_index, None).map_err(invalid)?);
     }
     // Each other column's values before and after, and where they differ; a column per core.
     let compared: Vec<usize> = (0..schema.fields().len())

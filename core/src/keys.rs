@@ -159,6 +159,11 @@ impl KeyMap {
         self.first_row.len()
     }
 
+    /// The row of the keys the map was built from where the key of `id` first appears.
+    pub(crate) fn first_row(&self, id: u32) -> usize {
+        self.first_row[id as usize] as usize
+    }
+
     /// The id of every row of `other`, or `absent` where its key is not among the changed
     /// keys.
     ///

@@ -122,6 +122,58 @@ pub struct CdcLayout {
     /// timestamp): `$AR_H_CHANGE_SEQ` is found by itself; name another one here.
     #[serde(default)]
     pub change_sequence: Option<String>,
+    /// DMS `add-before-image-columns`: how before-image columns are named, and which ones
+    /// headerless files carry. Without it, `BI_<column>` columns are still recognised in
+    /// headers and Parquet files; headerless files have none.
+    #[serde(default)]
+    pub before_image: Option<BeforeImageDef>,
+}
+
+/// Before-image columns (DMS table-mapping rule `add-before-image-columns`): an update row's
+/// values before the update, in columns named `<prefix><column><suffix>` (the rule's
+/// `column-prefix`, `BI_` by default, and `column-suffix`, empty by default). A key column's
+/// before-image that differs from the key moves the row: the old key is deleted, the new one
+/// upserted. Before-images of other columns are kept out of the table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeforeImageDef {
+    #[serde(default = "default_before_image_prefix")]
+    pub prefix: String,
+    #[serde(default)]
+    pub suffix: String,
+    /// The table columns whose before-images headerless files carry, in the order they
+    /// follow the table's columns (before the `metadata` columns). By default the key
+    /// columns, in the order `table.key` lists them (the rule's default filter, `pk-only`).
+    /// Files with a header or in Parquet name their before-image columns, so this is not
+    /// needed for them.
+    #[serde(default)]
+    pub columns: Option<Vec<String>>,
+}
+
+impl Default for BeforeImageDef {
+    fn default() -> Self {
+        BeforeImageDef {
+            prefix: default_before_image_prefix(),
+            suffix: String::new(),
+            columns: None,
+        }
+    }
+}
+
+fn default_before_image_prefix() -> String {
+    "BI_".to_string()
+}
+
+impl BeforeImageDef {
+    /// The name of `column`'s before-image column: `BI_<column>` by default.
+    pub fn name_of(&self, column: &str) -> String {
+        format!("{}{column}{}", self.prefix, self.suffix)
+    }
+
+    /// The columns whose before-images headerless files carry, in order.
+    pub fn columns<'a>(&'a self, key: &'a [String]) -> &'a [String] {
+        self.columns.as_deref().unwrap_or(key)
+    }
 }
 
 impl Default for CdcLayout {
@@ -133,6 +185,7 @@ impl Default for CdcLayout {
             ops: OpValues::default(),
             metadata: Vec::new(),
             change_sequence: None,
+            before_image: None,
         }
     }
 }
@@ -355,6 +408,28 @@ impl TableSpec {
                 return bad(format!("`cdc.ops` lists `{value}` twice"));
             }
         }
+        if let Some(before) = &self.cdc.before_image {
+            if before.prefix.is_empty() && before.suffix.is_empty() {
+                return bad(
+                    "`cdc.before_image` needs a prefix or a suffix: a before-image column \
+                     cannot have its column's own name"
+                        .into(),
+                );
+            }
+            let listed = before.columns(&self.table.key);
+            for (i, name) in listed.iter().enumerate() {
+                if listed[..i].contains(name) {
+                    return bad(format!("`cdc.before_image.columns` lists `{name}` twice"));
+                }
+                if !self.table.columns.is_empty()
+                    && !self.table.columns.iter().any(|c| &c.name == name)
+                {
+                    return bad(format!(
+                        "`cdc.before_image.columns` lists `{name}`, which is not among the columns"
+                    ));
+                }
+            }
+        }
         if self.csv.delimiter.len_utf8() != 1 {
             return bad("`csv.delimiter` must be a single-byte character".into());
         }
@@ -427,6 +502,32 @@ mod tests {
         let first = chrono::NaiveDate::from_ymd_opt(0, 1, 1).unwrap();
         let last = chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
         assert_eq!((last - first).num_days(), *WINDOW_DAYS.end() as i64);
+    }
+
+    #[test]
+    fn before_images_need_a_prefix_or_a_suffix_and_columns_of_the_table() {
+        let spec = |before: &str| {
+            TableSpec::from_toml(&format!(
+                "[table]\nname='t'\nkey=['id']\ncolumns=[{{name='id', type='int'}}]\n\
+                 [cdc]\nbefore_image = {{ {before} }}\n"
+            ))
+        };
+        let defaults = spec("").unwrap().cdc.before_image.unwrap();
+        assert_eq!(defaults.name_of("id"), "BI_id");
+        assert_eq!(defaults.columns(&["id".to_string()]), ["id"]);
+        assert_eq!(
+            spec("prefix = '', suffix = '_old'")
+                .unwrap()
+                .cdc
+                .before_image
+                .unwrap()
+                .name_of("id"),
+            "id_old"
+        );
+        let err = spec("prefix = ''").unwrap_err();
+        assert!(err.to_string().contains("a prefix or a suffix"), "{err}");
+        let err = spec("columns = ['id', 'x']").unwrap_err();
+        assert!(err.to_string().contains("`x`"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! deleted keys included, kept between runs when changes carry a sequence.
 //!
 //! That order is total: the sequence value (a commit timestamp or a change number), then the
-//! file's place in the apply order ([`FileOrder`]), then the row in the file. Every change of
+//! change sequence when the changes carry one beside a timestamp (`$AR_H_CHANGE_SEQ`), then
+//! the file's place in the apply order ([`FileOrder`]), then the row in the file: the order
+//! changes apply in within one run, kept across runs. Every change of
 //! one source transaction has the same commit timestamp, so equal sequence values are the
 //! common case, not an error: equal is not older. Keeping the whole position per key lets a
 //! later run recognise a change it has already applied (same position: a replayed file) or
@@ -30,6 +32,11 @@ pub const VERSION_FILE_COLUMN: &str = "_tidemark_file";
 /// That change's row in its file.
 pub const VERSION_ROW_COLUMN: &str = "_tidemark_row";
 pub const VERSION_DELETED_COLUMN: &str = "_tidemark_deleted";
+/// The change sequence of the key's last change (`$AR_H_CHANGE_SEQ` beside a timestamp), null
+/// when its run's changes carried none.
+pub const VERSION_CHANGE_SEQUENCE_COLUMN: &str = "_tidemark_change_sequence";
+/// How many columns follow the key columns in a state file.
+const POSITION_COLUMNS: usize = 5;
 const SEQUENCE_KIND_METADATA: &str = "tidemark.sequence_kind";
 /// The newest sequence value applied so far: where `as_of` comes from when no run's changes
 /// are newer, so that it does not depend on the order files arrive in.
@@ -38,19 +45,25 @@ const NEWEST_SEQUENCE_METADATA: &str = "tidemark.newest_sequence";
 /// Where each key's last applied change stands, deleted keys included.
 ///
 /// Its rows are the key columns, then `_tidemark_sequence` (decimal(38,0)),
-/// `_tidemark_deleted` (boolean, true for tombstones), `_tidemark_file` (dictionary text) and
-/// `_tidemark_row` (uint64). A state written before file and row were kept has neither; its positions count
-/// as the last of their sequence value, which is what that state promised.
+/// `_tidemark_deleted` (boolean, true for tombstones), `_tidemark_file` (dictionary text),
+/// `_tidemark_row` (uint64) and `_tidemark_change_sequence` (decimal(38,0), null when the run
+/// had none). A state written before file and row were kept has neither; its positions count
+/// as the last of their sequence value, which is what that state promised. A state written
+/// before the change sequence was kept reads with none: its positions compare by file and row.
 #[derive(Debug, Clone)]
 pub struct Versions {
     pub kind: SequenceKind,
     pub rows: RecordBatch,
 }
 
-/// A change's place in the order changes apply in. Compares sequence, then file, then row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// A change's place in the order changes apply in: sequence, then change sequence (when both
+/// sides have one), then file, then row. [`StoredPositions::precedes`] compares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position<'a> {
     pub sequence: i128,
+    /// The change sequence, when every change file of its run has one (see
+    /// [`crate::changes::ChangeBatch::change_sequence`]).
+    pub change_sequence: Option<i128>,
     pub file: FileOrder<'a>,
     pub row: u64,
 }
@@ -85,6 +98,11 @@ impl Versions {
         fields.push(Field::new(VERSION_DELETED_COLUMN, DataType::Boolean, false));
         fields.push(Field::new(VERSION_FILE_COLUMN, file_type(), true));
         fields.push(Field::new(VERSION_ROW_COLUMN, DataType::UInt64, true));
+        fields.push(Field::new(
+            VERSION_CHANGE_SEQUENCE_COLUMN,
+            DataType::Decimal128(38, 0),
+            true,
+        ));
         let kind = match kind {
             SequenceKind::Timestamp => "timestamp",
             SequenceKind::Number => "number",
@@ -147,10 +165,12 @@ impl Versions {
                 (Some(c), VERSION_FILE_COLUMN) if c.data_type() == &DataType::Utf8 => {
                     arrow_cast::cast(c, field.data_type()).map_err(|_| bad())?
                 }
-                // Written before positions were kept: unknown, see the type's doc.
-                (None, VERSION_FILE_COLUMN | VERSION_ROW_COLUMN) => {
-                    arrow_array::new_null_array(field.data_type(), n)
-                }
+                // Written before positions (or change sequences) were kept: unknown, see the
+                // type's doc.
+                (
+                    None,
+                    VERSION_FILE_COLUMN | VERSION_ROW_COLUMN | VERSION_CHANGE_SEQUENCE_COLUMN,
+                ) => arrow_array::new_null_array(field.data_type(), n),
                 _ => return Err(bad()),
             };
             columns.push(column);
@@ -169,7 +189,7 @@ impl Versions {
     }
 
     pub(crate) fn key_columns(&self) -> &[ArrayRef] {
-        &self.rows.columns()[..self.rows.num_columns() - 4]
+        &self.rows.columns()[..self.rows.num_columns() - POSITION_COLUMNS]
     }
 
     pub(crate) fn positions(&self) -> StoredPositions<'_> {
@@ -177,6 +197,8 @@ impl Versions {
         let files = column(VERSION_FILE_COLUMN).as_dictionary::<Int32Type>();
         StoredPositions {
             sequence: column(VERSION_SEQUENCE_COLUMN).as_primitive::<Decimal128Type>(),
+            change_sequence: column(VERSION_CHANGE_SEQUENCE_COLUMN)
+                .as_primitive::<Decimal128Type>(),
             file_keys: files,
             file_names: files.values().as_string::<i32>(),
             row: column(VERSION_ROW_COLUMN).as_primitive(),
@@ -192,6 +214,7 @@ fn file_type() -> DataType {
 /// The positions of a state's rows, column by column.
 pub(crate) struct StoredPositions<'a> {
     pub sequence: &'a Decimal128Array,
+    change_sequence: &'a Decimal128Array,
     file_keys: &'a DictionaryArray<Int32Type>,
     file_names: &'a StringArray,
     row: &'a UInt64Array,
@@ -199,12 +222,19 @@ pub(crate) struct StoredPositions<'a> {
 }
 
 impl StoredPositions<'_> {
-    /// Whether `change` comes after the position of state row `row`. A position whose file is
-    /// not known counts as the last of its sequence value.
+    /// Whether `change` comes after the position of state row `row`: by sequence, then by
+    /// change sequence when both have one, then by file and row. A position whose file is not
+    /// known counts as the last of its sequence value (and change sequence).
     pub fn precedes(&self, row: usize, change: &Position) -> bool {
         let sequence = self.sequence.value(row);
         if sequence != change.sequence {
             return sequence < change.sequence;
+        }
+        if let (true, Some(theirs)) = (self.change_sequence.is_valid(row), change.change_sequence) {
+            let ours = self.change_sequence.value(row);
+            if ours != theirs {
+                return ours < theirs;
+            }
         }
         if self.file_keys.is_null(row) || self.row.is_null(row) {
             return false;
@@ -222,8 +252,10 @@ pub(crate) struct VersionsBuilder<'a> {
     old: Option<&'a Versions>,
     /// Rows of the old versions to keep, in order.
     kept: Vec<usize>,
-    /// Per new row: its sequence, the index of its file in `files`, its row, whether deleted.
+    /// Per new row: its sequence, change sequence, the index of its file in `files`, its row,
+    /// whether deleted.
     sequence: Vec<i128>,
+    change_sequence: Vec<Option<i128>>,
     file: Vec<Option<i32>>,
     row: Vec<Option<u64>>,
     deleted: Vec<bool>,
@@ -239,6 +271,7 @@ impl<'a> VersionsBuilder<'a> {
             old,
             kept: Vec::new(),
             sequence: Vec::new(),
+            change_sequence: Vec::new(),
             file: Vec::new(),
             row: Vec::new(),
             deleted: Vec::new(),
@@ -272,6 +305,12 @@ impl<'a> VersionsBuilder<'a> {
             if keep(r) {
                 self.kept.push(r);
                 self.sequence.push(positions.sequence.value(r));
+                self.change_sequence.push(
+                    positions
+                        .change_sequence
+                        .is_valid(r)
+                        .then(|| positions.change_sequence.value(r)),
+                );
                 self.file.push(
                     (!positions.file_keys.is_null(r))
                         .then(|| ids[positions.file_keys.keys().value(r) as usize]),
@@ -283,10 +322,18 @@ impl<'a> VersionsBuilder<'a> {
         }
     }
 
-    /// Adds a touched key's version: the position of its last applied change, whose file
-    /// has the id `file` ([`Self::file_id`]).
-    pub fn push(&mut self, sequence: i128, file: i32, row: u64, deleted: bool) {
+    /// Adds a touched key's version: the position of its last applied change (sequence, change
+    /// sequence, file, row), whose file has the id `file` ([`Self::file_id`]).
+    pub fn push(
+        &mut self,
+        sequence: i128,
+        change_sequence: Option<i128>,
+        file: i32,
+        row: u64,
+        deleted: bool,
+    ) {
         self.sequence.push(sequence);
+        self.change_sequence.push(change_sequence);
         self.file.push(Some(file));
         self.row.push(Some(row));
         self.deleted.push(deleted);
@@ -307,7 +354,7 @@ impl<'a> VersionsBuilder<'a> {
     ) -> Result<Versions> {
         let invalid = |e: arrow_schema::ArrowError| Error::new(ErrorKind::Invalid(e.to_string()));
         let schema = Versions::schema_with(table, spec, kind, self.newest);
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(new_keys.len() + 4);
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(new_keys.len() + POSITION_COLUMNS);
         for (i, new) in new_keys.iter().enumerate() {
             let kept = match self.old {
                 Some(old) => {
@@ -335,6 +382,10 @@ impl<'a> VersionsBuilder<'a> {
         .map_err(invalid)?;
         columns.push(Arc::new(files));
         columns.push(Arc::new(UInt64Array::from(self.row)));
+        let change_sequence = Decimal128Array::from(self.change_sequence)
+            .with_precision_and_scale(38, 0)
+            .map_err(invalid)?;
+        columns.push(Arc::new(change_sequence));
         let rows = RecordBatch::try_new(schema, columns).map_err(invalid)?;
         Ok(Versions { kind, rows })
     }

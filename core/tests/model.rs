@@ -4,7 +4,9 @@
 //! per key); with a sequence column, any permutation and duplication of the files, in one
 //! run or spread over several, must give the same table. Sequence values are drawn from few
 //! distinct values, so many changes share one (as the changes of one transaction share its
-//! commit timestamp): the model orders by sequence, then file name, then row.
+//! commit timestamp): the model orders by sequence, then file name, then row; with a change
+//! sequence beside the timestamp (`$AR_H_CHANGE_SEQ`, in an order of its own, unrelated to
+//! file and row), by sequence, then change sequence, then file name, then row.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,6 +51,11 @@ struct Change {
     values: Values,
     /// The change's sequence value (seconds), when files carry one.
     tick: u8,
+    /// Its change sequence, when files carry one beside the timestamp.
+    change_seq: u8,
+    /// For an update, when files carry before-images: the key before the update. Another key
+    /// than `key` moves the row; none leaves the before-image empty (the key did not change).
+    before: Option<i64>,
 }
 
 fn values() -> impl Strategy<Value = Values> {
@@ -70,12 +77,16 @@ fn change() -> impl Strategy<Value = Change> {
         0..40i64,
         values(),
         0..60u8,
+        0..60u8,
+        prop::option::weighted(0.5, 0..40i64),
     )
-        .prop_map(|(op, key, values, tick)| Change {
+        .prop_map(|(op, key, values, tick, change_seq, before)| Change {
             op,
             key,
             values,
             tick,
+            change_seq,
+            before,
         })
 }
 
@@ -83,15 +94,18 @@ fn batches() -> impl Strategy<Value = Vec<Vec<Change>>> {
     prop::collection::vec(prop::collection::vec(change(), 0..8), 1..5)
 }
 
-/// Batches whose sequence values are mostly ties: one of `distinct` values each.
+/// Batches whose sequence values are mostly ties: one of `distinct` values each, and so are
+/// their change sequences (DMS's are unique; ties there fall back to file and row).
 fn tied_batches() -> impl Strategy<Value = Vec<Vec<Change>>> {
     (
         batches(),
         prop_oneof![Just(1u8), Just(2), Just(3), Just(60)],
+        prop_oneof![Just(2u8), Just(5), Just(60)],
     )
-        .prop_map(|(mut batches, distinct)| {
+        .prop_map(|(mut batches, distinct, distinct_change_seq)| {
             for c in batches.iter_mut().flatten() {
                 c.tick %= distinct;
+                c.change_seq %= distinct_change_seq;
             }
             batches
         })
@@ -129,31 +143,95 @@ fn snapshot_file(rows: &BTreeMap<i64, Values>) -> InputFile {
     InputFile::new("LOAD00000001.csv", text.into_bytes())
 }
 
-/// Change files; with `sequenced`, every change carries its tick as its commit timestamp.
-fn change_files(batches: &[Vec<Change>], sequenced: bool) -> Vec<InputFile> {
+/// How change files order their changes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ordering {
+    /// By file name and row alone.
+    Files,
+    /// Every change carries its tick as its commit timestamp.
+    Sequence,
+    /// ...and its change sequence beside it (`AR_H_CHANGE_SEQ`, named in a header row).
+    ChangeSequence,
+}
+
+/// How change files are laid out.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    ordering: Ordering,
+    /// Each row has `BI_user_id` (DMS `add-before-image-columns`), named in a header row:
+    /// an update's key before it, empty in inserts and deletes.
+    before_images: bool,
+}
+
+impl From<Ordering> for Layout {
+    fn from(ordering: Ordering) -> Layout {
+        Layout {
+            ordering,
+            before_images: false,
+        }
+    }
+}
+
+impl Layout {
+    /// The header row, when the layout needs one to be found.
+    fn header(self) -> Option<String> {
+        if self.ordering != Ordering::ChangeSequence && !self.before_images {
+            return None;
+        }
+        Some(self.fields(
+            "Op",
+            "ts",
+            "BI_user_id",
+            "user_id,name,city,last_login",
+            "AR_H_CHANGE_SEQ",
+        ))
+    }
+
+    /// A row's fields in the layout's order: `Op,[ts,][BI_user_id,]table[,AR_H_CHANGE_SEQ]`.
+    fn fields(self, op: &str, ts: &str, before: &str, table: &str, change_seq: &str) -> String {
+        let mut fields = vec![op];
+        if self.ordering != Ordering::Files {
+            fields.push(ts);
+        }
+        if self.before_images {
+            fields.push(before);
+        }
+        fields.push(table);
+        if self.ordering == Ordering::ChangeSequence {
+            fields.push(change_seq);
+        }
+        fields.join(",") + "\n"
+    }
+
+    fn row(self, c: &Change) -> String {
+        let before = match (c.op, c.before) {
+            ('U', Some(key)) => key.to_string(),
+            _ => String::new(),
+        };
+        self.fields(
+            &c.op.to_string(),
+            &format!("2021-06-01 00:00:{:02}.000000", c.tick),
+            &before,
+            &row_text(c.key, &c.values),
+            &c.change_seq.to_string(),
+        )
+    }
+}
+
+fn change_files(batches: &[Vec<Change>], layout: impl Into<Layout>) -> Vec<InputFile> {
+    let layout = layout.into();
     batches
         .iter()
         .enumerate()
         .map(|(i, changes)| {
-            let mut text = String::new();
+            let mut text = layout.header().unwrap_or_default();
             for c in changes {
-                let seq = if sequenced {
-                    format!("2021-06-01 00:00:{:02}.000000, ", c.tick)
-                } else {
-                    String::new()
-                };
-                text += &format!(
-                    "{},{}{}\n",
-                    c.op,
-                    seq.trim_end(),
-                    row_text(c.key, &c.values)
-                );
+                text += &layout.row(c);
             }
             if text.is_empty() {
-                text = if sequenced {
-                    "Op,ts,user_id,name,city,last_login\n"
-                } else {
-                    "Op,user_id,name,city,last_login\n"
+                text = match layout.ordering {
+                    Ordering::Files => "Op,user_id,name,city,last_login\n",
+                    _ => "Op,ts,user_id,name,city,last_login\n",
                 }
                 .into();
             }
@@ -165,19 +243,28 @@ fn change_files(batches: &[Vec<Change>], sequenced: bool) -> Vec<InputFile> {
         .collect()
 }
 
-/// The model: a map replayed change by change, features computed row by row. With
-/// `sequenced`, changes replay in the order of their sequence, ties in file and row order.
+/// The model: a map replayed change by change, features computed row by row. With a
+/// sequence, changes replay in the order of their sequence (then change sequence), ties in
+/// file and row order. With before-images, an update from another key removes that key
+/// first.
 fn model(
     snapshot: &BTreeMap<i64, Values>,
     batches: &[Vec<Change>],
-    sequenced: bool,
+    layout: impl Into<Layout>,
 ) -> Vec<String> {
+    let layout = layout.into();
     let mut table = snapshot.clone();
     let mut changes: Vec<&Change> = batches.iter().flatten().collect();
-    if sequenced {
-        changes.sort_by_key(|c| c.tick); // stable: ties stay in file and row order
+    // Stable sorts: ties stay in file and row order.
+    match layout.ordering {
+        Ordering::Files => {}
+        Ordering::Sequence => changes.sort_by_key(|c| c.tick),
+        Ordering::ChangeSequence => changes.sort_by_key(|c| (c.tick, c.change_seq)),
     }
     for c in changes {
+        if let ('U', true, Some(before)) = (c.op, layout.before_images, c.before) {
+            table.remove(&before);
+        }
         match c.op {
             'D' => {
                 table.remove(&c.key);
@@ -302,45 +389,119 @@ proptest! {
 
     #[test]
     fn applying_files_in_name_order_matches_the_replay_model(base in snapshot(), batches in batches()) {
-        let out = run(vec![snapshot_file(&base)], None, change_files(&batches, false));
-        prop_assert_eq!(rows_of(out.enriched.as_ref().unwrap()), model(&base, &batches, false));
+        let out = run(vec![snapshot_file(&base)], None, change_files(&batches, Ordering::Files));
+        prop_assert_eq!(rows_of(out.enriched.as_ref().unwrap()), model(&base, &batches, Ordering::Files));
     }
 
     #[test]
     fn with_a_sequence_any_permutation_and_duplication_of_files_gives_the_same_table(
         base in snapshot(),
         batches in tied_batches(),
-        order in Just(()).prop_perturb(|_, mut rng| {
-            let mut order: Vec<usize> = (0..8).collect();
-            for i in (1..order.len()).rev() { order.swap(i, rng.random_range(0..=i)); }
-            order
-        }),
+        order in shuffle(),
         duplicate in 0usize..8,
         split in 0usize..8,
     ) {
-        let want = model(&base, &batches, true);
-        let files = change_files(&batches, true);
-        let mut shuffled: Vec<InputFile> = order.iter().filter(|&&i| i < files.len()).map(|&i| files[i].clone()).collect();
-        shuffled.push(files[duplicate % files.len()].clone());
-
-        // All at once.
-        let out = run(vec![snapshot_file(&base)], None, shuffled.clone());
-        prop_assert_eq!(rows_of(out.enriched.as_ref().unwrap()), want.clone());
-
-        // In two runs, the second reading the first's snapshot and state, as the CLI does;
-        // then a third that replays every file again, which must change nothing.
-        let cut = split % (shuffled.len() + 1);
-        let first = run(vec![snapshot_file(&base)], None, shuffled[..cut].to_vec());
-        let (snapshot, state) = carried(first);
-        let rest = shuffled[cut..].to_vec();
-        let rest = if rest.is_empty() { change_files(&[vec![]], true) } else { rest };
-        let second = run(vec![snapshot], state, rest);
-        prop_assert_eq!(rows_of(second.enriched.as_ref().unwrap()), want.clone());
-        let (snapshot, state) = carried(second);
-        let replay = run(vec![snapshot], state, files);
-        prop_assert_eq!(rows_of(replay.enriched.as_ref().unwrap()), want);
-        prop_assert_eq!(replay.report.apply.keys_touched, 0, "a replay touches nothing");
+        permuted_over_three_runs(&base, &batches, &order, duplicate, split, Ordering::Sequence.into())?;
     }
+
+    /// Changes of one commit timestamp apply in change-sequence order, in one run and over
+    /// several: a key's stored position keeps its change sequence, so a later run's change
+    /// that shares the timestamp applies or not as it would have in one run.
+    #[test]
+    fn with_a_change_sequence_ties_order_alike_in_one_run_and_over_several(
+        base in snapshot(),
+        batches in tied_batches(),
+        order in shuffle(),
+        duplicate in 0usize..8,
+        split in 0usize..8,
+    ) {
+        permuted_over_three_runs(&base, &batches, &order, duplicate, split, Ordering::ChangeSequence.into())?;
+    }
+
+    /// An update whose before-image key is another key moves the row: the replay deletes the
+    /// old key and upserts the new one.
+    #[test]
+    fn before_image_moves_in_name_order_match_the_replay_model(base in snapshot(), batches in batches()) {
+        let layout = Layout { ordering: Ordering::Files, before_images: true };
+        let out = run(vec![snapshot_file(&base)], None, change_files(&batches, layout));
+        prop_assert_eq!(rows_of(out.enriched.as_ref().unwrap()), model(&base, &batches, layout));
+    }
+
+    /// Moves take their place in the total order like any change, on both keys: in one run
+    /// or several, whatever order and repetition the files come in.
+    #[test]
+    fn before_image_moves_with_tied_sequences_order_alike_in_one_run_and_over_several(
+        base in snapshot(),
+        batches in tied_batches(),
+        order in shuffle(),
+        duplicate in 0usize..8,
+        split in 0usize..8,
+        change_sequence in any::<bool>(),
+    ) {
+        let ordering = match change_sequence {
+            true => Ordering::ChangeSequence,
+            false => Ordering::Sequence,
+        };
+        let layout = Layout { ordering, before_images: true };
+        permuted_over_three_runs(&base, &batches, &order, duplicate, split, layout)?;
+    }
+}
+
+fn shuffle() -> impl Strategy<Value = Vec<usize>> {
+    Just(()).prop_perturb(|_, mut rng| {
+        let mut order: Vec<usize> = (0..8).collect();
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.random_range(0..=i));
+        }
+        order
+    })
+}
+
+/// The files of `batches` shuffled by `order` with one of them twice, applied all at once,
+/// then in two runs cut at `split` (the second reading the first's snapshot and state, as
+/// the CLI does), then replayed whole in a third, which must change nothing: the model's
+/// table every time.
+fn permuted_over_three_runs(
+    base: &BTreeMap<i64, Values>,
+    batches: &[Vec<Change>],
+    order: &[usize],
+    duplicate: usize,
+    split: usize,
+    layout: Layout,
+) -> Result<(), TestCaseError> {
+    let want = model(base, batches, layout);
+    let files = change_files(batches, layout);
+    let mut shuffled: Vec<InputFile> = order
+        .iter()
+        .filter(|&&i| i < files.len())
+        .map(|&i| files[i].clone())
+        .collect();
+    shuffled.push(files[duplicate % files.len()].clone());
+
+    // All at once.
+    let out = run(vec![snapshot_file(base)], None, shuffled.clone());
+    prop_assert_eq!(rows_of(out.enriched.as_ref().unwrap()), want.clone());
+
+    let cut = split % (shuffled.len() + 1);
+    let first = run(vec![snapshot_file(base)], None, shuffled[..cut].to_vec());
+    let (snapshot, state) = carried(first);
+    let rest = shuffled[cut..].to_vec();
+    let rest = if rest.is_empty() {
+        change_files(&[vec![]], layout)
+    } else {
+        rest
+    };
+    let second = run(vec![snapshot], state, rest);
+    prop_assert_eq!(rows_of(second.enriched.as_ref().unwrap()), want.clone());
+    let (snapshot, state) = carried(second);
+    let replay = run(vec![snapshot], state, files);
+    prop_assert_eq!(rows_of(replay.enriched.as_ref().unwrap()), want);
+    prop_assert_eq!(
+        replay.report.apply.keys_touched,
+        0,
+        "a replay touches nothing"
+    );
+    Ok(())
 }
 
 /// What a run leaves for the next one: its snapshot and state, through Parquet as the CLI

@@ -85,6 +85,20 @@ pub(crate) fn decode_in_parts(
             .flat_map(|p| std::mem::take(&mut p.change_sequence))
             .collect()
     });
+    let before_image = before_image_columns(&layout.fields)
+        .map(|i| {
+            let parts: Vec<ArrayRef> = pieces
+                .iter_mut()
+                .map(|p| {
+                    p.before_image[i]
+                        .take()
+                        .expect("every piece reads the layout's before-images")
+                })
+                .collect();
+            concat_column(&parts).map(|values| (i, values))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::at(Location::file(file), e))?;
     let ops = (role == FileRole::Changes && layout.fields.has_op()).then(|| {
         pieces
             .iter_mut()
@@ -96,7 +110,16 @@ pub(crate) fn decode_in_parts(
         ops,
         sequence,
         change_sequence,
+        before_image,
         first_row: layout.fields.first_row(),
+    })
+}
+
+/// The table columns whose before-images the layout reads (key columns of change files).
+fn before_image_columns(layout: &FileLayout) -> impl Iterator<Item = usize> + '_ {
+    layout.fields.iter().filter_map(|f| match f {
+        FieldRole::BeforeImage(i) => Some(*i),
+        _ => None,
     })
 }
 
@@ -202,6 +225,8 @@ struct Piece {
     ops: Vec<Op>,
     sequence: Vec<i128>,
     change_sequence: Vec<i128>,
+    /// Per table column, the before-images read of it, if the layout has them.
+    before_image: Vec<Option<ArrayRef>>,
     rows: usize,
 }
 
@@ -228,6 +253,14 @@ fn decode_records(
     let mut ops = Vec::with_capacity(if keeps_ops { capacity } else { 0 });
     let mut sequence: Vec<i128> = Vec::new();
     let mut change_sequence: Vec<i128> = Vec::new();
+    let mut before_image: Vec<Option<ColumnBuilder>> =
+        schema.fields().iter().map(|_| None).collect();
+    for i in before_image_columns(fields) {
+        before_image[i] = Some(ColumnBuilder::for_data_type(
+            schema.field(i).data_type(),
+            capacity,
+        ));
+    }
     let null = spec.csv.null.as_bytes();
     let (parse_sequence, expected): (fn(&str) -> Option<i128>, _) = match layout.sequence_kind {
         SequenceKind::Timestamp => (
@@ -286,6 +319,13 @@ fn decode_records(
             match slot {
                 FieldRole::Column(i) if field == null => columns[i].append_null(),
                 FieldRole::Column(i) => columns[i].append_text(text).map_err(fail)?,
+                FieldRole::BeforeImage(i) => {
+                    let values = before_image[i].as_mut().expect("made for the layout");
+                    match field == null {
+                        true => values.append_null(),
+                        false => values.append_text(text).map_err(fail)?,
+                    }
+                }
                 FieldRole::Op => {
                     let op = fields.ops.read(text).map_err(fail)?;
                     match keeps_ops {
@@ -319,6 +359,10 @@ fn decode_records(
         ops,
         sequence,
         change_sequence,
+        before_image: before_image
+            .into_iter()
+            .map(|b| b.map(ColumnBuilder::finish))
+            .collect(),
         rows: (row + 1 - fields.first_row()) as usize,
     })
 }

@@ -13,7 +13,10 @@
 //! - the timestamp (`TimestampColumnName`): the commit time in change files (the sequence),
 //!   the transfer time in full loads (kept out of the table);
 //! - rule-added columns (`$AR_H_CHANGE_SEQ`, `$AR_H_USER`, ...): recognised by name in a
-//!   header or a Parquet schema, or listed in the spec's `[cdc] metadata`.
+//!   header or a Parquet schema, or listed in the spec's `[cdc] metadata`;
+//! - before-image columns (`add-before-image-columns`, `BI_<column>`): recognised by name in a
+//!   header or a Parquet schema; in headerless files, the ones the spec's `[cdc] before_image`
+//!   declares, right after the table's columns (then the `metadata` columns).
 
 use arrow_schema::Schema;
 
@@ -33,6 +36,10 @@ pub(crate) enum FieldRole {
     ChangeSequence,
     /// The table's column at this index.
     Column(usize),
+    /// In a change file, the value the key column at this index (of the table) had before an
+    /// update (DMS `add-before-image-columns`). Before-images of other columns, and any in a
+    /// full load, are [`FieldRole::Metadata`].
+    BeforeImage(usize),
     /// Not part of the table: a full load's transfer time, a column a table-mapping rule added.
     /// Skipped without being read.
     Metadata,
@@ -90,6 +97,7 @@ impl FileLayout {
                     FieldRole::Sequence => "sequence".to_string(),
                     FieldRole::ChangeSequence => "change sequence".to_string(),
                     FieldRole::Column(i) => format!("table column {i}"),
+                    FieldRole::BeforeImage(i) => format!("before-image of table column {i}"),
                     FieldRole::Metadata => "metadata (kept out of the table)".to_string(),
                 };
                 (name.clone(), what)
@@ -100,9 +108,10 @@ impl FileLayout {
     /// Maps the column names of a header or a Parquet file to what they hold.
     ///
     /// Names match exactly, or else ignoring case. In a change file one column that is
-    /// neither the operation, the table's nor metadata is the sequence, unless the spec names
-    /// the sequence; without such a column, `$AR_H_CHANGE_SEQ` is. In a full load one such
-    /// column is the load time (DMS `TimestampColumnName`), kept out of the table.
+    /// neither the operation, the table's, a before-image nor metadata is the sequence, unless
+    /// the spec names the sequence; without such a column, `$AR_H_CHANGE_SEQ` is. In a full
+    /// load one such column is the load time (DMS `TimestampColumnName`), kept out of the
+    /// table.
     pub fn from_names(
         names: &[&str],
         spec: &TableSpec,
@@ -115,15 +124,18 @@ impl FileLayout {
             .map(|n| role_of_name(n.trim(), spec, schema, role))
             .collect();
         let unknown: Vec<usize> = (0..names.len()).filter(|&i| fields[i].is_none()).collect();
-        // A before-image column must not pass for the sequence or be dropped: a key it
-        // changes would leave the old row behind.
+        // A before-image column the spec names otherwise must not pass for the sequence or be
+        // dropped: a key it changes would leave the old row behind.
         if let Some(&i) = unknown
             .iter()
-            .find(|&&i| is_before_image(names[i].trim(), schema))
+            .find(|&&i| default_before_image_of(names[i].trim(), schema).is_some())
         {
+            let before = spec.cdc.before_image.as_ref().expect("else it has a role");
             return Err(ErrorKind::Columns(format!(
-                "`{}` is a before-image column (DMS `add-before-image-columns`), not supported yet",
-                Excerpt(names[i]).bare()
+                "`{}` looks like a before-image column (DMS `add-before-image-columns`), but \
+                 `cdc.before_image` names them `{}`",
+                Excerpt(names[i]).bare(),
+                before.name_of("<column>")
             )));
         }
         let guesses_sequence = role == FileRole::Changes && spec.cdc.sequence.is_none();
@@ -196,7 +208,9 @@ impl FileLayout {
                     .sequence
                     .as_ref()
                     .map_or_else(|| name.trim().to_string(), |s| s.column.clone()),
-                FieldRole::Metadata | FieldRole::ChangeSequence => name.trim().to_string(),
+                FieldRole::Metadata | FieldRole::ChangeSequence | FieldRole::BeforeImage(_) => {
+                    name.trim().to_string()
+                }
             })
             .collect();
         Ok(FileLayout {
@@ -209,7 +223,8 @@ impl FileLayout {
     }
 
     /// The fields of a headerless file, by position, from its first record:
-    /// `[operation] [timestamp] table columns [the spec's metadata columns]`.
+    /// `[operation] [timestamp] table columns [the spec's before-image columns] [the spec's
+    /// metadata columns]`.
     ///
     /// A change file has the operation unless the spec says `inserts-only`; a full load has
     /// it when DMS writes `IncludeOpForFullLoad`. One leading field that may be either is the
@@ -222,7 +237,8 @@ impl FileLayout {
     ) -> Result<FileLayout, ErrorKind> {
         let ops = OpReader::new(spec);
         let table = schema.fields().len();
-        let trailing = spec.cdc.metadata.len();
+        let before_images = declared_before_images(spec, schema)?;
+        let trailing = before_images.len() + spec.cdc.metadata.len();
         let found = first.len();
         let lead = found.checked_sub(table + trailing);
         let named_sequence = spec.cdc.sequence.is_some();
@@ -249,21 +265,17 @@ impl FileLayout {
             _ => None,
         };
         let Some(head) = head else {
-            let (expected, hint) = match role {
-                FileRole::Snapshot if trailing > 0 => (
-                    table,
-                    " (one per table column, then the spec's `cdc.metadata` columns)",
-                ),
-                FileRole::Snapshot => (table, " (one per table column)"),
-                FileRole::Changes if named_sequence => (
-                    table + 2,
-                    " (operation, sequence, then one per table column)",
-                ),
-                FileRole::Changes => (
-                    table + 1,
-                    " (operation, then one per table column, optionally a sequence after the operation)",
-                ),
+            let expected = match role {
+                FileRole::Snapshot => table,
+                FileRole::Changes if named_sequence => table + 2,
+                FileRole::Changes => table + 1,
             };
+            let hint = width_hint(
+                role,
+                named_sequence,
+                !before_images.is_empty(),
+                !spec.cdc.metadata.is_empty(),
+            );
             return Err(ErrorKind::FieldCount {
                 expected: expected + trailing,
                 found,
@@ -284,11 +296,22 @@ impl FileLayout {
             })
             .collect();
         names.extend(schema.fields().iter().map(|f| f.name().clone()));
+        let before = spec.cdc.before_image.clone().unwrap_or_default();
+        names.extend(
+            before_images
+                .iter()
+                .map(|&i| before.name_of(schema.field(i).name())),
+        );
         names.extend(spec.cdc.metadata.iter().cloned());
         let mut fields: Vec<FieldRole> = head
             .into_iter()
             .chain((0..table).map(FieldRole::Column))
-            .chain(std::iter::repeat_n(Metadata, trailing))
+            .chain(
+                before_images
+                    .iter()
+                    .map(|&i| before_image_role(i, spec, schema, role)),
+            )
+            .chain(std::iter::repeat_n(Metadata, spec.cdc.metadata.len()))
             .collect();
         if role == FileRole::Changes {
             mark_change_sequence(&mut fields, names.iter().map(String::as_str), spec);
@@ -300,6 +323,41 @@ impl FileLayout {
             header: false,
             ops,
         })
+    }
+}
+
+/// What a headerless file of the wrong width should have had, after the count.
+fn width_hint(
+    role: FileRole,
+    named_sequence: bool,
+    before_images: bool,
+    metadata: bool,
+) -> &'static str {
+    match (role, before_images, metadata) {
+        (FileRole::Snapshot, false, false) => " (one per table column)",
+        (FileRole::Snapshot, false, true) => {
+            " (one per table column, then the spec's `cdc.metadata` columns)"
+        }
+        (FileRole::Snapshot, true, false) => {
+            " (one per table column, then the spec's `cdc.before_image` columns)"
+        }
+        (FileRole::Snapshot, true, true) => {
+            " (one per table column, then the spec's `cdc.before_image` and `cdc.metadata` columns)"
+        }
+        (FileRole::Changes, false, _) if named_sequence => {
+            " (operation, sequence, then one per table column)"
+        }
+        (FileRole::Changes, false, _) => {
+            " (operation, then one per table column, optionally a sequence after the operation)"
+        }
+        (FileRole::Changes, true, _) if named_sequence => {
+            " (operation, sequence, then one per table column, then the spec's \
+             `cdc.before_image` and `cdc.metadata` columns)"
+        }
+        (FileRole::Changes, true, _) => {
+            " (operation, optionally a sequence, then one per table column, then the spec's \
+             `cdc.before_image` and `cdc.metadata` columns)"
+        }
     }
 }
 
@@ -353,6 +411,14 @@ fn role_of_name(
         if let Some(i) = schema.fields().iter().position(|f| matches(f.name())) {
             return Some(FieldRole::Column(i));
         }
+        let before = spec.cdc.before_image.clone().unwrap_or_default();
+        if let Some(i) = schema
+            .fields()
+            .iter()
+            .position(|f| matches(&before.name_of(f.name())))
+        {
+            return Some(before_image_role(i, spec, schema, role));
+        }
         let change_sequence = spec.cdc.change_sequence.as_deref();
         if spec.cdc.metadata.iter().any(|m| matches(m)) || change_sequence.is_some_and(matches) {
             return Some(FieldRole::Metadata);
@@ -374,14 +440,56 @@ fn is_dms_header_column(name: &str) -> bool {
     name.len() > 5 && name.as_bytes()[..5].eq_ignore_ascii_case(b"AR_H_")
 }
 
-/// `BI_<table column>`: the default name of a DMS before-image column.
-fn is_before_image(name: &str, schema: &Schema) -> bool {
-    name.len() > 3
-        && name.as_bytes()[..3].eq_ignore_ascii_case(b"BI_")
-        && schema
-            .fields()
-            .iter()
-            .any(|f| f.name().eq_ignore_ascii_case(&name[3..]))
+/// What a before-image of table column `column` holds for the decoders: in a change file, a
+/// key column's old value; anything else is kept out of the table unread.
+fn before_image_role(
+    column: usize,
+    spec: &TableSpec,
+    schema: &Schema,
+    role: FileRole,
+) -> FieldRole {
+    let is_key = spec.table.key.contains(schema.field(column).name());
+    match (role, is_key) {
+        (FileRole::Changes, true) => FieldRole::BeforeImage(column),
+        _ => FieldRole::Metadata,
+    }
+}
+
+/// The table columns whose before-images a headerless file carries after the table's
+/// columns: those the spec's `[cdc] before_image` declares, none without it.
+fn declared_before_images(spec: &TableSpec, schema: &Schema) -> Result<Vec<usize>, ErrorKind> {
+    let Some(before) = &spec.cdc.before_image else {
+        return Ok(Vec::new());
+    };
+    before
+        .columns(&spec.table.key)
+        .iter()
+        .map(|name| {
+            schema
+                .fields()
+                .iter()
+                .position(|f| f.name() == name)
+                .ok_or_else(|| {
+                    ErrorKind::Columns(format!(
+                        "`cdc.before_image.columns` lists `{}`, which is not a column of the table",
+                        Excerpt(name).bare()
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// The table column `BI_<column>` (the default name of a DMS before-image column) images.
+fn default_before_image_of(name: &str, schema: &Schema) -> Option<usize> {
+    if name.len() <= 3 || !name.as_bytes()[..3].eq_ignore_ascii_case(b"BI_") {
+        return None;
+    }
+    // Bytes checked above: `BI_` is ASCII, so byte 3 starts a character.
+    let column = &name[3..];
+    schema
+        .fields()
+        .iter()
+        .position(|f| f.name().eq_ignore_ascii_case(column))
 }
 
 /// `$AR_H_CHANGE_SEQ`: DMS's strictly increasing change number.
@@ -531,6 +639,46 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "expected 2 fields, found 6 (one per table column, then the spec's `cdc.metadata` columns)"
+        );
+    }
+
+    #[test]
+    fn a_full_load_without_the_declared_before_images_says_they_are_expected() {
+        let spec = TableSpec::from_toml(
+            "[table]\nname='t'\nkey=['id']\ncolumns=[{name='id', type='int'}, {name='x', type='int'}]\n\
+             [cdc]\nbefore_image={}\n",
+        )
+        .unwrap();
+        let schema = spec.schema().unwrap();
+        let err = FileLayout::from_positions(&["1", "2"], &spec, &schema, FileRole::Snapshot)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "expected 3 fields, found 2 (one per table column, then the spec's `cdc.before_image` columns)"
+        );
+        // With them, the key's before-image is read in change files and skipped in full loads.
+        let roles = |role| {
+            FileLayout::from_positions(&["U", "1", "2", "0"], &spec, &schema, role)
+                .map(|layout| layout.fields.to_vec())
+        };
+        assert_eq!(
+            roles(FileRole::Changes).unwrap(),
+            [
+                FieldRole::Op,
+                FieldRole::Column(0),
+                FieldRole::Column(1),
+                FieldRole::BeforeImage(0)
+            ]
+        );
+        let load = FileLayout::from_positions(&["1", "2", ""], &spec, &schema, FileRole::Snapshot)
+            .unwrap();
+        assert_eq!(
+            load.fields.to_vec(),
+            [
+                FieldRole::Column(0),
+                FieldRole::Column(1),
+                FieldRole::Metadata
+            ]
         );
     }
 

@@ -160,14 +160,56 @@ pub fn decode_changes(
     file: &InputFile,
 ) -> Result<ChangeBatch> {
     let decoded = decode_file(spec, schema, file, FileRole::Changes)?;
+    let ops = decoded.ops.unwrap_or_default();
+    let before_key = before_key(spec, schema, &decoded.rows, &ops, &decoded.before_image)
+        .map_err(|e| Error::at(Location::file(&file.name), e))?;
     Ok(ChangeBatch {
         file: file.name.clone(),
-        ops: decoded.ops.unwrap_or_default(),
+        ops,
         sequence: decoded.sequence,
         change_sequence: decoded.change_sequence,
+        before_key,
         rows: decoded.rows,
         first_row: decoded.first_row,
     })
+}
+
+/// The key each change's row had before it, per key column, when the file has before-images
+/// of key columns: an update's before-image where it has one, else (an insert, a delete, an
+/// empty before-image, a key column without one) the row's own key. An empty before-image
+/// means the column did not change: some sources (Oracle) give before-images of changed
+/// columns only, and DMS leaves them empty in insert rows.
+fn before_key(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    rows: &RecordBatch,
+    ops: &[Op],
+    before_image: &[(usize, ArrayRef)],
+) -> Result<Option<Vec<ArrayRef>>, ErrorKind> {
+    if before_image.is_empty() {
+        return Ok(None);
+    }
+    let invalid = |e: arrow_schema::ArrowError| ErrorKind::Invalid(e.to_string());
+    spec.table
+        .key
+        .iter()
+        .map(|key| {
+            let i = schema.index_of(key).map_err(invalid)?;
+            let after = rows.column(i);
+            match before_image.iter().find(|(column, _)| *column == i) {
+                None => Ok(after.clone()),
+                Some((_, before)) => {
+                    let taken: arrow_array::BooleanArray = ops
+                        .iter()
+                        .enumerate()
+                        .map(|(row, op)| Some(*op == Op::Update && before.is_valid(row)))
+                        .collect();
+                    arrow_select::zip::zip(&taken, before, after).map_err(invalid)
+                }
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 /// What each field (CSV) or column (Parquet) of a file holds, in file order, as the decoders
@@ -208,6 +250,9 @@ pub(crate) struct Decoded {
     pub sequence: Option<Sequence>,
     /// The change sequence beside the sequence, when the file has one.
     pub change_sequence: Option<Vec<i128>>,
+    /// The before-images of key columns a change file has: (table column, values as the
+    /// file has them, null where empty).
+    pub before_image: Vec<(usize, ArrayRef)>,
     pub first_row: u64,
 }
 

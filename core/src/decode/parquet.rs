@@ -215,20 +215,26 @@ fn decode_unguarded(
     let mut ops = None;
     let mut sequence = None;
     let mut change_sequence = None;
+    let mut before_image = Vec::new();
     for (&index, array) in indices.iter().zip(&decoded) {
         let name = layout.names[index].as_str();
         let at_column = || here().column(name);
         match slots[index] {
             FieldRole::Metadata => {}
-            FieldRole::Column(i) => {
+            FieldRole::Column(i) | FieldRole::BeforeImage(i) => {
+                // A before-image holds a value of its column: read by the same rules.
                 let target = schema.field(i).data_type();
-                columns[i] = Some(exact_cast(array, target).map_err(|failure| {
+                let values = exact_cast(array, target).map_err(|failure| {
                     let at = match failure.index {
                         Some(index) => at_column().row(row_of(index)),
                         None => at_column(),
                     };
                     Error::at(at, failure.kind)
-                })?);
+                })?;
+                match slots[index] {
+                    FieldRole::Column(_) => columns[i] = Some(values),
+                    _ => before_image.push((i, values)),
+                }
             }
             FieldRole::Op => {
                 let read = decode_ops(&layout.ops, array, role)
@@ -262,6 +268,7 @@ fn decode_unguarded(
         ops,
         sequence,
         change_sequence,
+        before_image,
         first_row: FIRST_ROW,
     })
 }
