@@ -14,7 +14,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema};
 use chrono::DateTime;
 
-use crate::apply::{ChangeSet, KeyOutcome};
+use crate::change_set::{ChangeSet, KeyOutcome};
 use crate::error::{Error, ErrorKind, Result};
 use crate::report::OutcomeCounts;
 use crate::spec::{SequenceKind, TableSpec};

@@ -14,6 +14,7 @@
 
 pub mod apply;
 mod cancel;
+mod change_set;
 pub mod changes;
 pub mod decode;
 pub mod diff;
