@@ -555,16 +555,32 @@ fn summary(report: &RunReport, timings: &Timings, written: &[String]) -> String 
             .max()
             .unwrap_or(4)
             .max(4);
+        // Transaction files hold the rows of other tables too: how many were skipped.
+        let transactions = report.changes.iter().any(|f| f.other_tables.is_some());
+        let other = |text: String| match transactions {
+            true => format!(" {text:>12}"),
+            false => String::new(),
+        };
         let _ = writeln!(
             s,
-            "  {:width$}  {:>8} {:>7} {:>7} {:>7}",
-            "file", "rows", "I", "U", "D"
+            "  {:width$}  {:>8} {:>7} {:>7} {:>7}{}",
+            "file",
+            "rows",
+            "I",
+            "U",
+            "D",
+            other("other tables".into())
         );
         for f in &report.changes {
             let _ = writeln!(
                 s,
-                "  {:width$}  {:>8} {:>7} {:>7} {:>7}",
-                f.file, f.rows, f.inserts, f.updates, f.deletes
+                "  {:width$}  {:>8} {:>7} {:>7} {:>7}{}",
+                f.file,
+                f.rows,
+                f.inserts,
+                f.updates,
+                f.deletes,
+                other(f.other_tables.map_or("-".into(), |n| n.to_string()))
             );
         }
     }
