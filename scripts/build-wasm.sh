@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the browser module into web/pkg/ (tidemark.js, tidemark_bg.wasm, tidemark.d.ts):
-# the `tidemark` crate for wasm32-unknown-unknown with the `wasm-release` profile, then
+# the `tidemark-browser` crate (wasm/browser/) for wasm32-unknown-unknown with the `wasm-release` profile, then
 # wasm-bindgen (--target web: an ES module for pages, workers and Node), then wasm-opt from the
 # npm `binaryen` package (Debian's wasm-opt 108 corrupts wasm-bindgen's output).
 # Installs what is missing first; safe to run again. Prints the module's size, raw and gzip'd.
@@ -50,8 +50,8 @@ if [[ ! -x "$wasm_opt" ]] || [[ web/package-lock.json -nt web/node_modules/.pack
 fi
 
 step "building the module (cargo build --profile wasm-release --target wasm32-unknown-unknown)"
-cargo build --locked -p tidemark --lib --target wasm32-unknown-unknown --profile wasm-release
-wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/tidemark.wasm"
+cargo build --locked -p tidemark-browser --lib --target wasm32-unknown-unknown --profile wasm-release
+wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/tidemark_browser.wasm"
 
 # wasm-opt takes minutes: skip both steps when web/pkg was made from this very build.
 stamp="$(sha256sum "$wasm" | cut -d' ' -f1) wasm-bindgen $version $(sha256sum "$0" | cut -d' ' -f1)"
@@ -62,7 +62,7 @@ else
   step "wasm-bindgen $version -> $OUT/"
   staging=$(mktemp -d)
   trap 'rm -rf "$staging"' EXIT
-  "$bindgen" --target web --out-dir "$staging" "$wasm"
+  "$bindgen" --target web --out-name tidemark --out-dir "$staging" "$wasm"
 
   # -O3 rather than -Os: the size is the same to 1 % and the module runs about 15 % faster.
   step "wasm-opt -O3"

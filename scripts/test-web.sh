@@ -47,7 +47,7 @@ step "building the wasm module (scripts/build-wasm.sh)"
 ./scripts/build-wasm.sh
 
 step "lints of the browser module (cargo clippy --target wasm32-unknown-unknown, warnings are errors)"
-cargo clippy --locked -p tidemark --lib --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --locked -p tidemark-browser --target wasm32-unknown-unknown -- -D warnings
 
 step "module API tests (node --test tests/browser/module.test.mjs)"
 node --test --test-reporter=spec tests/browser/module.test.mjs

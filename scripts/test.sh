@@ -35,14 +35,17 @@ if ! "$WASI_VENV/bin/python" -c 'import wasmtime' 2>/dev/null; then
 fi
 export TIDEMARK_WASI_PYTHON="$WASI_VENV/bin/python"
 
+step "benchmark driver: its own checks (python3 scripts/bench.py --self-test; no build, no data)"
+python3 scripts/bench.py --self-test
+
 step "formatting (cargo fmt --check)"
 cargo fmt --all -- --check
 
-step "lints (cargo clippy, warnings are errors)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+step "lints (cargo clippy, warnings are errors; the browser module is linted for its target by scripts/test-web.sh)"
+cargo clippy --all-targets --locked -- -D warnings
 
 step "tests (cargo test)"
-cargo test --workspace --locked
+cargo test --locked
 
 step "fuzzing: each decoder for 15 s from a fixed seed (scripts/fuzz.sh --smoke)"
 ./scripts/fuzz.sh --smoke

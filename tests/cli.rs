@@ -1136,7 +1136,7 @@ fn write_big_load(s: &Scratch) -> std::path::PathBuf {
             "{id},Person number {id} with a name long enough,Austin,2021-01-01\n"
         ));
     }
-    assert!(load.len() as u64 > tidemark::inputs::MAP_BYTES);
+    assert!(load.len() as u64 > tidemark::io::inputs::MAP_BYTES);
     s.write("big/LOAD00000001.csv", &load)
 }
 

@@ -375,10 +375,7 @@ pub fn apply(
         changes: set.ops.len(),
         keys_touched: outcomes.iter().filter(|o| o.last.is_some()).count(),
         keys_changed_several_times: outcomes.iter().filter(|o| o.count > 1).count(),
-        sequence: set.sequence.as_ref().map(|(k, _)| match k {
-            SequenceKind::Timestamp => "timestamp".to_string(),
-            SequenceKind::Number => "number".to_string(),
-        }),
+        sequence: set.sequence.as_ref().map(|(kind, _)| *kind),
         outcome: diff.summary,
     };
     let newest_timestamp = match (&set.sequence, &new_versions) {

@@ -123,7 +123,15 @@ fn parse_change_stamp(stem: &str) -> Option<NaiveDateTime> {
 /// the time in their names, files with other names after them by name (see [`FileOrder`]).
 /// Ties break by full name, so the order never depends on how the files were listed.
 pub fn sort_for_apply(files: &mut [InputFile]) {
-    files.sort_by(|a, b| (FileOrder::of(&a.name), &a.name).cmp(&(FileOrder::of(&b.name), &b.name)));
+    sort_by_apply_order(files, |f| &f.name);
+}
+
+/// Sorts anything named into the apply order of [`sort_for_apply`], by the name `name` gives.
+pub fn sort_by_apply_order<T>(items: &mut [T], name: impl Fn(&T) -> &str) {
+    items.sort_by(|a, b| {
+        let (a, b) = (name(a), name(b));
+        (FileOrder::of(a), a).cmp(&(FileOrder::of(b), b))
+    });
 }
 
 /// A file's place in the apply order, from the last component of its name alone: one file
@@ -190,6 +198,189 @@ impl FileFormat {
             FileFormat::Csv
         }
     }
+}
+
+/// The endings of the data files Tidemark reads: DMS CSV, gzip'd CSV and Parquet. Files with
+/// other endings in a folder (and hidden files) are not data.
+pub const DATA_FILE_ENDINGS: [&str; 3] = [".csv", ".csv.gz", ".parquet"];
+
+/// The extensions a file dialog offers for data files (`gz` for `.csv.gz`).
+pub const DATA_FILE_EXTENSIONS: [&str; 3] = ["csv", "gz", "parquet"];
+
+/// Whether a file of this name is a data file (see [`DATA_FILE_ENDINGS`]).
+///
+/// ```
+/// use tidemark_core::files::is_data_file;
+/// assert!(is_data_file("2021/10/17/20211017-194324349.csv.gz"));
+/// assert!(!is_data_file("dms/.20211017-194324349.csv"));
+/// assert!(!is_data_file("notes.txt"));
+/// ```
+pub fn is_data_file(name: &str) -> bool {
+    let base = base_name(name);
+    !base.starts_with('.') && DATA_FILE_ENDINGS.iter().any(|end| base.ends_with(end))
+}
+
+/// The state a run keeps for the next one: per key, the position of its last change.
+pub const STATE_FILE: &str = "state.parquet";
+/// The run report.
+pub const REPORT_FILE: &str = "report.json";
+
+/// The files a run writes into its output folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutputFile {
+    /// The new table, the next run's snapshot.
+    Snapshot,
+    /// The table with its feature columns.
+    Enriched,
+    /// One row per touched key.
+    Diff,
+    /// [`STATE_FILE`], always Parquet.
+    State,
+    /// [`REPORT_FILE`].
+    Report,
+}
+
+impl OutputFile {
+    pub const ALL: [OutputFile; 5] = [
+        OutputFile::Snapshot,
+        OutputFile::Enriched,
+        OutputFile::Diff,
+        OutputFile::State,
+        OutputFile::Report,
+    ];
+
+    /// The stem of its name: `snapshot`, `enriched`, ...
+    pub fn stem(self) -> &'static str {
+        match self {
+            OutputFile::Snapshot => "snapshot",
+            OutputFile::Enriched => "enriched",
+            OutputFile::Diff => "diff",
+            OutputFile::State => "state",
+            OutputFile::Report => "report",
+        }
+    }
+
+    /// Its file name when tables are written as `format`.
+    ///
+    /// ```
+    /// use tidemark_core::{OutputFormat, files::OutputFile};
+    /// assert_eq!(OutputFile::Enriched.file_name(OutputFormat::Csv), "enriched.csv");
+    /// assert_eq!(OutputFile::State.file_name(OutputFormat::Csv), "state.parquet");
+    /// ```
+    pub fn file_name(self, format: crate::OutputFormat) -> String {
+        match self {
+            OutputFile::State => STATE_FILE.to_string(),
+            OutputFile::Report => REPORT_FILE.to_string(),
+            table => format!("{}.{}", table.stem(), format.extension()),
+        }
+    }
+}
+
+impl std::str::FromStr for OutputFile {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        OutputFile::ALL
+            .into_iter()
+            .find(|o| o.stem() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = OutputFile::ALL.iter().map(|o| o.stem()).collect();
+                format!(
+                    "unknown output {text:?} (expected one of {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// What a file's name says it is among files opened together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedAs {
+    /// `snapshot.parquet` or `snapshot.csv`: the table an earlier run wrote.
+    Snapshot,
+    /// `LOAD00000001.csv`, ...: a part of a DMS full load.
+    LoadPart,
+    /// [`STATE_FILE`]: the state an earlier run kept.
+    State,
+    /// Anything else: a change file, or a snapshot named otherwise.
+    Other,
+}
+
+impl NamedAs {
+    pub fn of(name: &str) -> NamedAs {
+        let base = base_name(name);
+        if base == STATE_FILE {
+            NamedAs::State
+        } else if base.split('.').next() == Some(OutputFile::Snapshot.stem()) {
+            NamedAs::Snapshot
+        } else if matches!(DmsName::of(base), DmsName::Load(_)) {
+            NamedAs::LoadPart
+        } else {
+            NamedAs::Other
+        }
+    }
+}
+
+/// Files opened together, told apart by their names (see [`classify`]).
+#[derive(Debug, Clone, Default)]
+pub struct Opened {
+    pub snapshot: Vec<InputFile>,
+    pub state: Option<InputFile>,
+    pub changes: Vec<InputFile>,
+}
+
+/// Which of the files opened together is the snapshot: a file named `snapshot.*` (Parquet
+/// first), else the DMS full-load parts `LOAD*.csv`, else the first file. [`STATE_FILE`] is
+/// the state of an earlier run. The rest are change files; other copies of the snapshot
+/// (`snapshot.csv` beside `snapshot.parquet`, the full load it was made from) are dropped.
+///
+/// ```
+/// use tidemark_core::{InputFile, files::classify};
+/// let names = ["d/cdc.parquet", "d/LOAD00000001.csv", "d/snapshot.parquet", "d/state.parquet"];
+/// let opened = classify(names.iter().map(|n| InputFile::new(*n, Vec::new())).collect());
+/// assert_eq!(opened.snapshot[0].name, "d/snapshot.parquet");
+/// assert_eq!(opened.state.unwrap().name, "d/state.parquet");
+/// assert_eq!(opened.changes.len(), 1);
+/// ```
+pub fn classify(files: Vec<InputFile>) -> Opened {
+    let (state, files): (Vec<InputFile>, Vec<InputFile>) = files
+        .into_iter()
+        .partition(|f| NamedAs::of(&f.name) == NamedAs::State);
+    let named = |f: &InputFile| NamedAs::of(&f.name);
+    let snapshot_index = files
+        .iter()
+        .position(|f| named(f) == NamedAs::Snapshot && f.name.ends_with(".parquet"))
+        .or_else(|| files.iter().position(|f| named(f) == NamedAs::Snapshot));
+    let (snapshot, changes) = if let Some(index) = snapshot_index {
+        let mut changes = files;
+        let snapshot = changes.remove(index);
+        changes.retain(|f| named(f) == NamedAs::Other);
+        (vec![snapshot], changes)
+    } else if files.iter().any(|f| named(f) == NamedAs::LoadPart) {
+        files
+            .into_iter()
+            .partition(|f| named(f) == NamedAs::LoadPart)
+    } else {
+        let mut changes = files;
+        let snapshot = if changes.is_empty() {
+            vec![]
+        } else {
+            vec![changes.remove(0)]
+        };
+        (snapshot, changes)
+    };
+    Opened {
+        snapshot,
+        state: state.into_iter().next(),
+        changes,
+    }
+}
+
+/// Whether files opened together name a snapshot (rather than being change files only).
+pub fn names_a_snapshot(files: &[InputFile]) -> bool {
+    files
+        .iter()
+        .any(|f| matches!(NamedAs::of(&f.name), NamedAs::Snapshot | NamedAs::LoadPart))
 }
 
 #[cfg(test)]
@@ -280,5 +471,46 @@ mod tests {
             FileFormat::CsvGzip
         );
         assert_eq!(FileFormat::detect("x.csv", b"I,1,a"), FileFormat::Csv);
+    }
+
+    fn files(names: &[&str]) -> Vec<InputFile> {
+        names
+            .iter()
+            .map(|n| InputFile::new(*n, Vec::new()))
+            .collect()
+    }
+
+    #[test]
+    fn a_file_named_snapshot_is_the_snapshot_and_its_copies_are_not_changes() {
+        let opened = classify(files(&[
+            "d/LOAD00000001.csv",
+            "d/cdc.parquet",
+            "d/snapshot.csv",
+            "d/snapshot.parquet",
+        ]));
+        assert_eq!(names(&opened.snapshot), ["d/snapshot.parquet"]);
+        assert_eq!(names(&opened.changes), ["d/cdc.parquet"]);
+    }
+
+    #[test]
+    fn full_load_parts_are_the_snapshot() {
+        let opened = classify(files(&[
+            "20211017-194324349.csv",
+            "LOAD00000002.csv",
+            "LOAD00000001.csv",
+        ]));
+        assert_eq!(
+            names(&opened.snapshot),
+            ["LOAD00000002.csv", "LOAD00000001.csv"]
+        );
+        assert_eq!(names(&opened.changes), ["20211017-194324349.csv"]);
+    }
+
+    #[test]
+    fn otherwise_the_first_file_is_the_snapshot_and_state_travels_apart() {
+        let opened = classify(files(&["users.parquet", "state.parquet", "b.csv", "a.csv"]));
+        assert_eq!(names(&opened.snapshot), ["users.parquet"]);
+        assert_eq!(opened.state.unwrap().name, "state.parquet");
+        assert_eq!(names(&opened.changes), ["b.csv", "a.csv"]);
     }
 }

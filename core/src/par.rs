@@ -58,8 +58,13 @@ where
 /// `work` on every item, on every core with the `parallel` feature, and `consume` on the
 /// results in item order, each as soon as it and those before it are ready: output that can
 /// be streamed (a file being written) goes out while later items are still being worked on.
-/// Items are started in order, so results come ready about in order. The first error in item
-/// order stops the run and is returned.
+/// The first error in item order stops the run and is returned.
+///
+/// `consume` runs on the calling thread, holding no lock: the workers send their results
+/// back, and at most [`in_flight`] items are started and not yet consumed, so the results
+/// waiting for an earlier one stay few however slow that one is. No thread ever waits for
+/// another while holding a pool thread: a caller that is itself a pool thread (a table
+/// written while another is) runs pending work while it waits.
 pub(crate) fn try_for_each_in_order<T, R, E, W, C>(
     items: Vec<T>,
     work: W,
@@ -75,50 +80,39 @@ where
     #[cfg(feature = "parallel")]
     {
         use std::collections::BTreeMap;
-        use std::sync::Mutex;
-        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::mpsc;
 
-        struct InOrder<R, E, C> {
-            next: usize,
-            ready: BTreeMap<usize, Result<R, E>>,
-            consume: C,
-            outcome: Result<(), E>,
-        }
-        let queue = Mutex::new(items.into_iter().enumerate());
-        let stop = AtomicBool::new(false);
-        let state = Mutex::new(InOrder {
-            next: 0,
-            ready: BTreeMap::new(),
-            consume,
-            outcome: Ok(()),
-        });
-        let worker = || {
-            while !stop.load(Ordering::Relaxed) {
-                let Some((index, item)) = queue.lock().expect("no task panicked").next() else {
-                    break;
-                };
-                let result = work(item);
-                let mut guard = state.lock().expect("no task panicked");
-                let state = &mut *guard;
-                state.ready.insert(index, result);
-                while state.outcome.is_ok() {
-                    let Some(result) = state.ready.remove(&state.next) else {
-                        break;
-                    };
-                    state.next += 1;
-                    if let Err(e) = result.and_then(&mut state.consume) {
-                        state.outcome = Err(e);
-                        stop.store(true, Ordering::Relaxed);
-                    }
+        let mut consume = consume;
+        let total = items.len();
+        let window = in_flight();
+        let (sender, results) = mpsc::channel::<(usize, Result<R, E>)>();
+        let work = &work;
+        rayon::in_place_scope(|scope| {
+            let mut items = items.into_iter().enumerate();
+            let mut started = 0;
+            let mut next = 0;
+            let mut ready: BTreeMap<usize, Result<R, E>> = BTreeMap::new();
+            while next < total {
+                while started < total && started < next + window {
+                    let (index, item) = items.next().expect("started < total");
+                    let sender = sender.clone();
+                    scope.spawn(move |_| {
+                        // The receiver outlives the scope: sending cannot fail.
+                        let _ = sender.send((index, work(item)));
+                    });
+                    started += 1;
+                }
+                let (index, result) = receive(&results);
+                ready.insert(index, result);
+                while let Some(result) = ready.remove(&next) {
+                    next += 1;
+                    // The first error in item order ends the run; the scope still waits for
+                    // the items already started, whose results are dropped.
+                    result.and_then(&mut consume)?;
                 }
             }
-        };
-        rayon::scope(|scope| {
-            for _ in 0..threads() {
-                scope.spawn(|_| worker());
-            }
-        });
-        state.into_inner().expect("no task panicked").outcome
+            Ok(())
+        })
     }
     #[cfg(not(feature = "parallel"))]
     {
@@ -127,6 +121,42 @@ where
             consume(work(item)?)?;
         }
         Ok(())
+    }
+}
+
+/// How many items [`try_for_each_in_order`] keeps started and not yet consumed: enough to keep
+/// every thread busy while the caller consumes.
+#[cfg(feature = "parallel")]
+fn in_flight() -> usize {
+    threads() * 2
+}
+
+/// The next result from the workers. A pool thread runs other pending work while it waits
+/// (blocking it could leave the work it waits for with no thread to run on); any other
+/// thread just waits.
+#[cfg(feature = "parallel")]
+fn receive<M>(results: &std::sync::mpsc::Receiver<M>) -> M {
+    use std::sync::mpsc::TryRecvError;
+    use std::time::Duration;
+    if rayon::current_thread_index().is_none() {
+        return results
+            .recv()
+            .expect("a worker holds a sender until it sends");
+    }
+    loop {
+        match results.try_recv() {
+            Ok(message) => return message,
+            Err(TryRecvError::Disconnected) => {
+                unreachable!("a worker holds a sender until it sends")
+            }
+            Err(TryRecvError::Empty) => {
+                if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                    if let Ok(message) = results.recv_timeout(Duration::from_micros(200)) {
+                        return message;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -224,5 +254,54 @@ mod tests {
             _ => Ok(uneven(i)),
         });
         assert_eq!(result, Err(96));
+    }
+
+    #[cfg(feature = "parallel")]
+    #[test]
+    fn results_waiting_for_a_slow_first_item_stay_few() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let started = AtomicUsize::new(0);
+        let mut most_ahead = 0;
+        let mut consumed = 0;
+        try_for_each_in_order(
+            (0..200u64).collect(),
+            |i| {
+                started.fetch_add(1, Ordering::SeqCst);
+                if i == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Ok::<_, String>(i)
+            },
+            |_| {
+                let ahead = started.load(Ordering::SeqCst) - consumed;
+                most_ahead = most_ahead.max(ahead);
+                consumed += 1;
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(consumed, 200);
+        assert!(most_ahead <= in_flight(), "{most_ahead} started ahead");
+    }
+
+    #[test]
+    fn calls_inside_each_other_on_the_pool_do_not_wait_for_themselves() {
+        // Every pool thread runs an outer item that itself streams: each waits for inner
+        // work that only the same pool can run.
+        let outer = try_map_owned((0..8u64).collect(), |i| {
+            let mut sum = 0;
+            try_for_each_in_order(
+                (0..50u64).collect(),
+                |j| Ok::<_, String>(uneven(i + j)),
+                |r| {
+                    sum += r;
+                    Ok(())
+                },
+            )
+            .map(|()| sum)
+        })
+        .unwrap();
+        let expected: Vec<u64> = (0..8).map(|i| (0..50).map(|j| i + j).sum()).collect();
+        assert_eq!(outer, expected);
     }
 }

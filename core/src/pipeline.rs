@@ -10,7 +10,7 @@ use crate::decode::{decode_changes, decode_snapshot, read_parquet, table_schema}
 use crate::diff::Diff;
 use crate::error::{Error, ErrorKind, Result};
 use crate::features::lookup::Lookup;
-use crate::features::{AsOf, Enriched, enrich};
+use crate::features::{AsOf, AsOfSource, Enriched, enrich};
 use crate::files::{DmsName, InputFile, sort_for_apply};
 use crate::report::{RunReport, SnapshotSummary};
 use crate::spec::{FeatureSpec, TableSpec};
@@ -21,7 +21,8 @@ use arrow_array::types::Date32Type;
 /// What to apply to what.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
-    /// The snapshot: a Parquet file, or the parts of a DMS full load.
+    /// The snapshot: a Parquet file, or the parts of a DMS full load. None at all for a DMS
+    /// task without a full load (CDC only): the table starts empty, with the spec's columns.
     pub snapshot: Vec<InputFile>,
     /// The versions written by an earlier run (its `state.parquet`), if changes carry a sequence.
     pub state: Option<InputFile>,
@@ -33,6 +34,10 @@ pub struct Inputs {
 pub struct Options {
     /// The end of the features' window; by default the date of the newest change applied.
     pub as_of: Option<NaiveDate>,
+    /// The `as_of` of an earlier run on the same table, when `as_of` is not given: the window
+    /// never moves back before it (a late file does not date the table earlier), and it is
+    /// used when the changes do not date themselves (no sequence, no DMS names).
+    pub as_of_not_before: Option<NaiveDate>,
     /// Override the spec's window.
     pub window_days: Option<u32>,
     /// The lookup table; `None` uses the bundled US cities.
@@ -79,7 +84,7 @@ pub struct Output {
 /// let inputs = pipeline::Inputs { snapshot: seed.snapshot, changes: seed.changes, state: None };
 /// let out = pipeline::run(&TableSpec::users(), inputs, &pipeline::Options::default(), &mut |_| {}).unwrap();
 /// assert_eq!(out.table.num_rows(), 110);
-/// assert_eq!(out.report.features.unwrap().as_of, "2021-10-18");
+/// assert_eq!(out.report.features.unwrap().as_of.to_string(), "2021-10-18");
 /// ```
 pub fn run(
     spec: &TableSpec,
@@ -95,11 +100,6 @@ pub fn run(
     }
     sort_for_apply(&mut inputs.snapshot);
     sort_for_apply(&mut inputs.changes);
-    if inputs.snapshot.is_empty() {
-        return Err(Error::new(ErrorKind::Invalid(
-            "no snapshot file given".into(),
-        )));
-    }
     let schema = table_schema(spec, &inputs.snapshot)?;
     let total = inputs.snapshot.len() + inputs.changes.len() + inputs.state.is_some() as usize;
     let mut index = 0;
@@ -169,14 +169,17 @@ pub fn run(
         let as_of = match options.as_of {
             Some(date) => AsOf {
                 date,
-                source: "given".into(),
+                source: AsOfSource::Given,
             },
-            None => infer_as_of(
-                applied.newest_timestamp,
-                &changes,
-                &applied.rows,
-                &features.date,
-            )?,
+            None => {
+                let inferred = infer_as_of(
+                    applied.newest_timestamp,
+                    &changes,
+                    &applied.rows,
+                    &features.date,
+                );
+                not_before(inferred, options.as_of_not_before)?
+            }
         };
         let result = enrich_with(features, &applied.rows, &as_of, options)?;
         enriched = Some(result.rows);
@@ -237,6 +240,21 @@ pub fn enrich_with(
     enrich(table, &features, as_of, lookup)
 }
 
+/// `inferred`, unless an earlier run's `as_of` is later, or the changes do not date
+/// themselves: then the earlier run's.
+fn not_before(inferred: Result<AsOf>, earlier: Option<NaiveDate>) -> Result<AsOf> {
+    let earlier = earlier.map(|date| AsOf {
+        date,
+        source: AsOfSource::EarlierRun,
+    });
+    match (inferred, earlier) {
+        (Ok(inferred), Some(earlier)) if earlier.date > inferred.date => Ok(earlier),
+        (Ok(inferred), _) => Ok(inferred),
+        (Err(e), Some(earlier)) if *e.kind() == ErrorKind::AsOfUnknown => Ok(earlier),
+        (Err(e), _) => Err(e),
+    }
+}
+
 /// The date of the newest change applied: its commit timestamp if the changes carry one,
 /// else the time in the newest change file's DMS name; with no change at all, the newest
 /// date in the table's `date_column`. Never the wall clock.
@@ -250,7 +268,7 @@ pub fn infer_as_of(
         let t = t.naive_utc();
         return Ok(AsOf {
             date: t.date(),
-            source: format!("newest change timestamp ({t})"),
+            source: AsOfSource::NewestChangeTimestamp(t),
         });
     }
     let newest = changes
@@ -261,7 +279,7 @@ pub fn infer_as_of(
     if let Some((t, file)) = newest {
         return Ok(AsOf {
             date: t.date(),
-            source: format!("newest change file name ({file})"),
+            source: AsOfSource::NewestChangeFileName(file.clone()),
         });
     }
     let newest_date = table
@@ -275,7 +293,7 @@ pub fn infer_as_of(
     match newest_date {
         Some(date) if changes.iter().all(ChangeBatch::is_empty) => Ok(AsOf {
             date,
-            source: format!("newest {date_column} in the table (no change applied)"),
+            source: AsOfSource::NewestDateInTable(date_column.to_string()),
         }),
         _ => Err(Error::new(ErrorKind::AsOfUnknown)),
     }

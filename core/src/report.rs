@@ -1,7 +1,12 @@
 //! The run report: what was read, what the changes did, what looked wrong, and which `as_of`
 //! the features used. Serialises to the JSON the CLI writes next to its outputs.
 
+use std::fmt;
+
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
+
+use crate::spec::SequenceKind;
 
 /// Everything a run did, for people and for scripts.
 #[derive(Debug, Clone, Serialize)]
@@ -56,8 +61,8 @@ pub struct ApplySummary {
     /// twice between two files), counted, not an anomaly. Only the last change's values
     /// survive.
     pub keys_changed_several_times: usize,
-    /// `timestamp`, `number`, or absent when files carry no sequence and apply in name order.
-    pub sequence: Option<String>,
+    /// What orders the changes: absent when files carry no sequence and apply in name order.
+    pub sequence: Option<SequenceKind>,
     pub outcome: OutcomeCounts,
 }
 
@@ -117,14 +122,62 @@ pub struct Example {
 /// How the features were computed.
 #[derive(Debug, Clone, Serialize)]
 pub struct FeatureSummary {
-    pub as_of: String,
-    /// Where `as_of` came from: `given`, `newest change timestamp`, `newest change file name`.
-    pub as_of_source: String,
+    pub as_of: NaiveDate,
+    /// Where `as_of` came from.
+    pub as_of_source: AsOfSource,
     pub window_days: u32,
     /// Dates on or after this count as recent.
-    pub window_start: String,
+    pub window_start: NaiveDate,
     pub groups: usize,
     pub lookup: Option<LookupSummary>,
+}
+
+/// Where a run's `as_of` came from. Never the wall clock: a rerun gives the same result.
+///
+/// Reports write it as text (`report.json`'s `as_of_source`):
+///
+/// ```
+/// use tidemark_core::report::AsOfSource;
+/// let source = AsOfSource::NewestChangeFileName("20211018-225959941.csv".into());
+/// assert_eq!(source.to_string(), "newest change file name (20211018-225959941.csv)");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AsOfSource {
+    /// `--as-of` or the options' `as_of`.
+    Given,
+    /// The commit timestamp of the newest change applied.
+    NewestChangeTimestamp(NaiveDateTime),
+    /// The time in the newest change file's DMS name (the changes carry no timestamp).
+    NewestChangeFileName(String),
+    /// No change applied: the newest date in this column of the table.
+    NewestDateInTable(String),
+    /// An earlier run's `as_of` (`Options::as_of_not_before`): later than this run's own, or
+    /// this run's changes do not date themselves.
+    EarlierRun,
+}
+
+impl fmt::Display for AsOfSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AsOfSource::Given => f.write_str("given"),
+            AsOfSource::NewestChangeTimestamp(t) => write!(f, "newest change timestamp ({t})"),
+            AsOfSource::NewestChangeFileName(file) => {
+                write!(f, "newest change file name ({file})")
+            }
+            AsOfSource::NewestDateInTable(column) => {
+                write!(f, "newest {column} in the table (no change applied)")
+            }
+            AsOfSource::EarlierRun => {
+                f.write_str("the as_of of an earlier run, which never moves back")
+            }
+        }
+    }
+}
+
+impl Serialize for AsOfSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -272,6 +272,15 @@ pub enum SequenceKind {
     Number,
 }
 
+impl std::fmt::Display for SequenceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SequenceKind::Timestamp => "timestamp",
+            SequenceKind::Number => "number",
+        })
+    }
+}
+
 /// The CSV dialect of snapshot and change files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

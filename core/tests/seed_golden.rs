@@ -2,6 +2,7 @@
 //! exactly the table in `golden/seed_enriched.csv` (built by an independent Python replay).
 
 use tidemark_core::pipeline::{self, Inputs, Options};
+use tidemark_core::report::AsOfSource;
 use tidemark_core::{ChangeKind, TableSpec, encode, example};
 
 fn run_seed(options: &Options) -> pipeline::Output {
@@ -100,19 +101,25 @@ fn the_original_jobs_mistakes_are_not_repeated() {
 fn as_of_comes_from_the_newest_change_file_not_the_clock() {
     let out = run_seed(&Options::default());
     let features = out.report.features.unwrap();
-    assert_eq!(features.as_of, "2021-10-18");
+    assert_eq!(features.as_of.to_string(), "2021-10-18");
     assert!(
-        features.as_of_source.contains("20211018-225959941.csv"),
+        features
+            .as_of_source
+            .to_string()
+            .contains("20211018-225959941.csv"),
         "{}",
         features.as_of_source
     );
-    assert_eq!(features.window_start, "2021-07-20");
+    assert_eq!(features.window_start.to_string(), "2021-07-20");
 
     let later = run_seed(&Options {
         as_of: chrono::NaiveDate::from_ymd_opt(2022, 1, 1),
         ..Default::default()
     });
-    assert_eq!(later.report.features.unwrap().as_of_source, "given");
+    assert_eq!(
+        later.report.features.unwrap().as_of_source,
+        AsOfSource::Given
+    );
 }
 
 #[test]

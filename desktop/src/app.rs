@@ -8,7 +8,9 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use tidemark::io::inputs::InputError;
 use tidemark_core::OutputFormat;
+use tidemark_core::error::Location;
 use tidemark_core::report::FileSummary;
 
 use crate::bench::Bench;
@@ -57,8 +59,61 @@ pub enum Action {
 /// A message above the views: an error (with the core's file/row/column) or a confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
-    Error(String),
+    Error(Problem),
     Info(String),
+}
+
+/// What went wrong, and where in the input when the core knows it: kept apart so the notice
+/// can show the file, the row and the column on their own, not inside a flattened sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    pub location: Option<Location>,
+}
+
+impl From<tidemark_core::Error> for Problem {
+    fn from(error: tidemark_core::Error) -> Self {
+        Problem {
+            message: error.kind().to_string(),
+            location: error.location().cloned(),
+        }
+    }
+}
+
+impl From<String> for Problem {
+    fn from(message: String) -> Self {
+        Problem {
+            message,
+            location: None,
+        }
+    }
+}
+
+impl From<InputError> for Problem {
+    fn from(error: InputError) -> Self {
+        match error {
+            InputError::Spec { path, error } => Problem {
+                message: error.kind().to_string(),
+                location: Some(
+                    error
+                        .location()
+                        .cloned()
+                        .unwrap_or_else(|| Location::file(path)),
+                ),
+            },
+            other => other.to_string().into(),
+        }
+    }
+}
+
+/// As the command line prints it: `file, row 2, column `x`: what is wrong`.
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.location {
+            Some(location) => write!(f, "{location}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
 }
 
 /// The last review that succeeded, and the session it was computed from.
@@ -69,7 +124,7 @@ pub struct Shown {
 
 pub enum JobOutput {
     /// The session reviewed and its review (boxed: they are large, an export's result is not).
-    Reviewed(Result<Box<(Session, Review)>, String>),
+    Reviewed(Result<Box<(Session, Review)>, Problem>),
     Exported(Result<Exported, String>),
 }
 
@@ -190,7 +245,8 @@ impl TidemarkApp {
             progress.report(0.0, "Reading the files");
             let started = Instant::now();
             let result = read_paths(&paths)
-                .and_then(|files| base.with_files(role, files))
+                .map_err(Problem::from)
+                .and_then(|files| base.with_files(role, files).map_err(Problem::from))
                 .and_then(|session| {
                     let read = started.elapsed();
                     let mut review = Review::compute(
@@ -213,13 +269,13 @@ impl TidemarkApp {
                     let (session, review) = *reviewed;
                     self.show(session, review);
                 }
-                JobOutput::Reviewed(Err(message)) => {
-                    eprintln!("tidemark-desktop: error: {message}");
+                JobOutput::Reviewed(Err(problem)) => {
+                    eprintln!("tidemark-desktop: error: {problem}");
                     // The previous review stays, and so do the inputs and settings it used.
                     if let Some(shown) = &self.shown {
                         self.draft = shown.session.clone();
                     }
-                    self.notice = Some(Notice::Error(message));
+                    self.notice = Some(Notice::Error(problem));
                 }
                 JobOutput::Exported(Ok(exported)) => {
                     self.notice = Some(Notice::Info(format!(
@@ -229,7 +285,9 @@ impl TidemarkApp {
                         human_bytes(exported.bytes)
                     )));
                 }
-                JobOutput::Exported(Err(message)) => self.notice = Some(Notice::Error(message)),
+                JobOutput::Exported(Err(message)) => {
+                    self.notice = Some(Notice::Error(message.into()))
+                }
             }
         }
         if let Some(done) = self.sorts.finished() {
@@ -237,7 +295,7 @@ impl TidemarkApp {
                 Ok(order) => {
                     self.sort_orders.insert(done.key, Arc::new(order));
                 }
-                Err(message) => self.notice = Some(Notice::Error(message)),
+                Err(message) => self.notice = Some(Notice::Error(message.into())),
             }
         }
         while let Ok((request, paths)) = self.dialog_answers.try_recv() {

@@ -35,7 +35,7 @@ pub struct NativeDialogs;
 
 impl FileDialogs for NativeDialogs {
     fn ask(&self, request: DialogRequest, answer: Answer) {
-        let data = ["csv", "gz", "parquet", "parq"];
+        let data = tidemark_core::files::DATA_FILE_EXTENSIONS;
         let dialog = rfd::AsyncFileDialog::new();
         std::thread::spawn(move || {
             let paths = |handles: Option<Vec<rfd::FileHandle>>| -> Vec<PathBuf> {

@@ -3,10 +3,10 @@
 //! half-written file where the user expects a whole one.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
+use tidemark::io::outputs::Staged;
 use tidemark_core::OutputFormat;
 
 use crate::jobs::Progress;
@@ -84,50 +84,54 @@ pub fn export(
     let table = target.table(review);
     progress.report(
         0.1,
-        format!("Encoding {} rows as {format:?}", table.num_rows()),
+        format!(
+            "Writing {} rows as {format:?} to {}",
+            table.num_rows(),
+            path.display()
+        ),
     );
-    let bytes = format.encode(table).map_err(|e| e.to_string())?;
-    progress.report(0.8, format!("Writing {}", path.display()));
-    write_atomically(path, &bytes, || progress.is_cancelled())?;
+    let bytes = write_atomically(path, table, format, || progress.is_cancelled())?;
     Ok(Exported {
         path: path.to_path_buf(),
         rows: table.num_rows(),
-        bytes: bytes.len(),
+        bytes,
     })
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, unless
-/// `cancelled` says otherwise by then.
+/// Encodes `table` into a temporary file beside `path` as it goes (the way `tidemark apply`
+/// writes its outputs: [`tidemark::io::outputs::Staged`]), then renames it over `path`,
+/// unless `cancelled` says otherwise by then. Returns the file's size.
 pub fn write_atomically(
     path: &Path,
-    bytes: &[u8],
+    table: &RecordBatch,
+    format: OutputFormat,
     cancelled: impl Fn() -> bool,
-) -> Result<(), String> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| format!("{}: not a file name", path.display()))?;
-    let temporary = path.with_file_name(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = (|| {
-        let mut file = fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&temporary);
-        return Err(format!("cannot write {}: {e}", path.display()));
+) -> Result<usize, String> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(format!("{}: not a file name", path.display()));
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let mut staged = Staged::new(dir).map_err(|e| e.to_string())?;
+    let out = staged
+        .create(&name.to_string_lossy())
+        .map_err(|e| e.to_string())?;
+    if let Err(error) = format.write(table, out) {
+        return Err(match staged.write_error() {
+            Some(write) => write.to_string(),
+            None => error.to_string(),
+        });
     }
     if cancelled() {
-        let _ = fs::remove_file(&temporary);
+        // Dropped uncommitted: the temporary file goes, the old file stays.
         return Err("the export was cancelled; nothing was written".into());
     }
-    fs::rename(&temporary, path).map_err(|e| {
-        let _ = fs::remove_file(&temporary);
-        format!("cannot write {}: {e}", path.display())
-    })
+    staged.commit().map_err(|e| e.to_string())?;
+    let written = fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(written.len() as usize)
 }
 
 #[cfg(test)]
@@ -148,13 +152,20 @@ mod tests {
         );
     }
 
+    fn one_column() -> RecordBatch {
+        let values: arrow_array::ArrayRef =
+            std::sync::Arc::new(arrow_array::StringArray::from(vec!["new"]));
+        RecordBatch::try_from_iter([("value", values)]).unwrap()
+    }
+
     #[test]
     fn a_write_replaces_the_file_whole_and_leaves_no_temporary() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.csv");
         fs::write(&path, "old").unwrap();
-        write_atomically(&path, b"new", || false).unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        let bytes = write_atomically(&path, &one_column(), OutputFormat::Csv, || false).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "value\nnew\n");
+        assert_eq!(bytes, "value\nnew\n".len());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
@@ -163,7 +174,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.csv");
         fs::write(&path, "old").unwrap();
-        let err = write_atomically(&path, b"new", || true).unwrap_err();
+        let err = write_atomically(&path, &one_column(), OutputFormat::Csv, || true).unwrap_err();
         assert!(err.contains("cancelled"));
         assert_eq!(fs::read_to_string(&path).unwrap(), "old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);

@@ -14,4 +14,4 @@ pub mod session;
 mod tables;
 mod ui;
 
-pub use app::{Notice, Startup, TidemarkApp};
+pub use app::{Notice, Problem, Startup, TidemarkApp};

@@ -10,6 +10,7 @@ use tidemark_core::Cancel;
 use tidemark_core::diff::ChangeKind;
 use tidemark_core::pipeline::{self, Options, Stage};
 
+use crate::app::Problem;
 use crate::session::{Session, short_name};
 
 /// Which touched keys the diff view shows.
@@ -88,7 +89,7 @@ impl Review {
         session: &Session,
         progress: ProgressFn,
         cancel: Cancel,
-    ) -> Result<Review, String> {
+    ) -> Result<Review, Problem> {
         let total_bytes = session.input_bytes().max(1) as f32;
         let mut decoded_bytes = 0usize;
         let mut on_stage = |stage: Stage| match stage {
@@ -111,7 +112,7 @@ impl Review {
         };
         let options = Options {
             cancel,
-            ..session.pipeline_options().map_err(|e| e.to_string())?
+            ..session.pipeline_options()?
         };
         let started = Instant::now();
         let output = pipeline::run(
@@ -119,12 +120,11 @@ impl Review {
             session.pipeline_inputs(),
             &options,
             &mut on_stage,
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let run = started.elapsed();
 
         let started = Instant::now();
-        let mut review = Review::index(session, output)?;
+        let mut review = Review::index(session, output).map_err(Problem::from)?;
         review.timings = Timings {
             read: Duration::ZERO,
             run,

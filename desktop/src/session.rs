@@ -4,17 +4,14 @@
 //!
 //! Reading paths from disk lives here too: paths are how a desktop user names inputs.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
+use tidemark::io::inputs::{self, InputError, Reading};
 use tidemark_core::features::lookup::Lookup;
-use tidemark_core::files::sort_for_apply;
+use tidemark_core::files::{self, NamedAs, Opened, classify};
 use tidemark_core::pipeline::{Inputs, Options};
-use tidemark_core::{DmsName, InputFile, TableSpec};
-
-/// The file name a previous run gives its versions; it travels with its snapshot.
-const STATE_FILE: &str = "state.parquet";
+use tidemark_core::{InputFile, TableSpec};
 
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -102,7 +99,7 @@ impl Session {
                 included: true,
             });
         }
-        sort_in_apply_order(&mut self.changes);
+        files::sort_by_apply_order(&mut self.changes, |c| &c.file.name);
     }
 
     pub fn remove_change(&mut self, name: &str) {
@@ -151,17 +148,6 @@ impl Session {
     }
 }
 
-/// Orders change files as the core applies them. The core sorts `InputFile`s only, so sort
-/// their names that way and follow.
-fn sort_in_apply_order(changes: &mut [ChangeFile]) {
-    let mut files: Vec<InputFile> = changes
-        .iter()
-        .map(|c| InputFile::new(c.file.name.clone(), Vec::new()))
-        .collect();
-    sort_for_apply(&mut files);
-    changes.sort_by_key(|c| files.iter().position(|f| f.name == c.file.name));
-}
-
 /// What a set of files read from disk is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileRole {
@@ -183,12 +169,12 @@ impl Session {
         }
         let mut session = self.clone();
         match role {
-            FileRole::Dropped if !Opened::names_a_snapshot(&files) => session.add_changes(files),
+            FileRole::Dropped if !files::names_a_snapshot(&files) => session.add_changes(files),
             FileRole::Open | FileRole::Dropped => session = self.reopened(classify(files)),
             FileRole::Snapshot => {
                 let (state, parts): (Vec<InputFile>, Vec<InputFile>) = files
                     .into_iter()
-                    .partition(|f| base_name(&f.name) == STATE_FILE);
+                    .partition(|f| NamedAs::of(&f.name) == NamedAs::State);
                 session.replace_snapshot(parts, state.into_iter().next());
             }
             FileRole::Changes => session.add_changes(files),
@@ -198,135 +184,16 @@ impl Session {
     }
 }
 
-/// Files opened together, told apart by their names.
-#[derive(Debug, Clone, Default)]
-pub struct Opened {
-    pub snapshot: Vec<InputFile>,
-    pub state: Option<InputFile>,
-    pub changes: Vec<InputFile>,
-}
-
-/// Which of the files opened together is the snapshot: a file named `snapshot.*` (Parquet
-/// first), else the DMS full-load parts `LOAD*.csv`, else the first file. `state.parquet` is
-/// the state of an earlier run. The rest are change files.
-pub fn classify(files: Vec<InputFile>) -> Opened {
-    let (state, files): (Vec<InputFile>, Vec<InputFile>) = files
-        .into_iter()
-        .partition(|f| base_name(&f.name) == STATE_FILE);
-    let named_snapshot = |f: &InputFile| stem(&f.name) == "snapshot";
-    let is_load = |f: &InputFile| matches!(DmsName::of(&f.name), DmsName::Load(_));
-
-    let snapshot_index = files
-        .iter()
-        .position(|f| named_snapshot(f) && base_name(&f.name).ends_with(".parquet"))
-        .or_else(|| files.iter().position(named_snapshot));
-    let (snapshot, changes) = if let Some(index) = snapshot_index {
-        let mut changes = files;
-        let snapshot = changes.remove(index);
-        // Another copy of the snapshot (snapshot.csv next to snapshot.parquet, or the full
-        // load it was made from) is not a change file.
-        changes.retain(|f| !named_snapshot(f) && !is_load(f));
-        (vec![snapshot], changes)
-    } else if files.iter().any(is_load) {
-        files.into_iter().partition(is_load)
-    } else {
-        let mut changes = files;
-        let snapshot = if changes.is_empty() {
-            vec![]
-        } else {
-            vec![changes.remove(0)]
-        };
-        (snapshot, changes)
-    };
-    Opened {
-        snapshot,
-        state: state.into_iter().next(),
-        changes,
-    }
-}
-
-impl Opened {
-    /// Whether the files name a snapshot (rather than being change files only).
-    pub fn names_a_snapshot(files: &[InputFile]) -> bool {
-        files.iter().any(|f| {
-            stem(&f.name) == "snapshot" || matches!(DmsName::of(&f.name), DmsName::Load(_))
-        })
-    }
-}
-
-fn base_name(name: &str) -> &str {
-    name.rsplit(['/', '\\']).next().unwrap_or(name)
-}
-
-fn stem(name: &str) -> &str {
-    let base = base_name(name);
-    base.split('.').next().unwrap_or(base)
-}
-
 /// The last component of a file's name, for lists where the full path is too long.
 pub fn short_name(name: &str) -> &str {
-    base_name(name)
+    files::base_name(name)
 }
 
-/// Reads files, and the data files (`.csv`, `.csv.gz`, `.parquet`) below folders, in name order.
-/// A file's name is its path as given.
-pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<InputFile>, String> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let found = data_files_below(path)?;
-            if found.is_empty() {
-                return Err(format!(
-                    "{}: no data files here (expected .csv, .csv.gz or .parquet files)",
-                    path.display()
-                ));
-            }
-            for file in found {
-                files.push(read_file(&file)?);
-            }
-        } else {
-            files.push(read_file(path)?);
-        }
-    }
-    Ok(files)
-}
-
-pub fn read_file(path: &Path) -> Result<InputFile, String> {
-    let bytes = fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(InputFile::new(path.display().to_string(), bytes))
-}
-
-fn is_data_file(name: &str) -> bool {
-    !name.starts_with('.')
-        && [".csv", ".csv.gz", ".parquet"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
-}
-
-/// DMS writes change files below date folders (`2021/10/17/`), so folders are searched deep.
-fn data_files_below(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries =
-            fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-        for entry in entries {
-            let path = entry
-                .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-                .path();
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if path.is_dir() && !name.starts_with('.') {
-                pending.push(path);
-            } else if is_data_file(&name) {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
+/// Reads files, and the data files (`.csv`, `.csv.gz`, `.parquet`) below folders, searched
+/// deep (DMS writes change files below date folders), each file once. A file's name is its
+/// path as given.
+pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<InputFile>, InputError> {
+    inputs::data_files(paths, Reading::CopyAll)
 }
 
 #[cfg(test)]
@@ -338,44 +205,6 @@ mod tests {
             .iter()
             .map(|n| InputFile::new(*n, b"x".to_vec()))
             .collect()
-    }
-
-    fn names(files: &[InputFile]) -> Vec<&str> {
-        files.iter().map(|f| f.name.as_str()).collect()
-    }
-
-    #[test]
-    fn a_file_named_snapshot_is_the_snapshot_and_its_copies_are_not_changes() {
-        let opened = classify(files(&[
-            "d/LOAD00000001.csv",
-            "d/cdc.parquet",
-            "d/snapshot.csv",
-            "d/snapshot.parquet",
-        ]));
-        assert_eq!(names(&opened.snapshot), ["d/snapshot.parquet"]);
-        assert_eq!(names(&opened.changes), ["d/cdc.parquet"]);
-    }
-
-    #[test]
-    fn full_load_parts_are_the_snapshot() {
-        let opened = classify(files(&[
-            "20211017-194324349.csv",
-            "LOAD00000002.csv",
-            "LOAD00000001.csv",
-        ]));
-        assert_eq!(
-            names(&opened.snapshot),
-            ["LOAD00000002.csv", "LOAD00000001.csv"]
-        );
-        assert_eq!(names(&opened.changes), ["20211017-194324349.csv"]);
-    }
-
-    #[test]
-    fn otherwise_the_first_file_is_the_snapshot_and_state_travels_apart() {
-        let opened = classify(files(&["users.parquet", "state.parquet", "b.csv", "a.csv"]));
-        assert_eq!(names(&opened.snapshot), ["users.parquet"]);
-        assert_eq!(opened.state.unwrap().name, "state.parquet");
-        assert_eq!(names(&opened.changes), ["b.csv", "a.csv"]);
     }
 
     #[test]
@@ -410,10 +239,10 @@ mod tests {
     fn folders_are_searched_deep_for_data_files() {
         let dir = tempfile::tempdir().unwrap();
         let day = dir.path().join("2021/10/17");
-        fs::create_dir_all(&day).unwrap();
-        fs::write(day.join("20211017-194324349.csv"), "U,6,a,b,2021-10-15\n").unwrap();
-        fs::write(dir.path().join("LOAD00000001.csv"), "6,a,b,2021-10-01\n").unwrap();
-        fs::write(dir.path().join("notes.txt"), "not data").unwrap();
+        std::fs::create_dir_all(&day).unwrap();
+        std::fs::write(day.join("20211017-194324349.csv"), "U,6,a,b,2021-10-15\n").unwrap();
+        std::fs::write(dir.path().join("LOAD00000001.csv"), "6,a,b,2021-10-01\n").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not data").unwrap();
         let read = read_paths(&[dir.path().to_path_buf()]).unwrap();
         assert_eq!(read.len(), 2);
         let opened = classify(read);

@@ -144,9 +144,13 @@ fn job_status(app: &TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
 }
 
 fn notice_bar(notice: &Notice, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
-    let (text, color) = match notice {
-        Notice::Error(message) => (format!("Error: {message}"), ui.visuals().error_fg_color),
-        Notice::Info(message) => (message.clone(), ui.visuals().text_color()),
+    let (text, color, location) = match notice {
+        Notice::Error(problem) => (
+            format!("Error: {}", problem.message),
+            ui.visuals().error_fg_color,
+            problem.location.as_ref(),
+        ),
+        Notice::Info(message) => (message.clone(), ui.visuals().text_color(), None),
     };
     ui.horizontal(|ui| {
         if ui.small_button("✖").on_hover_text("Dismiss").clicked() {
@@ -154,6 +158,21 @@ fn notice_bar(notice: &Notice, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         }
         ui.add(egui::Label::new(RichText::new(text).color(color)).wrap());
     });
+    // Where the problem is, each part on its own: the file (its name, the path on hover), the
+    // row as an editor counts it, the column.
+    if let Some(location) = location {
+        ui.horizontal(|ui| {
+            ui.add_space(24.0);
+            ui.label(format!("File {}", short_name(&location.file)))
+                .on_hover_text(&location.file);
+            if let Some(row) = location.row {
+                ui.label(format!("Row {row}"));
+            }
+            if let Some(column) = &location.column {
+                ui.label(format!("Column {column}"));
+            }
+        });
+    }
 }
 
 fn inputs_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
@@ -236,10 +255,7 @@ fn settings(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>)
             ui.label("as_of");
             ui.vertical(|ui| {
                 // Fixing the date starts from the one in use, so nothing changes until picked.
-                let in_use = app.draft.settings.as_of.or_else(|| {
-                    let as_of = &features?.as_of;
-                    chrono::NaiveDate::parse_from_str(as_of, "%Y-%m-%d").ok()
-                });
+                let in_use = app.draft.settings.as_of.or(features.map(|f| f.as_of));
                 let mut automatic = app.draft.settings.as_of.is_none();
                 if ui
                     .add_enabled(
@@ -268,7 +284,8 @@ fn settings(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>)
                         }
                     }
                     (None, Some(f)) => {
-                        ui.label(&f.as_of).on_hover_text(&f.as_of_source);
+                        ui.label(f.as_of.to_string())
+                            .on_hover_text(f.as_of_source.to_string());
                     }
                     (None, None) => {}
                 }

@@ -12,7 +12,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use tidemark_core::InputFile;
 use tidemark_desktop::dialogs::{DialogRequest, ScriptedDialogs};
-use tidemark_desktop::{Notice, Startup, TidemarkApp};
+use tidemark_desktop::{Notice, Problem, Startup, TidemarkApp};
 
 fn harness(startup: Startup, dialogs: ScriptedDialogs) -> Harness<'static, TidemarkApp> {
     let mut harness = Harness::builder()
@@ -55,8 +55,12 @@ fn toggle(harness: &mut Harness<'static, TidemarkApp>, file: &str) {
 }
 
 fn error_text(harness: &Harness<'static, TidemarkApp>) -> String {
+    problem(harness).to_string()
+}
+
+fn problem(harness: &Harness<'static, TidemarkApp>) -> Problem {
     match harness.state().notice() {
-        Some(Notice::Error(message)) => message.clone(),
+        Some(Notice::Error(problem)) => problem.clone(),
         other => panic!("expected an error, found {other:?}"),
     }
 }
@@ -232,7 +236,12 @@ fn a_bad_change_file_shows_where_it_is_wrong_and_keeps_the_review() {
         ),
         "{message}"
     );
-    assert!(shows(&harness, &format!("Error: {message}")));
+    // The notice names the file, the row and the column apart from what is wrong there.
+    let problem = problem(&harness);
+    assert!(shows(&harness, &format!("Error: {}", problem.message)));
+    assert!(shows(&harness, "File 20211019-000000000.csv"));
+    assert!(shows(&harness, "Row 1"));
+    assert!(shows(&harness, "Column last_login"));
     // The previous review and its inputs are intact.
     assert!(shows(&harness, "Inserted (7)") && shows(&harness, "Updated (3)"));
     assert!(!shows(&harness, "20211019-000000000.csv"));
@@ -364,7 +373,10 @@ fn a_fixed_as_of_and_a_lookup_file_of_ones_own_are_used() {
     let as_of = |harness: &Harness<'static, TidemarkApp>| {
         let review = harness.state().review_state().unwrap();
         let features = review.output.report.features.clone().unwrap();
-        (features.as_of, features.as_of_source)
+        (
+            features.as_of.to_string(),
+            features.as_of_source.to_string(),
+        )
     };
     assert_eq!(
         as_of(&harness).1,

@@ -1,33 +1,20 @@
-//! The Tidemark program over `tidemark-core`: the command-line tool (native and WASI) and,
-//! compiled for `wasm32-unknown-unknown`, the browser module.
+//! The Tidemark program over `tidemark-core`: the command line (native and WASI) and the edge
+//! function it runs for S3 event notifications. The browser module is a crate of its own
+//! (`wasm/browser/`), built only for `wasm32-unknown-unknown`.
 //!
-//! The core never touches a file. This crate does:
-//! - [`inputs`] finds and reads snapshot and change files;
-//! - [`outputs`] writes results atomically: an output folder switches from one run to the
-//!   next in one step, and [`out_lock`] lets one run at a time write it;
-//! - [`cli`] is the command line;
-//! - [`edge`] handles S3 event notifications ([`s3_event`]) as an edge function, mapping
-//!   buckets and keys to paths only through [`bucket_path`] and taking [`lock`] so that one
-//!   process at a time updates an output.
+//! The core never touches a file. This crate does, in three rooms:
+//! - [`io`]: finding and reading input files ([`io::inputs`]), writing results so an output
+//!   folder switches from one run to the next in one step ([`io::outputs`]), and one run at a
+//!   time per output folder ([`io::out_lock`]). The desktop app uses it too.
+//! - [`cli`]: the command line: arguments, progress, the summary, the table printer.
+//! - [`edge`]: S3 event notifications ([`edge::s3_event`]) handled as an edge function,
+//!   mapping buckets and keys to paths only through [`edge::bucket_path`] and taking
+//!   [`edge::lock`] so that one process at a time updates an output.
 //!
-//! Two locks, for now: [`out_lock`] uses `flock` where the system has it (released when the
-//! process dies), [`lock`] an exclusive create with a lease (what a WASI host or a shared
-//! folder offers). One mechanism for both is planned.
+//! Two locks, for now: [`io::out_lock`] uses `flock` where the system has it (released when
+//! the process dies), [`edge::lock`] an exclusive create with a lease (what a WASI host or a
+//! shared folder offers).
 
-#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-pub mod browser;
-#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
-pub mod bucket_path;
-#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub mod cli;
-#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub mod edge;
-#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
-pub mod inputs;
-#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
-pub mod lock;
-#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
-pub mod out_lock;
-#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
-pub mod outputs;
-pub mod s3_event;
+pub mod io;

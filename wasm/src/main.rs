@@ -1,15 +1,11 @@
 //! `tidemark`: the command-line program. Everything it does lives in the library, except how
 //! the native program asks the system for memory.
 
-#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 fn main() -> std::process::ExitCode {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     memory::one_arena();
     tidemark::cli::main()
 }
-
-#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-fn main() {}
 
 /// How the native program takes memory from the system.
 ///

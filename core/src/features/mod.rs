@@ -17,6 +17,7 @@ use arrow_schema::{DataType, Field, Schema};
 use chrono::NaiveDate;
 
 use crate::error::{Error, ErrorKind, Result};
+pub use crate::report::AsOfSource;
 use crate::report::{AmbiguousName, FeatureSummary, LookupSummary, NameCount};
 use crate::spec::FeatureSpec;
 use lookup::{Lookup, Resolution};
@@ -32,7 +33,7 @@ pub struct Enriched {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AsOf {
     pub date: NaiveDate,
-    pub source: String,
+    pub source: AsOfSource,
 }
 
 /// Adds the feature columns to `table`.
@@ -159,10 +160,10 @@ pub fn enrich(
     let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
         .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
     let summary = FeatureSummary {
-        as_of: as_of.date.to_string(),
+        as_of: as_of.date,
         as_of_source: as_of.source.clone(),
         window_days: spec.window_days,
-        window_start: window_start.to_string(),
+        window_start,
         groups: n_groups,
         lookup: lookup_summary,
     };
@@ -241,7 +242,7 @@ mod tests {
         let mut features = TableSpec::users().features.unwrap();
         let as_of = AsOf {
             date: NaiveDate::from_ymd_opt(2021, 10, 18).unwrap(),
-            source: "test".into(),
+            source: AsOfSource::Given,
         };
         for days in [0, 3_652_425, u32::MAX] {
             features.window_days = days;
@@ -256,7 +257,7 @@ mod tests {
         let features = TableSpec::users().features.unwrap();
         let as_of = AsOf {
             date: NaiveDate::MIN,
-            source: "test".into(),
+            source: AsOfSource::Given,
         };
         let err = enrich(&one_user(), &features, &as_of, None).unwrap_err();
         assert!(

@@ -17,7 +17,7 @@ use arrow_schema::DataType;
 use crate::decode::text::{parse_date, parse_timestamp_micros};
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::files::{
-    DmsName, FileFormat, InputFile, base_name, is_transaction_file, sort_for_apply,
+    DmsName, FileFormat, InputFile, NamedAs, base_name, is_transaction_file, sort_for_apply,
 };
 use crate::spec::{
     ColumnDef, ColumnType, CsvDialect, HeaderMode, OpValues, Operations, SequenceDef, SequenceKind,
@@ -36,10 +36,10 @@ pub const KEY_METADATA: [&str; 3] = ["tidemark.key", "primary_key", "primary.key
 pub struct InferOptions {
     /// The key's columns (`--key`), when no Parquet metadata names them.
     pub key: Vec<String>,
-    /// The table's name (`--name`); by default the folder DMS named after the table.
+    /// The table's name (`--table-name`); by default the folder DMS named after the table.
     pub name: Option<String>,
     /// In transaction files (`CDC_TXN-*`), the source table whose rows are this table's
-    /// (`--source SCHEMA.TABLE`). By default the folder of the full load
+    /// (`--source-table SCHEMA.TABLE`). By default the folder of the full load
     /// (`schema/table/LOAD*`), else the one table the transaction files hold.
     pub source: Option<SourceName>,
 }
@@ -813,8 +813,7 @@ fn csv_text(file: &InputFile) -> Option<Vec<u8>> {
 /// Whether a file's name says it is a full load (`LOAD00000001.csv`) or a snapshot an earlier
 /// run wrote (`snapshot.parquet`), rather than changes.
 fn names_a_full_load(name: &str) -> bool {
-    matches!(DmsName::of(name), DmsName::Load(_))
-        || base_name(name).split('.').next() == Some("snapshot")
+    matches!(NamedAs::of(name), NamedAs::Snapshot | NamedAs::LoadPart)
 }
 
 fn sample(
@@ -946,7 +945,7 @@ fn csv_records(file: &InputFile, text: &[u8], dialect: &CsvDialect) -> Result<Ve
     Ok(records)
 }
 
-/// The source table of the transaction files among `files`, if any: `--source`, else the
+/// The source table of the transaction files among `files`, if any: `--source-table`, else the
 /// folder DMS wrote the full load in (`schema/table/LOAD*`), else the one table their
 /// sampled rows name.
 fn transaction_source(
@@ -999,7 +998,7 @@ fn transaction_source(
                 Location::file(&transactions[0].name),
                 ErrorKind::Invalid(format!(
                     "transaction files hold the rows of {} table(s) ({}): name this table's \
-                     with --source SCHEMA.TABLE",
+                     with --source-table SCHEMA.TABLE",
                     tables.len(),
                     tables.join(", ")
                 )),

@@ -1,4 +1,4 @@
-//! S3 event notifications (`tidemark::s3_event::parse`): the JSON SNS, SQS, Lambda and
+//! S3 event notifications (`tidemark::edge::s3_event::parse`): the JSON SNS, SQS, Lambda and
 //! EventBridge deliver. Mutated as JSON trees (values replaced, keys dropped or added, records
 //! repeated) and as bytes.
 
@@ -148,10 +148,10 @@ impl Target for S3Event {
         let Ok(text) = std::str::from_utf8(input) else {
             return "not utf-8".into();
         };
-        match tidemark::s3_event::parse(text) {
+        match tidemark::edge::s3_event::parse(text) {
             Ok(records) => format!("ok{}", records.len().min(4)),
-            Err(tidemark::s3_event::EventError::Json(_)) => "json".into(),
-            Err(tidemark::s3_event::EventError::Record { index, reason }) => {
+            Err(tidemark::edge::s3_event::EventError::Json(_)) => "json".into(),
+            Err(tidemark::edge::s3_event::EventError::Record { index, reason }) => {
                 let reason: String = reason.chars().take_while(|c| *c != ' ').collect();
                 format!("record{}:{reason}", index.min(4))
             }

@@ -41,6 +41,8 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use tidemark_core::OutputFormat;
+use tidemark_core::files::OutputFile;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {path}: {source}")]
@@ -190,10 +192,10 @@ impl Drop for Staged {
 /// A file being written, buffered, that asks the system to start putting it on disk every
 /// few megabytes (Linux), so that the flush at the end finds little left to write: the disk
 /// works while the rest of the file is still being encoded.
-pub struct Writeback(io::BufWriter<Kicked>);
+pub struct Writeback(io::BufWriter<SteppedWriteback>);
 
 /// The file under the buffer: what it is handed goes to writeback in steps.
-struct Kicked {
+struct SteppedWriteback {
     file: fs::File,
     written: u64,
     /// Where the part not yet handed to writeback starts.
@@ -211,7 +213,7 @@ impl Writeback {
     fn new(file: fs::File) -> Self {
         Writeback(io::BufWriter::with_capacity(
             Self::BUFFER,
-            Kicked {
+            SteppedWriteback {
                 file,
                 written: 0,
                 pending_from: 0,
@@ -244,7 +246,7 @@ impl Write for Writeback {
     }
 }
 
-impl Kicked {
+impl SteppedWriteback {
     fn start_writeback(&mut self) {
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         {
@@ -265,7 +267,7 @@ impl Kicked {
     }
 }
 
-impl Write for Kicked {
+impl Write for SteppedWriteback {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let written = self.file.write(buf).inspect_err(|e| {
             self.error.get_or_insert_with(|| (e.kind(), e.to_string()));
@@ -307,12 +309,12 @@ const LOCK: &str = "lock";
 /// Every name a run can give an output at the top of the folder: what a run that does not
 /// write one of them removes, so that no older run's file stays under it.
 fn output_names() -> Vec<String> {
-    let mut names = vec![crate::inputs::STATE_FILE.to_string(), "report.json".into()];
-    for stem in ["snapshot", "enriched", "diff"] {
-        for ext in ["parquet", "csv"] {
-            names.push(format!("{stem}.{ext}"));
-        }
-    }
+    let mut names: Vec<String> = OutputFile::ALL
+        .iter()
+        .flat_map(|o| [OutputFormat::Parquet, OutputFormat::Csv].map(|f| o.file_name(f)))
+        .collect();
+    names.sort();
+    names.dedup();
     names
 }
 
@@ -365,7 +367,7 @@ fn pointed_run(home: &Path, name: &str) -> io::Result<Option<String>> {
 pub struct OutFolder {
     root: PathBuf,
     home: PathBuf,
-    lock: Option<crate::out_lock::OutLock>,
+    lock: Option<crate::io::out_lock::OutLock>,
     /// The folders this run created, to remove if it fails (innermost last).
     created: Vec<PathBuf>,
     switched: bool,
@@ -377,7 +379,7 @@ pub enum OutFolderError {
     #[error(transparent)]
     Write(#[from] WriteError),
     #[error(transparent)]
-    Lock(#[from] crate::out_lock::LockError),
+    Lock(#[from] crate::io::out_lock::LockError),
 }
 
 impl OutFolder {
@@ -404,7 +406,7 @@ impl OutFolder {
             created,
             switched: false,
         };
-        folder.lock = Some(crate::out_lock::OutLock::acquire(
+        folder.lock = Some(crate::io::out_lock::OutLock::acquire(
             &home.join(LOCK),
             root,
             wait,

@@ -17,32 +17,37 @@
 //! recorded as waiting before any work starts, so the next event completes the work.
 //!
 //! Bucket names and keys are data: they are validated and mapped to paths by
-//! [`crate::bucket_path`], which refuses anything that would leave the bucket root or go
+//! [`crate::edge::bucket_path`], which refuses anything that would leave the bucket root or go
 //! through a symbolic link; a key outside the source prefix is never opened. One process at a
-//! time works on an output: `_tidemark/lock` ([`crate::lock`]) is taken before the manifest is
+//! time works on an output: `_tidemark/lock` ([`crate::edge::lock`]) is taken before the manifest is
 //! read and held until it is switched, so a process that waited works on the newest version.
 //! An event that cannot be used (a refused key, a missing object, a folder) is answered
 //! `failed`, recorded in the manifest with its reason, and does not stop later events; a
 //! removal of that key, or a new upload (new ETag), clears it.
 
-use std::path::{Path, PathBuf};
+pub mod bucket_path;
+mod config;
+pub mod lock;
+pub mod s3_event;
+
+pub use config::{Config, ConfigFile, Flags};
+
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use tidemark_core::features::AsOf;
-use tidemark_core::features::lookup::Lookup;
+use tidemark_core::files::{OutputFile, REPORT_FILE, STATE_FILE};
 use tidemark_core::pipeline::{self, Inputs, Options, Output};
-use tidemark_core::{DmsName, ErrorKind, InputFile, OutputFormat, TableSpec, encode};
+use tidemark_core::{DmsName, InputFile, OutputFormat, encode};
 
-use crate::bucket_path::{self, BucketName, BucketRoot, KeyPrefix, ObjectKey, PathError};
-use crate::inputs;
-use crate::lock::{Lock, LockError, LockOptions};
-use crate::outputs::write_all_or_nothing;
-use crate::s3_event::ObjectEvent;
+use crate::io::inputs;
+use crate::io::outputs::write_all_or_nothing;
+use bucket_path::{BucketName, BucketRoot, KeyPrefix, ObjectKey, PathError};
+use lock::{Lock, LockError, LockOptions};
+use s3_event::ObjectEvent;
 
 const STATE_DIR: &str = "_tidemark";
 const MANIFEST: &str = "manifest.json";
-const CONFIG_FILE: &str = "tidemark.toml";
 const LOCK_FILE: &str = "lock";
 /// How many versions to keep (the current one and the one before).
 const KEEP_VERSIONS: u64 = 2;
@@ -105,7 +110,7 @@ pub enum EdgeError {
     #[error(transparent)]
     Core(#[from] tidemark_core::Error),
     #[error(transparent)]
-    Write(#[from] crate::outputs::WriteError),
+    Write(#[from] crate::io::outputs::WriteError),
     #[error(transparent)]
     Path(#[from] PathError),
     #[error(transparent)]
@@ -118,72 +123,6 @@ pub enum EdgeError {
     /// An object that cannot be read (refused key, missing, a folder, a link).
     #[error("{file}: {reason}")]
     Unreadable { file: String, reason: String },
-}
-
-/// The settings of the function: flags, or `tidemark.toml` in the output folder.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigFile {
-    /// `s3://bucket/prefix/` where DMS writes; events for other keys are ignored.
-    pub source: Option<String>,
-    /// The table spec, relative to the config file.
-    pub spec: Option<String>,
-    /// The format of the enriched output: `parquet` (default) or `csv`.
-    pub format: Option<OutputFormat>,
-    /// A lookup table, relative to the config file.
-    pub lookup: Option<String>,
-    pub window_days: Option<u32>,
-}
-
-pub struct Config {
-    pub bucket_root: PathBuf,
-    pub source: Option<S3Location>,
-    pub output: S3Location,
-    pub spec: TableSpec,
-    pub format: OutputFormat,
-    pub lookup: Option<Lookup>,
-    pub window_days: Option<u32>,
-}
-
-impl Config {
-    /// The output folder's `tidemark.toml`, if there is one.
-    ///
-    /// Its `spec` and `lookup` are paths relative to the output folder, and must stay in it:
-    /// they are checked here as keys below the output's prefix (no `..`, not absolute, no
-    /// link on the way, a regular file), so that the folder of the returned path joined with
-    /// them is a path below the bucket root.
-    pub fn file_at(
-        bucket_root: &Path,
-        output: &S3Location,
-    ) -> Result<Option<(PathBuf, ConfigFile)>, EdgeError> {
-        let root = BucketRoot::new(bucket_root);
-        let path = output.folder(&root)?.join(CONFIG_FILE);
-        let exists = std::fs::symlink_metadata(&path).is_ok();
-        if !exists {
-            return Ok(None);
-        }
-        let key = output.prefix.join(CONFIG_FILE)?;
-        bucket_path::regular_file(&root.confine(&output.bucket, key.components())?)?;
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| EdgeError::Config(format!("{}: {e}", path.display())))?;
-        let file: ConfigFile = toml::from_str(&text)
-            .map_err(|e| EdgeError::Config(format!("{}: {e}", path.display())))?;
-        for (name, relative) in [("spec", &file.spec), ("lookup", &file.lookup)] {
-            if let Some(relative) = relative {
-                let checked = output
-                    .prefix
-                    .join(relative)
-                    .and_then(|key| root.object_file(&output.bucket, &key));
-                if let Err(e) = checked {
-                    return Err(EdgeError::Config(format!(
-                        "{}: `{name}` must name a file in the output folder: {e}",
-                        path.display()
-                    )));
-                }
-            }
-        }
-        Ok(Some((path, file)))
-    }
 }
 
 /// An object a version is made of.
@@ -252,7 +191,7 @@ pub struct Manifest {
     /// Whether the changes carry a sequence (then late files apply without a rebuild).
     pub sequenced: bool,
     /// The `as_of` of the current version: a late file never moves it back.
-    pub as_of: Option<String>,
+    pub as_of: Option<chrono::NaiveDate>,
 }
 
 /// The one-line log of a record.
@@ -555,7 +494,7 @@ fn settle(
                 manifest.applied = applied;
                 manifest.pending.clear();
                 manifest.sequenced = output.versions.is_some();
-                manifest.as_of = output.report.features.as_ref().map(|f| f.as_of.clone());
+                manifest.as_of = output.report.features.as_ref().map(|f| f.as_of);
                 state.write_manifest(manifest, lock)?;
                 state.remove_old_versions(version);
                 return Ok(Some(Settled {
@@ -673,14 +612,15 @@ fn run(
     let (snapshot, versions) = match from_version {
         None => (load.iter().map(read).collect::<Result<Vec<_>, _>>()?, None),
         Some(v) => {
-            let versions = state.version_file(v, inputs::STATE_FILE)?;
+            let versions = state.version_file(v, STATE_FILE)?;
             let versions = if std::fs::symlink_metadata(&versions).is_ok() {
                 bucket_path::regular_file(&versions)?;
                 Some(inputs::read(&versions)?)
             } else {
                 None
             };
-            let snapshot = state.version_file(v, "snapshot.parquet")?;
+            let snapshot =
+                state.version_file(v, &OutputFile::Snapshot.file_name(OutputFormat::Parquet))?;
             bucket_path::regular_file(&snapshot)?;
             (vec![inputs::read(&snapshot)?], versions)
         }
@@ -689,6 +629,9 @@ fn run(
     let options = Options {
         lookup: config.lookup.clone(),
         window_days: config.window_days,
+        // A late file never moves the window back, and files without DMS names date
+        // themselves by the newest change so far.
+        as_of_not_before: manifest.as_of,
         ..Default::default()
     };
     let inputs = Inputs {
@@ -696,49 +639,7 @@ fn run(
         state: versions,
         changes,
     };
-    let mut output = match pipeline::run(&config.spec, inputs.clone(), &options, &mut |_| {}) {
-        // Files without a DMS name do not date themselves: the newest change so far still does.
-        Err(e) if *e.kind() == ErrorKind::AsOfUnknown && manifest.as_of.is_some() => {
-            let as_of = manifest.as_of.as_deref().and_then(|d| d.parse().ok());
-            pipeline::run(
-                &config.spec,
-                inputs,
-                &Options {
-                    as_of,
-                    ..options.clone()
-                },
-                &mut |_| {},
-            )?
-        }
-        other => other?,
-    };
-    // A late file must not move the window back: keep the newest as_of seen.
-    if let (Some(previous), Some(features), Some(spec)) = (
-        &manifest.as_of,
-        &output.report.features,
-        &config.spec.features,
-    ) {
-        if previous.as_str() > features.as_of.as_str() {
-            let date = previous.parse().map_err(|_| EdgeError::Manifest {
-                path: MANIFEST.into(),
-                reason: format!("bad as_of {previous}"),
-            })?;
-            let as_of = AsOf {
-                date,
-                source: "the newest change of an earlier event".into(),
-            };
-            let enriched = pipeline::enrich_with(spec, &output.table, &as_of, &options)?;
-            output.enriched = Some(enriched.rows);
-            output.report.features = Some(enriched.summary);
-        }
-    }
-    Ok(output)
-}
-
-impl Config {
-    fn root(&self) -> BucketRoot {
-        BucketRoot::new(&self.bucket_root)
-    }
+    Ok(pipeline::run(&config.spec, inputs, &options, &mut |_| {})?)
 }
 
 /// The `_tidemark/` folder next to the output; every path below it is checked for links.
@@ -760,7 +661,7 @@ impl StateDir {
 
     /// Takes the output's lock (creating `_tidemark/` if need be), waiting for it if need be.
     fn lock(&self) -> Result<Lock, EdgeError> {
-        std::fs::create_dir_all(&self.root).map_err(|source| crate::outputs::WriteError {
+        std::fs::create_dir_all(&self.root).map_err(|source| crate::io::outputs::WriteError {
             path: self.root.display().to_string(),
             source,
         })?;
@@ -810,29 +711,30 @@ impl StateDir {
         format: OutputFormat,
         lock: &Lock,
     ) -> Result<(), EdgeError> {
+        let parquet = |o: OutputFile| o.file_name(OutputFormat::Parquet);
         let mut files = vec![(
-            "snapshot.parquet".to_string(),
+            parquet(OutputFile::Snapshot),
             encode::to_parquet(&output.table)?,
         )];
         if let Some(versions) = &output.versions {
             files.push((
-                inputs::STATE_FILE.to_string(),
+                parquet(OutputFile::State),
                 encode::to_parquet(&versions.rows)?,
             ));
         }
         files.push((
-            "diff.parquet".to_string(),
+            parquet(OutputFile::Diff),
             encode::to_parquet(&output.diff.rows)?,
         ));
         files.push((
-            "report.json".to_string(),
+            REPORT_FILE.to_string(),
             serde_json::to_vec_pretty(&output.report).expect("reports serialise"),
         ));
         let dir = bucket_path::below(&self.root, [Self::version_name(version).as_str()])?;
         write_all_or_nothing(&dir, &files)?;
         failpoint("before-enriched");
         if let Some(enriched) = &output.enriched {
-            let name = format!("enriched.{}", format.extension());
+            let name = OutputFile::Enriched.file_name(format);
             let bytes = format.encode(enriched)?;
             bucket_path::below(&self.output, [name.as_str()])?;
             lock.check()?;

@@ -9,7 +9,8 @@ use std::collections::{HashSet, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use tidemark_core::{DmsName, InputFile};
+use tidemark_core::files::{self, NamedAs, OutputFile, STATE_FILE};
+use tidemark_core::{InputFile, OutputFormat, TableSpec};
 
 /// What can go wrong before the core sees any bytes.
 #[derive(Debug, thiserror::Error)]
@@ -25,10 +26,30 @@ pub enum InputError {
     NoSnapshot { path: String },
     #[error("{path}: no change files here (expected .csv, .csv.gz or .parquet files)")]
     NoChanges { path: String },
+    #[error("{path}: no data files here (expected .csv, .csv.gz or .parquet files)")]
+    NoDataFiles { path: String },
     #[error(
         "{path}: its last run ({run}) wrote no snapshot (--outputs without snapshot); pass the snapshot itself"
     )]
     NoSnapshotInRun { path: String, run: String },
+    #[error("{path}: {error}")]
+    Spec {
+        path: String,
+        error: tidemark_core::Error,
+    },
+}
+
+/// The table spec in the TOML file at `path`; the bundled `users` spec without one.
+pub fn read_spec(path: Option<&Path>) -> Result<TableSpec, InputError> {
+    let Some(path) = path else {
+        return Ok(TableSpec::users());
+    };
+    let file = read(path)?;
+    let text = String::from_utf8_lossy(&file.bytes);
+    TableSpec::from_toml(&text).map_err(|error| InputError::Spec {
+        path: file.name,
+        error,
+    })
 }
 
 /// How input files are brought into memory.
@@ -43,13 +64,9 @@ pub enum Reading {
     CopyAll,
 }
 
-/// The file names a previous run writes; a directory holding them is a snapshot.
-pub const SNAPSHOT_STEM: &str = "snapshot";
-pub const STATE_FILE: &str = "state.parquet";
-
 /// The snapshot files, and the state beside them, named by `path`: a file; a directory of DMS
 /// full-load parts (`LOAD*.csv`); or the output directory of an earlier run. Of an output
-/// directory, only the run its pointer names is read (see [`crate::outputs`]): never a file an
+/// directory, only the run its pointer names is read (see [`crate::io::outputs`]): never a file an
 /// older run left in another format, or a state without its snapshot. A directory written
 /// before runs had folders of their own holds its files at the top, and is read from there.
 pub fn snapshot(
@@ -59,45 +76,38 @@ pub fn snapshot(
     if !path.is_dir() {
         return Ok((vec![read_with(path, reading)?], None));
     }
-    let current = crate::outputs::current_run(path).map_err(|source| InputError::Read {
+    let current = crate::io::outputs::current_run(path).map_err(|source| InputError::Read {
         path: path.display().to_string(),
         source,
     })?;
     if let Some(run) = current {
-        let snapshot = ["parquet", "csv"]
-            .map(|ext| run.join(format!("{SNAPSHOT_STEM}.{ext}")))
+        let snapshot = [OutputFormat::Parquet, OutputFormat::Csv]
+            .map(|format| run.join(OutputFile::Snapshot.file_name(format)))
             .into_iter()
             .find(|p| p.is_file())
             .ok_or_else(|| InputError::NoSnapshotInRun {
                 path: path.display().to_string(),
                 run: run.display().to_string(),
             })?;
-        let state = run.join(STATE_FILE);
-        let state = if state.is_file() {
-            Some(read_with(&state, reading)?)
-        } else {
-            None
-        };
-        return Ok((vec![read_with(&snapshot, reading)?], state));
+        return Ok((
+            vec![read_with(&snapshot, reading)?],
+            state_in(&run, reading)?,
+        ));
     }
-    for name in [
-        format!("{SNAPSHOT_STEM}.parquet"),
-        format!("{SNAPSHOT_STEM}.csv"),
-    ] {
+    for name in
+        [OutputFormat::Parquet, OutputFormat::Csv].map(|f| OutputFile::Snapshot.file_name(f))
+    {
         let candidate = path.join(name);
         if candidate.is_file() {
-            let state = path.join(STATE_FILE);
-            let state = if state.is_file() {
-                Some(read_with(&state, reading)?)
-            } else {
-                None
-            };
-            return Ok((vec![read_with(&candidate, reading)?], state));
+            return Ok((
+                vec![read_with(&candidate, reading)?],
+                state_in(path, reading)?,
+            ));
         }
     }
     let parts: Vec<PathBuf> = list_data_files(path)?
         .into_iter()
-        .filter(|p| matches!(DmsName::of(&p.to_string_lossy()), DmsName::Load(_)))
+        .filter(|p| NamedAs::of(&p.to_string_lossy()) == NamedAs::LoadPart)
         .collect();
     let parts = once_each(parts);
     if parts.is_empty() {
@@ -114,19 +124,47 @@ pub fn snapshot(
     ))
 }
 
+/// The state an earlier run kept in `dir` beside its snapshot, if it kept one.
+fn state_in(dir: &Path, reading: Reading) -> Result<Option<InputFile>, InputError> {
+    let state = dir.join(STATE_FILE);
+    if state.is_file() {
+        read_with(&state, reading).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 /// The change files named by `paths`: files, or directories searched recursively (DMS writes
 /// date folders). Full-load parts inside such directories are skipped. A file named twice
 /// (through a link, or by overlapping paths) is read once, under the first of its names.
 pub fn changes(paths: &[PathBuf], reading: Reading) -> Result<Vec<InputFile>, InputError> {
+    let found =
+        find(paths, |name| NamedAs::of(name) != NamedAs::LoadPart).map_err(|e| match e {
+            InputError::NoDataFiles { path } => InputError::NoChanges { path },
+            other => other,
+        })?;
+    found.iter().map(|p| read_with(p, reading)).collect()
+}
+
+/// The data files named by `paths`, whatever they hold: files as given, and the data files
+/// below directories, searched recursively; each file once. What the desktop app opens.
+pub fn data_files(paths: &[PathBuf], reading: Reading) -> Result<Vec<InputFile>, InputError> {
+    let found = find(paths, |_| true)?;
+    found.iter().map(|p| read_with(p, reading)).collect()
+}
+
+/// The files named by `paths`, and the data files below directories that `wanted` keeps; a
+/// directory where it keeps none is an error.
+fn find(paths: &[PathBuf], wanted: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, InputError> {
     let mut found = Vec::new();
     for path in paths {
         if path.is_dir() {
             let in_folder: Vec<PathBuf> = list_data_files(path)?
                 .into_iter()
-                .filter(|p| !matches!(DmsName::of(&p.to_string_lossy()), DmsName::Load(_)))
+                .filter(|p| wanted(&p.to_string_lossy()))
                 .collect();
             if in_folder.is_empty() {
-                return Err(InputError::NoChanges {
+                return Err(InputError::NoDataFiles {
                     path: path.display().to_string(),
                 });
             }
@@ -135,10 +173,7 @@ pub fn changes(paths: &[PathBuf], reading: Reading) -> Result<Vec<InputFile>, In
             found.push(path.clone());
         }
     }
-    once_each(found)
-        .iter()
-        .map(|p| read_with(p, reading))
-        .collect()
+    Ok(once_each(found))
 }
 
 /// Reads one file, mapping it if it is big; its name is the path as given.
@@ -190,17 +225,6 @@ fn contents(path: &Path, _: Reading) -> std::io::Result<bytes::Bytes> {
     fs::read(path).map(Into::into)
 }
 
-fn is_data_file(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    !name.starts_with('.')
-        && [".csv", ".csv.gz", ".parquet"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
-}
-
 /// Data files below `dir`, recursively, in name order (the core sorts them for applying).
 /// Each folder is walked once, however many links lead to it; folders are walked nearest
 /// first, so that a file is found under its shortest name (`cdc/2021/...`, not
@@ -228,7 +252,7 @@ fn list_data_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
                 .is_some_and(|n| n.to_string_lossy().starts_with('.'));
             if path.is_dir() && !hidden {
                 pending.push_back(path);
-            } else if is_data_file(&path) {
+            } else if files::is_data_file(&path.to_string_lossy()) {
                 found.push(path);
             }
         }

@@ -17,6 +17,9 @@
 //! run.free();
 //! ```
 
+// Only for the browser: natively this crate is empty (wasm-bindgen's exports mean nothing there).
+#![cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+
 use std::cell::RefCell;
 
 use arrow_array::{Array, ArrayRef, RecordBatch};

@@ -91,7 +91,7 @@ struct S3Object {
 /// Parses a notification into its records, in order.
 ///
 /// ```
-/// use tidemark::s3_event::{parse, Record};
+/// use tidemark::edge::s3_event::{parse, Record};
 /// let json = r#"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"raw"},
 ///     "object":{"key":"users/new+file%2B1.csv","size":40,"eTag":"abc","sequencer":"0A"}}}]}"#;
 /// let Record::Object(event) = &parse(json).unwrap()[0] else { panic!() };
