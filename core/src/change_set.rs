@@ -48,7 +48,7 @@ impl ChangeSet {
         let mut sources = Sources::default();
         let mut start = 0;
         for c in changes {
-            sources.push(&c.file, start, c.first_row);
+            sources.push_batch(c, start);
             start += c.len();
         }
         let rows = arrow_select::concat::concat_batches(schema, changes.iter().map(|c| &c.rows))

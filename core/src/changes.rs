@@ -1,5 +1,7 @@
 //! Decoded inputs: the snapshot's rows and the change files' operations, in Arrow.
 
+use std::sync::Arc;
+
 use arrow_array::{ArrayRef, RecordBatch};
 
 use crate::error::Location;
@@ -62,6 +64,11 @@ pub struct ChangeBatch {
     pub rows: RecordBatch,
     /// The row number, in the file, of `rows[0]` (2 when a header row comes first).
     pub first_row: u64,
+    /// The row number in the file of each change, when they do not follow one another (a
+    /// transaction file, whose rows of other tables are skipped); `None`: from `first_row` on.
+    pub row_numbers: Option<Arc<[u64]>>,
+    /// How many rows of other tables a transaction file held (skipped).
+    pub other_tables: usize,
 }
 
 impl ChangeBatch {
@@ -75,7 +82,10 @@ impl ChangeBatch {
 
     /// The row number in the file of the change at `index`.
     pub fn row_number(&self, index: usize) -> u64 {
-        self.first_row + index as u64
+        match &self.row_numbers {
+            Some(rows) => rows[index],
+            None => self.first_row + index as u64,
+        }
     }
 }
 
@@ -90,6 +100,18 @@ struct Span {
     file: String,
     start: usize,
     first_row: u64,
+    /// Each row's number in the file, when they do not follow one another.
+    rows: Option<Arc<[u64]>>,
+}
+
+impl Span {
+    fn row(&self, index: usize) -> u64 {
+        let at = index - self.start;
+        match &self.rows {
+            Some(rows) => rows[at],
+            None => self.first_row + at as u64,
+        }
+    }
 }
 
 impl Sources {
@@ -99,6 +121,17 @@ impl Sources {
             file: file.to_string(),
             start,
             first_row,
+            rows: None,
+        });
+    }
+
+    /// Records that the next rows, starting at `start`, are the changes of `batch`.
+    pub fn push_batch(&mut self, batch: &ChangeBatch, start: usize) {
+        self.spans.push(Span {
+            file: batch.file.clone(),
+            start,
+            first_row: batch.first_row,
+            rows: batch.row_numbers.clone(),
         });
     }
 
@@ -109,9 +142,7 @@ impl Sources {
             .partition_point(|s| s.start <= index)
             .saturating_sub(1);
         match self.spans.get(at) {
-            Some(span) => {
-                Location::file(&span.file).row(span.first_row + (index - span.start) as u64)
-            }
+            Some(span) => Location::file(&span.file).row(span.row(index)),
             None => Location::file("<unknown>"),
         }
     }
@@ -119,14 +150,14 @@ impl Sources {
     /// The file name and row number of the row at `index`, without allocating.
     pub fn file_and_row(&self, index: usize) -> (&str, u64) {
         let span = &self.spans[self.file_index(index)];
-        (&span.file, span.first_row + (index - span.start) as u64)
+        (&span.file, span.row(index))
     }
 
     /// Index of the file the row at `index` came from, and its row number in that file.
     pub fn file_index_and_row(&self, index: usize) -> (usize, u64) {
         let file = self.file_index(index);
         let span = &self.spans[file];
-        (file, span.first_row + (index - span.start) as u64)
+        (file, span.row(index))
     }
 
     /// Index of the file the row at `index` came from.

@@ -105,6 +105,16 @@ pub enum ErrorKind {
     WindowDays(u32),
     #[error("invalid lookup table: {0}")]
     Lookup(String),
+    /// A transaction file (DMS `PreserveTransactions`) holds the rows of every table: the
+    /// spec must say which table is its own.
+    #[error(
+        "a transaction file (DMS `PreserveTransactions`) holds the rows of every table; name this \
+         table's in the spec: [cdc] source = {{ schema = \"...\", table = \"...\" }}"
+    )]
+    NoSourceTable,
+    /// A transaction file's row without the name of its table or of its schema.
+    #[error("the {0} name is missing: a transaction file's row must name its table and schema")]
+    MissingSourceName(&'static str),
     #[error("{0} (strict mode)")]
     Anomaly(String),
     #[error("cannot encode the output: {0}")]

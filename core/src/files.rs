@@ -2,8 +2,9 @@
 //!
 //! AWS DMS names a full load `LOAD00000001.csv`, `LOAD0000000A.csv`, ... (a hex counter) and each
 //! change file by the time it was written, `20211017-194324349.csv`, often below date folders
-//! `2021/10/17/`. That time, not the order a directory listing happens to return, is the
-//! order the files are applied in.
+//! `2021/10/17/`. With `PreserveTransactions` and `CdcPath` it writes the changes of every table
+//! into transaction files named by time too, `CDC_TXN-20201117153046033.csv`. That time, not the
+//! order a directory listing happens to return, is the order the files are applied in.
 
 use bytes::Bytes;
 use chrono::{NaiveDate, NaiveDateTime};
@@ -29,7 +30,8 @@ impl InputFile {
 pub enum DmsName {
     /// `LOADxxxxxxxx`: part of a full load, with its hex counter.
     Load(u64),
-    /// `yyyyMMdd-HHmmssSSS`: a change file written at that time.
+    /// `yyyyMMdd-HHmmssSSS`: a change file written at that time; also a transaction file,
+    /// `CDC_TXN-yyyyMMddHHmmssSSS` (see [`is_transaction_file`]).
     Changes(NaiveDateTime),
     /// Anything else.
     Other,
@@ -43,6 +45,7 @@ impl DmsName {
     /// assert_eq!(DmsName::of("dms/users/LOAD0000000A.csv"), DmsName::Load(10));
     /// let at = chrono::NaiveDate::from_ymd_opt(2021, 10, 17).unwrap().and_hms_milli_opt(19, 43, 24, 349).unwrap();
     /// assert_eq!(DmsName::of("2021/10/17/20211017-194324349.csv.gz"), DmsName::Changes(at));
+    /// assert_eq!(DmsName::of("txn/CDC_TXN-20211017194324349.csv"), DmsName::Changes(at));
     /// assert_eq!(DmsName::of("cdc.parquet"), DmsName::Other);
     /// ```
     pub fn of(name: &str) -> DmsName {
@@ -55,7 +58,11 @@ impl DmsName {
                 }
             }
         }
-        parse_change_stamp(stem).map_or(DmsName::Other, DmsName::Changes)
+        let stamp = match stem.strip_prefix(TRANSACTION_PREFIX) {
+            Some(digits) => parse_transaction_stamp(digits),
+            None => parse_change_stamp(stem),
+        };
+        stamp.map_or(DmsName::Other, DmsName::Changes)
     }
 
     /// The time in a change file's name.
@@ -65,6 +72,35 @@ impl DmsName {
             _ => None,
         }
     }
+}
+
+/// What a transaction file's name starts with.
+const TRANSACTION_PREFIX: &str = "CDC_TXN-";
+
+/// Whether `name` is a DMS transaction file (`PreserveTransactions` with `CdcPath`):
+/// `CDC_TXN-yyyyMMddHHmmssSSS.csv`, whose rows hold the changes of every table in transaction
+/// order, each row led by its operation, its table's name and its schema's name.
+///
+/// ```
+/// use tidemark_core::files::is_transaction_file;
+/// assert!(is_transaction_file("cdc/CDC_TXN-20201117153046033.csv"));
+/// assert!(!is_transaction_file("cdc/20201117-153046033.csv"));
+/// assert!(!is_transaction_file("CDC_TXN-2020111715304603.csv"));
+/// ```
+pub fn is_transaction_file(name: &str) -> bool {
+    let base = base_name(name);
+    let stem = base.split('.').next().unwrap_or(base);
+    stem.strip_prefix(TRANSACTION_PREFIX)
+        .and_then(parse_transaction_stamp)
+        .is_some()
+}
+
+/// `yyyyMMddHHmmssSSS`, the time in a transaction file's name.
+fn parse_transaction_stamp(digits: &str) -> Option<NaiveDateTime> {
+    if digits.len() != 17 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    parse_change_stamp(&format!("{}-{}", &digits[..8], &digits[8..]))
 }
 
 fn parse_change_stamp(stem: &str) -> Option<NaiveDateTime> {
@@ -108,6 +144,7 @@ pub fn sort_by_apply_order<T>(items: &mut [T], name: impl Fn(&T) -> &str) {
 /// assert!(FileOrder::of("LOAD0000000A.csv") < FileOrder::of("2021/10/17/20211017-194324349.csv"));
 /// assert!(FileOrder::of("b/20211017-194324349.csv") < FileOrder::of("a/20211018-000000000.csv"));
 /// assert!(FileOrder::of("20211018-000000000.csv") < FileOrder::of("cdc.parquet"));
+/// assert!(FileOrder::of("CDC_TXN-20211017194324349.csv") < FileOrder::of("20211018-000000000.csv"));
 /// assert_eq!(FileOrder::of("ch/x.csv"), FileOrder::of("./ch/x.csv"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -375,6 +412,31 @@ mod tests {
                 "cdc/2021/10/18/20211018-225959941.csv.gz",
             ]
         );
+    }
+
+    #[test]
+    fn transaction_files_apply_in_the_order_of_the_time_in_their_names() {
+        let mut files: Vec<InputFile> = [
+            "txn/CDC_TXN-20201117153046033.csv",
+            "txn/CDC_TXN-20201117090000000.csv",
+            "txn/CDC_TXN-20201118000000001.csv",
+            "txn/CDC_TXN-20201117153046032.csv",
+        ]
+        .into_iter()
+        .map(|n| InputFile::new(n, Vec::new()))
+        .collect();
+        sort_for_apply(&mut files);
+        assert_eq!(
+            names(&files),
+            [
+                "txn/CDC_TXN-20201117090000000.csv",
+                "txn/CDC_TXN-20201117153046032.csv",
+                "txn/CDC_TXN-20201117153046033.csv",
+                "txn/CDC_TXN-20201118000000001.csv",
+            ]
+        );
+        assert!(!is_transaction_file("CDC_TXN-20201317153046033.csv"));
+        assert_eq!(DmsName::of("CDC_TXN-2020111715304603x.csv"), DmsName::Other);
     }
 
     #[test]

@@ -153,6 +153,11 @@ pub fn run(
             cancel: options.cancel.clone(),
         },
     )?;
+    let mut applied = applied;
+    // Files are reported in the order they applied, which is the order they were decoded in.
+    for (summary, batch) in applied.files.iter_mut().zip(&changes) {
+        summary.other_tables = batch.row_numbers.is_some().then_some(batch.other_tables);
+    }
     let snapshot_rows = snapshot.rows.num_rows();
     drop(snapshot); // the new table is a copy; the diff took what it needs
 

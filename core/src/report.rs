@@ -38,6 +38,9 @@ pub struct FileSummary {
     pub inserts: usize,
     pub updates: usize,
     pub deletes: usize,
+    /// In a transaction file (`CDC_TXN-*`): the rows of other tables, skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_tables: Option<usize>,
     /// Keys whose last applied change came from this file, by what happened to them.
     pub outcome: OutcomeCounts,
 }

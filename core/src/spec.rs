@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result, WINDOW_DAYS};
 
+pub mod infer;
+
 /// A table, its change-file layout and its features.
 ///
 /// ```
@@ -45,6 +47,11 @@ pub struct ColumnDef {
     pub name: String,
     #[serde(rename = "type")]
     pub column_type: ColumnType,
+    /// A column files may lack (one added by `ALTER TABLE` part-way through the changes): a
+    /// file with a header or a Parquet schema that does not name it reads it as null.
+    /// Headerless files, which name nothing, must still hold every column.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 /// The column types a DMS CSV file can be decoded into.
@@ -76,6 +83,19 @@ impl ColumnType {
             ColumnType::String => DataType::Utf8,
             ColumnType::Date => DataType::Date32,
             ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+        }
+    }
+
+    /// The name a spec writes the type as.
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Int32 => "int32",
+            ColumnType::Int64 => "int64",
+            ColumnType::Float64 => "float64",
+            ColumnType::Boolean => "boolean",
+            ColumnType::String => "string",
+            ColumnType::Date => "date",
+            ColumnType::Timestamp => "timestamp",
         }
     }
 
@@ -122,6 +142,11 @@ pub struct CdcLayout {
     /// timestamp): `$AR_H_CHANGE_SEQ` is found by itself; name another one here.
     #[serde(default)]
     pub change_sequence: Option<String>,
+    /// The table of the source database whose rows are this table's, in transaction files
+    /// (DMS `PreserveTransactions` with `CdcPath`: `CDC_TXN-*.csv`), which hold the rows of
+    /// every table; rows of other tables are skipped and counted.
+    #[serde(default)]
+    pub source: Option<SourceTable>,
     /// DMS `add-before-image-columns`: how before-image columns are named, and which ones
     /// headerless files carry. Without it, `BI_<column>` columns are still recognised in
     /// headers and Parquet files; headerless files have none.
@@ -186,8 +211,47 @@ impl Default for CdcLayout {
             metadata: Vec::new(),
             change_sequence: None,
             before_image: None,
+            source: None,
         }
     }
+}
+
+/// A table of the source database, as transaction files name it: each of their rows is
+/// `operation,table_name,schema_name,values...` (DMS writes no header there; a file with a
+/// header names these two columns `table_column` and `schema_column`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceTable {
+    /// The schema's name, exactly as the files write it.
+    pub schema: String,
+    /// The table's name, exactly as the files write it.
+    pub table: String,
+    /// The header name of the table-name column, in files with a header.
+    #[serde(default = "default_table_column")]
+    pub table_column: String,
+    /// The header name of the schema-name column, in files with a header.
+    #[serde(default = "default_schema_column")]
+    pub schema_column: String,
+}
+
+impl SourceTable {
+    /// The table `table` of schema `schema`, its name fields called as by default.
+    pub fn named(schema: impl Into<String>, table: impl Into<String>) -> SourceTable {
+        SourceTable {
+            schema: schema.into(),
+            table: table.into(),
+            table_column: default_table_column(),
+            schema_column: default_schema_column(),
+        }
+    }
+}
+
+fn default_table_column() -> String {
+    "table_name".to_string()
+}
+
+fn default_schema_column() -> String {
+    "schema_name".to_string()
 }
 
 /// Which operations a task writes to its change files.
@@ -381,6 +445,17 @@ impl TableSpec {
                     return bad(format!("key column `{key}` is not among the columns"));
                 }
             }
+            if let Some(c) = self
+                .table
+                .columns
+                .iter()
+                .find(|c| c.optional && self.table.key.contains(&c.name))
+            {
+                return bad(format!(
+                    "key column `{}` cannot be optional: every change needs its key",
+                    c.name
+                ));
+            }
             if let Some(f) = &self.features {
                 for col in [&f.group, &f.date] {
                     if !names.contains(&col.as_str()) {
@@ -430,10 +505,135 @@ impl TableSpec {
                 }
             }
         }
+        if let Some(source) = &self.cdc.source {
+            if source.table.is_empty() || source.schema.is_empty() {
+                return bad("`cdc.source` needs both `schema` and `table`".into());
+            }
+        }
         if self.csv.delimiter.len_utf8() != 1 {
             return bad("`csv.delimiter` must be a single-byte character".into());
         }
         Ok(())
+    }
+
+    /// The spec as TOML that [`TableSpec::from_toml`] reads back as the same spec: every
+    /// setting written out, columns one per line.
+    ///
+    /// ```
+    /// let spec = tidemark_core::TableSpec::users();
+    /// assert_eq!(tidemark_core::TableSpec::from_toml(&spec.to_toml()).unwrap(), spec);
+    /// ```
+    pub fn to_toml(&self) -> String {
+        use std::fmt::Write;
+        let list = |values: &[String]| {
+            let quoted: Vec<String> = values.iter().map(|v| toml_string(v)).collect();
+            format!("[{}]", quoted.join(", "))
+        };
+        let mut t = String::new();
+        let table = &self.table;
+        let _ = writeln!(t, "[table]");
+        let _ = writeln!(t, "name = {}", toml_string(&table.name));
+        let _ = writeln!(t, "key = {}", list(&table.key));
+        if !table.columns.is_empty() {
+            let _ = writeln!(t, "columns = [");
+            for c in &table.columns {
+                let optional = if c.optional { ", optional = true" } else { "" };
+                let _ = writeln!(
+                    t,
+                    "  {{ name = {}, type = \"{}\"{optional} }},",
+                    toml_string(&c.name),
+                    c.column_type.name()
+                );
+            }
+            let _ = writeln!(t, "]");
+        }
+        let cdc = &self.cdc;
+        let _ = writeln!(t, "\n[cdc]");
+        let _ = writeln!(t, "op_column = {}", toml_string(&cdc.op_column));
+        if let Some(sequence) = &cdc.sequence {
+            let kind = match sequence.kind {
+                Some(SequenceKind::Timestamp) => ", kind = \"timestamp\"",
+                Some(SequenceKind::Number) => ", kind = \"number\"",
+                None => "",
+            };
+            let _ = writeln!(
+                t,
+                "sequence = {{ column = {}{kind} }}",
+                toml_string(&sequence.column)
+            );
+        }
+        let operations = match cdc.operations {
+            Operations::All => "all",
+            Operations::InsertsOnly => "inserts-only",
+            Operations::InsertsAndUpdates => "inserts-and-updates",
+        };
+        let _ = writeln!(t, "operations = \"{operations}\"");
+        if !cdc.metadata.is_empty() {
+            let _ = writeln!(t, "metadata = {}", list(&cdc.metadata));
+        }
+        if let Some(column) = &cdc.change_sequence {
+            let _ = writeln!(t, "change_sequence = {}", toml_string(column));
+        }
+        if let Some(source) = &cdc.source {
+            let _ = writeln!(
+                t,
+                "source = {{ schema = {}, table = {}, table_column = {}, schema_column = {} }}",
+                toml_string(&source.schema),
+                toml_string(&source.table),
+                toml_string(&source.table_column),
+                toml_string(&source.schema_column)
+            );
+        }
+        if let Some(before) = &cdc.before_image {
+            let columns = before
+                .columns
+                .as_ref()
+                .map_or_else(String::new, |c| format!(", columns = {}", list(c)));
+            let _ = writeln!(
+                t,
+                "before_image = {{ prefix = {}, suffix = {}{columns} }}",
+                toml_string(&before.prefix),
+                toml_string(&before.suffix)
+            );
+        }
+        if cdc.ops != OpValues::default() {
+            let _ = writeln!(t, "[cdc.ops]");
+            let _ = writeln!(t, "insert = {}", list(&cdc.ops.insert));
+            let _ = writeln!(t, "update = {}", list(&cdc.ops.update));
+            let _ = writeln!(t, "delete = {}", list(&cdc.ops.delete));
+        }
+        let csv = &self.csv;
+        let header = match csv.header {
+            HeaderMode::Auto => "auto",
+            HeaderMode::Present => "present",
+            HeaderMode::Absent => "absent",
+        };
+        let _ = writeln!(t, "\n[csv]");
+        let _ = writeln!(t, "delimiter = {}", toml_string(&csv.delimiter.to_string()));
+        let _ = writeln!(t, "null = {}", toml_string(&csv.null));
+        let _ = writeln!(t, "header = \"{header}\"");
+        if let Some(f) = &self.features {
+            let _ = writeln!(t, "\n[features]");
+            let _ = writeln!(t, "group = {}", toml_string(&f.group));
+            let _ = writeln!(t, "date = {}", toml_string(&f.date));
+            let _ = writeln!(t, "window_days = {}", f.window_days);
+            if !f.rename.is_empty() {
+                let pairs: Vec<String> = f
+                    .rename
+                    .iter()
+                    .map(|(from, to)| format!("{} = {}", toml_string(from), toml_string(to)))
+                    .collect();
+                let _ = writeln!(t, "rename = {{ {} }}", pairs.join(", "));
+            }
+            let _ = writeln!(t, "\n[features.output]");
+            if let Some(lookup) = &f.output.lookup {
+                let _ = writeln!(t, "lookup = {}", toml_string(lookup));
+            }
+            let _ = writeln!(t, "rank = {}", toml_string(&f.output.rank));
+            let _ = writeln!(t, "rate = {}", toml_string(&f.output.rate));
+            let _ = writeln!(t, "count = {}", toml_string(&f.output.count));
+        }
+        t
     }
 
     /// The table's Arrow schema from the spec's columns, if it lists them.
@@ -451,9 +651,63 @@ impl TableSpec {
     }
 }
 
+/// `text` as a TOML basic string: quoted, with quotes, backslashes and control characters
+/// escaped.
+fn toml_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spec_written_as_toml_reads_back_as_the_same_spec() {
+        let mut spec = TableSpec::users();
+        assert_eq!(TableSpec::from_toml(&spec.to_toml()).unwrap(), spec);
+        spec.table.name = "we\"ird \\ name\t\u{1}".into();
+        spec.table.columns[2].optional = true;
+        spec.cdc.sequence = Some(SequenceDef {
+            column: "$ts".into(),
+            kind: Some(SequenceKind::Number),
+        });
+        spec.cdc.operations = Operations::InsertsAndUpdates;
+        spec.cdc.metadata = vec!["$AR_H_USER".into(), "AR_H_CHANGE_SEQ".into()];
+        spec.cdc.change_sequence = Some("AR_H_CHANGE_SEQ".into());
+        spec.cdc.source = Some(SourceTable {
+            schema: "public".into(),
+            table: "users".into(),
+            table_column: "t".into(),
+            schema_column: "s".into(),
+        });
+        spec.cdc.before_image = Some(BeforeImageDef {
+            prefix: String::new(),
+            suffix: "_old".into(),
+            columns: Some(vec!["user_id".into()]),
+        });
+        assert_eq!(TableSpec::from_toml(&spec.to_toml()).unwrap(), spec);
+        spec.cdc.before_image = Some(BeforeImageDef::default());
+        spec.cdc.ops.insert = vec!["INSERT".into(), "c".into()];
+        spec.csv.delimiter = '\t';
+        spec.csv.null = "NULL".into();
+        spec.csv.header = HeaderMode::Present;
+        spec.features.as_mut().unwrap().output.lookup = None;
+        assert_eq!(TableSpec::from_toml(&spec.to_toml()).unwrap(), spec);
+    }
 
     #[test]
     fn the_bundled_spec_describes_the_seed_table() {

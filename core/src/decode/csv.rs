@@ -8,6 +8,7 @@ use super::text::{ColumnBuilder, parse_sequence_number, parse_timestamp_micros};
 use super::{Decoded, FileRole, batch};
 use crate::changes::{Op, Sequence};
 use crate::error::{Error, ErrorKind, Location, Result};
+use crate::files::is_transaction_file;
 use crate::par;
 use crate::spec::{HeaderMode, SequenceKind, TableSpec};
 
@@ -51,10 +52,20 @@ pub(crate) fn decode_in_parts(
     let mut rows_before = 0;
     let mut pieces = Vec::with_capacity(decoded.len());
     for piece in decoded {
-        let piece = piece.map_err(|e| e.rows_later(rows_before))?;
+        let mut piece = piece.map_err(|e| e.rows_later(rows_before))?;
+        for row in &mut piece.kept {
+            *row += rows_before;
+        }
         rows_before += piece.rows as u64;
         pieces.push(piece);
     }
+    let other_tables = pieces.iter().map(|p| p.other_tables).sum();
+    let row_numbers = layout.fields.source_at().map(|_| {
+        pieces
+            .iter_mut()
+            .flat_map(|p| std::mem::take(&mut p.kept))
+            .collect()
+    });
     let columns = (0..schema.fields().len())
         .map(|i| {
             let parts: Vec<ArrayRef> = pieces
@@ -112,6 +123,8 @@ pub(crate) fn decode_in_parts(
         change_sequence,
         before_image,
         first_row: layout.fields.first_row(),
+        row_numbers,
+        other_tables,
     })
 }
 
@@ -165,6 +178,7 @@ impl Layout {
             .map(|f| String::from_utf8_lossy(f).into_owned())
             .collect();
         let first: Vec<&str> = first.iter().map(String::as_str).collect();
+        let transactions = role == FileRole::Changes && is_transaction_file(file);
         let is_header = match spec.csv.header {
             HeaderMode::Present => true,
             HeaderMode::Absent => false,
@@ -172,6 +186,9 @@ impl Layout {
         };
         if is_header && std::str::from_utf8(record.as_slice()).is_err() {
             return Err(Error::at(at_row(1), ErrorKind::NotUtf8));
+        }
+        if transactions {
+            return Layout::of_transactions(spec, schema, file, text, is_header, &first);
         }
         if let Some(err) = joined_lines(&record, slots_hint_len(spec, schema, role)) {
             return Err(Error::at(at_row(1), err));
@@ -208,6 +225,94 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// A transaction file's layout: from its header, or else from its first record of the
+    /// spec's source table (records of other tables may have other widths). A file with no
+    /// record of the table gets the layout such a record would have: every record is skipped.
+    fn of_transactions(
+        spec: &TableSpec,
+        schema: &SchemaRef,
+        file: &str,
+        text: &[u8],
+        is_header: bool,
+        first: &[&str],
+    ) -> Result<Layout> {
+        let at_row = |row: u64| Location::file(file).row(row);
+        let Some(source) = &spec.cdc.source else {
+            return Err(Error::at(at_row(1), ErrorKind::NoSourceTable));
+        };
+        let mut reader = reader(spec, text);
+        let mut record = ::csv::ByteRecord::new();
+        let mut row = 0;
+        let mut body_start = 0;
+        if is_header {
+            read(&mut reader, &mut record).map_err(|e| Error::at(at_row(1), e))?;
+            row = 1;
+            body_start = reader.position().byte() as usize;
+        }
+        let header = is_header
+            .then(|| FileLayout::for_transactions(first, spec, schema, true))
+            .transpose()
+            .map_err(|e| Error::at(at_row(1), e))?;
+        let (at_table, at_schema) = header
+            .as_ref()
+            .map_or((1, 2), |h| h.source_at().expect("a transaction layout"));
+        // The first record of the source table.
+        let mut sample: Option<Vec<String>> = None;
+        let mut record_bytes = 0;
+        loop {
+            match read(&mut reader, &mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(Error::at(at_row(row + 1), e)),
+            }
+            row += 1;
+            if record.get(at_table) == Some(source.table.as_bytes())
+                && record.get(at_schema) == Some(source.schema.as_bytes())
+            {
+                record_bytes = record.as_slice().len() + record.len();
+                sample = Some(
+                    record
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect(),
+                );
+                break;
+            }
+        }
+        let sample_row = row;
+        let fields = match (header, &sample) {
+            (Some(layout), _) => layout,
+            (None, Some(found)) => {
+                let found: Vec<&str> = found.iter().map(String::as_str).collect();
+                FileLayout::for_transactions(&found, spec, schema, false)
+                    .map_err(|e| Error::at(at_row(sample_row), e))?
+            }
+            (None, None) => {
+                // No record of the table: the width one would have; none is decoded.
+                let width = 3
+                    + schema.fields().len()
+                    + spec.cdc.metadata.len()
+                    + spec.cdc.sequence.is_some() as usize;
+                let mut like = vec![""; width];
+                like[0] = spec.cdc.ops.insert.first().map_or("I", String::as_str);
+                FileLayout::for_transactions(&like, spec, schema, false)
+                    .map_err(|e| Error::at(at_row(1), e))?
+            }
+        };
+        let text_sample = fields
+            .sequence_at()
+            .and_then(|i| sample.as_ref().and_then(|s| s.get(i)))
+            .map(String::as_str);
+        Ok(Layout {
+            sequence_kind: sequence_kind(named_sequence_kind(spec), text_sample),
+            fields,
+            body_start,
+            record_bytes: record_bytes.max(1),
+        })
+    }
+}
+
 /// The layout the decoder follows for this file (from its first record or header).
 pub(crate) fn file_layout(
     spec: &TableSpec,
@@ -227,7 +332,13 @@ struct Piece {
     change_sequence: Vec<i128>,
     /// Per table column, the before-images read of it, if the layout has them.
     before_image: Vec<Option<ArrayRef>>,
+    /// The records read, those of other tables included.
     rows: usize,
+    /// In a transaction file: the row number of each record decoded, as if the piece started
+    /// the file's data.
+    kept: Vec<u64>,
+    /// In a transaction file: the records of other tables, skipped.
+    other_tables: usize,
 }
 
 /// Decodes whole records; errors count rows from the layout's first row, as if the piece
@@ -280,6 +391,14 @@ fn decode_records(
     let mut reader = reader(spec, text);
     let mut record = ::csv::ByteRecord::new();
     let mut row = fields.first_row() - 1;
+    // A transaction file: which records are the source table's, and the columns files may
+    // lack (read as null).
+    let source = fields.source_at().zip(spec.cdc.source.as_ref());
+    let mut kept = Vec::new();
+    let mut other_tables = 0;
+    let absent: Vec<usize> = (0..schema.fields().len())
+        .filter(|i| !slots.contains(&FieldRole::Column(*i)))
+        .collect();
     loop {
         match read(&mut reader, &mut record) {
             Ok(true) => {}
@@ -287,6 +406,26 @@ fn decode_records(
             Err(e) => return Err(Error::at(at_row(row + 1), e)),
         }
         row += 1;
+        if let Some(((at_table, at_schema), wanted)) = source {
+            for (at, what) in [(at_table, "table"), (at_schema, "schema")] {
+                if record.get(at).is_none_or(<[u8]>::is_empty) {
+                    return Err(Error::at(
+                        at_row(row).column(&fields.names[at]),
+                        ErrorKind::MissingSourceName(what),
+                    ));
+                }
+            }
+            if record.get(at_table) != Some(wanted.table.as_bytes())
+                || record.get(at_schema) != Some(wanted.schema.as_bytes())
+            {
+                other_tables += 1;
+                continue;
+            }
+            kept.push(row);
+        }
+        for &i in &absent {
+            columns[i].append_null();
+        }
         if record.len() != slots.len() {
             let joined_lines = record.iter().any(|f| f.contains(&b'\n'));
             let hint = if joined_lines {
@@ -304,7 +443,10 @@ fn decode_records(
             ));
         }
         for ((field, &slot), name) in record.iter().zip(slots).zip(&fields.names) {
-            if slot == FieldRole::Metadata {
+            if matches!(
+                slot,
+                FieldRole::Metadata | FieldRole::SourceTable | FieldRole::SourceSchema
+            ) {
                 continue;
             }
             let fail = |kind: ErrorKind| Error::at(at_row(row).column(name), kind);
@@ -336,7 +478,7 @@ fn decode_records(
                         false => {}
                     }
                 }
-                FieldRole::Metadata => {}
+                FieldRole::Metadata | FieldRole::SourceTable | FieldRole::SourceSchema => {}
                 FieldRole::ChangeSequence => {
                     change_sequence.push(parse_sequence_number(text).ok_or_else(|| {
                         fail(ErrorKind::Parse {
@@ -364,6 +506,8 @@ fn decode_records(
             .map(|b| b.map(ColumnBuilder::finish))
             .collect(),
         rows: (row + 1 - fields.first_row()) as usize,
+        kept,
+        other_tables,
     })
 }
 
@@ -499,9 +643,15 @@ fn record_end_after(text: &[u8], from: usize, target: usize, delimiter: u8) -> O
 
 /// A first row is a header when at least half of its fields name columns of the file.
 fn looks_like_header(first: &[&str], spec: &TableSpec, schema: &SchemaRef) -> bool {
+    let source_column = |name: &str| {
+        spec.cdc.source.as_ref().is_some_and(|s| {
+            s.table_column.eq_ignore_ascii_case(name.trim())
+                || s.schema_column.eq_ignore_ascii_case(name.trim())
+        })
+    };
     let matching = first
         .iter()
-        .filter(|f| is_known_name(f, spec, schema))
+        .filter(|f| is_known_name(f, spec, schema) || source_column(f))
         .count();
     matching * 2 >= first.len() && matching > 0
 }

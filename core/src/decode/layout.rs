@@ -43,6 +43,10 @@ pub(crate) enum FieldRole {
     /// Not part of the table: a full load's transfer time, a column a table-mapping rule added.
     /// Skipped without being read.
     Metadata,
+    /// A transaction file's table name: rows of other tables are skipped.
+    SourceTable,
+    /// A transaction file's schema name: rows of other schemas are skipped.
+    SourceSchema,
 }
 
 /// The layout of one file, resolved once before its rows are decoded.
@@ -99,6 +103,8 @@ impl FileLayout {
                     FieldRole::Column(i) => format!("table column {i}"),
                     FieldRole::BeforeImage(i) => format!("before-image of table column {i}"),
                     FieldRole::Metadata => "metadata (kept out of the table)".to_string(),
+                    FieldRole::SourceTable => "source table name".to_string(),
+                    FieldRole::SourceSchema => "source schema name".to_string(),
                 };
                 (name.clone(), what)
             })
@@ -163,11 +169,17 @@ impl FileLayout {
         if role == FileRole::Changes {
             mark_change_sequence(&mut fields, names.iter().copied(), spec);
         }
+        let optional = |name: &str| {
+            spec.table
+                .columns
+                .iter()
+                .any(|c| c.optional && c.name == name)
+        };
         let mut missing: Vec<String> = schema
             .fields()
             .iter()
             .enumerate()
-            .filter(|(i, _)| !fields.contains(&FieldRole::Column(*i)))
+            .filter(|(i, f)| !fields.contains(&FieldRole::Column(*i)) && !optional(f.name()))
             .map(|(_, f)| format!("`{}`", f.name()))
             .collect();
         if role == FileRole::Changes
@@ -208,9 +220,11 @@ impl FileLayout {
                     .sequence
                     .as_ref()
                     .map_or_else(|| name.trim().to_string(), |s| s.column.clone()),
-                FieldRole::Metadata | FieldRole::ChangeSequence | FieldRole::BeforeImage(_) => {
-                    name.trim().to_string()
-                }
+                FieldRole::Metadata
+                | FieldRole::ChangeSequence
+                | FieldRole::BeforeImage(_)
+                | FieldRole::SourceTable
+                | FieldRole::SourceSchema => name.trim().to_string(),
             })
             .collect();
         Ok(FileLayout {
@@ -358,6 +372,90 @@ fn width_hint(
             " (operation, optionally a sequence, then one per table column, then the spec's \
              `cdc.before_image` and `cdc.metadata` columns)"
         }
+    }
+}
+
+impl FileLayout {
+    /// The fields of a transaction file (DMS `PreserveTransactions` with `CdcPath`): each
+    /// record is `operation,table_name,schema_name,...` followed by what a change file of the
+    /// table holds after its operation. `first` is the header row, or else the first record of
+    /// the spec's source table (records of other tables have other widths); the two name fields
+    /// are found by the source's `table_column` and `schema_column` in a header.
+    pub fn for_transactions(
+        first: &[&str],
+        spec: &TableSpec,
+        schema: &Schema,
+        header: bool,
+    ) -> Result<FileLayout, ErrorKind> {
+        let source = spec.cdc.source.as_ref().ok_or(ErrorKind::NoSourceTable)?;
+        let (at_table, at_schema) = if header {
+            let find = |name: &str| {
+                first
+                    .iter()
+                    .position(|n| n.trim().eq_ignore_ascii_case(name))
+            };
+            match (find(&source.table_column), find(&source.schema_column)) {
+                (Some(t), Some(s)) if t != s => (t, s),
+                (t, _) => {
+                    let lacking = match t {
+                        None => &source.table_column,
+                        Some(_) => &source.schema_column,
+                    };
+                    return Err(ErrorKind::Columns(format!(
+                        "missing column(s) `{lacking}` (the source {} name of a transaction file)",
+                        if t.is_none() { "table" } else { "schema" }
+                    )));
+                }
+            }
+        } else {
+            (1, 2)
+        };
+        if first.len() < 3 {
+            return Err(ErrorKind::FieldCount {
+                expected: schema.fields().len() + 3,
+                found: first.len(),
+                hint: " (operation, table name, schema name, then one per table column)",
+            });
+        }
+        let rest: Vec<&str> = (0..first.len())
+            .filter(|&i| i != at_table && i != at_schema)
+            .map(|i| first[i])
+            .collect();
+        let mut layout = match header {
+            true => FileLayout::from_names(&rest, spec, schema, FileRole::Changes, true),
+            false => FileLayout::from_positions(&rest, spec, schema, FileRole::Changes),
+        }
+        .map_err(|e| match e {
+            ErrorKind::FieldCount { expected, found, .. } => ErrorKind::FieldCount {
+                expected: expected + 2,
+                found: found + 2,
+                hint: " (operation, table name, schema name, then one per table column, optionally a sequence after the schema name)",
+            },
+            other => other,
+        })?;
+        let mut named = [
+            (at_table, FieldRole::SourceTable, &source.table_column),
+            (at_schema, FieldRole::SourceSchema, &source.schema_column),
+        ];
+        named.sort_by_key(|(at, _, _)| *at);
+        for (at, role, name) in named {
+            layout.fields.insert(at, role);
+            layout.names.insert(at, name.clone());
+        }
+        Ok(layout)
+    }
+
+    /// Where a transaction file's table and schema names are, if this is one.
+    pub fn source_at(&self) -> Option<(usize, usize)> {
+        let table = self
+            .fields
+            .iter()
+            .position(|f| *f == FieldRole::SourceTable)?;
+        let schema = self
+            .fields
+            .iter()
+            .position(|f| *f == FieldRole::SourceSchema)?;
+        Some((table, schema))
     }
 }
 

@@ -171,6 +171,8 @@ pub fn decode_changes(
         before_key,
         rows: decoded.rows,
         first_row: decoded.first_row,
+        row_numbers: decoded.row_numbers.map(Into::into),
+        other_tables: decoded.other_tables,
     })
 }
 
@@ -254,6 +256,11 @@ pub(crate) struct Decoded {
     /// file has them, null where empty).
     pub before_image: Vec<(usize, ArrayRef)>,
     pub first_row: u64,
+    /// The row number in the file of each row, when they do not follow one another (a
+    /// transaction file's rows of other tables are skipped).
+    pub row_numbers: Option<Vec<u64>>,
+    /// The rows of other tables a transaction file held.
+    pub other_tables: usize,
 }
 
 fn decode_file(
@@ -264,6 +271,24 @@ fn decode_file(
 ) -> Result<Decoded> {
     if file.bytes.is_empty() {
         return Err(Error::at(Location::file(&file.name), ErrorKind::EmptyFile));
+    }
+    let format = FileFormat::detect(&file.name, &file.bytes);
+    if crate::files::is_transaction_file(&file.name) {
+        let refuse = |why: &str| {
+            Err(Error::at(
+                Location::file(&file.name),
+                ErrorKind::Invalid(format!("a transaction file (CDC_TXN-*) {why}")),
+            ))
+        };
+        if role == FileRole::Snapshot {
+            return refuse("holds changes, not a full load: give it with --changes");
+        }
+        if format == FileFormat::Parquet {
+            // DMS writes transaction files as CSV whatever `DataFormat` says.
+            return refuse(
+                "in Parquet: DMS writes them only as CSV, and Tidemark reads them only so",
+            );
+        }
     }
     let decoded = match FileFormat::detect(&file.name, &file.bytes) {
         FileFormat::Parquet => parquet::decode(spec, schema, file, role),
@@ -297,7 +322,7 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ErrorKind> {
 
 /// The start of a gzip'd file, enough to sample its first records: as much as decompresses
 /// cleanly, up to 4 MB.
-fn gunzip_start(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gunzip_start(bytes: &[u8]) -> Vec<u8> {
     use std::io::Read;
     let mut out = Vec::new();
     let _ = flate2::read::MultiGzDecoder::new(bytes)
@@ -314,10 +339,12 @@ fn check_keys_present(spec: &TableSpec, decoded: &Decoded, file: &str) -> Result
             .expect("key columns are in the schema");
         if column.null_count() > 0 {
             let index = (0..column.len()).find(|&i| column.is_null(i)).unwrap_or(0);
+            let row = match &decoded.row_numbers {
+                Some(rows) => rows[index],
+                None => decoded.first_row + index as u64,
+            };
             return Err(Error::at(
-                Location::file(file)
-                    .row(decoded.first_row + index as u64)
-                    .column(key),
+                Location::file(file).row(row).column(key),
                 ErrorKind::MissingKey,
             ));
         }
@@ -340,6 +367,14 @@ pub(crate) fn batch(schema: &SchemaRef, columns: Vec<ArrayRef>) -> Result<Record
         )
         .collect::<Result<Vec<_>, _>>()?;
     RecordBatch::try_new(schema.clone(), columns).map_err(invalid)
+}
+
+/// The first `rows` rows of a Parquet file, in its own schema (its metadata included).
+pub(crate) fn first_parquet_rows(file: &InputFile, rows: usize) -> Result<RecordBatch> {
+    if file.bytes.is_empty() {
+        return Err(Error::at(Location::file(&file.name), ErrorKind::EmptyFile));
+    }
+    parquet::first_rows(file, rows)
 }
 
 /// Reads a whole Parquet file, in its own schema (for state files and checks of outputs).

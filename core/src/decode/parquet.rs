@@ -163,7 +163,8 @@ fn decode_unguarded(
         .max()
         .unwrap_or(0)
         .max(1);
-    let file_rows = (metadata.file_metadata().num_rows() as usize).max(1);
+    let metadata_rows = metadata.file_metadata().num_rows() as usize;
+    let file_rows = metadata_rows.max(1);
     let arrow_metadata = ArrowReaderMetadata::try_new(metadata, options)
         .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?;
     let read_column = |index: usize| -> Result<ArrayRef> {
@@ -220,7 +221,8 @@ fn decode_unguarded(
         let name = layout.names[index].as_str();
         let at_column = || here().column(name);
         match slots[index] {
-            FieldRole::Metadata => {}
+            // A transaction file is CSV only: its name fields are never in a Parquet file.
+            FieldRole::Metadata | FieldRole::SourceTable | FieldRole::SourceSchema => {}
             FieldRole::Column(i) | FieldRole::BeforeImage(i) => {
                 // A before-image holds a value of its column: read by the same rules.
                 let target = schema.field(i).data_type();
@@ -255,11 +257,18 @@ fn decode_unguarded(
             }
         }
     }
+    // A column the file lacks is an optional one (the layout checked): null in every row.
+    let file_rows = metadata_rows;
     let rows = batch(
         schema,
         columns
             .into_iter()
-            .map(|c| c.expect("every column resolved"))
+            .enumerate()
+            .map(|(i, c)| {
+                c.unwrap_or_else(|| {
+                    arrow_array::new_null_array(schema.field(i).data_type(), file_rows)
+                })
+            })
             .collect(),
     )
     .map_err(|e| Error::at(here(), e))?;
@@ -270,6 +279,8 @@ fn decode_unguarded(
         change_sequence,
         before_image,
         first_row: FIRST_ROW,
+        row_numbers: None,
+        other_tables: 0,
     })
 }
 
@@ -388,6 +399,42 @@ fn decode_sequence(
         kind,
         column: name.to_string(),
         values,
+    })
+}
+
+/// The first `rows` rows of a Parquet file, in the file's own schema.
+pub(crate) fn first_rows(file: &InputFile, rows: usize) -> Result<RecordBatch> {
+    guarded(file, || {
+        let here = || Location::file(&file.name);
+        let builder = reader(file)?;
+        // The file's key-value metadata beside the Arrow schema's: writers other than Arrow's
+        // put what they know of the table (its key) there.
+        let mut metadata = builder.schema().metadata().clone();
+        for kv in builder
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(value), false) = (&kv.value, metadata.contains_key(&kv.key)) {
+                metadata.insert(kv.key.clone(), value.clone());
+            }
+        }
+        let schema = builder.schema().clone();
+        let batch = builder
+            .with_batch_size(rows.max(1))
+            .with_limit(rows)
+            .build()
+            .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?
+            .next()
+            .transpose()
+            .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?;
+        let batch = batch.unwrap_or_else(|| RecordBatch::new_empty(schema));
+        let schema = batch.schema().as_ref().clone().with_metadata(metadata);
+        batch
+            .with_schema(std::sync::Arc::new(schema))
+            .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))
     })
 }
 

@@ -9,6 +9,10 @@ export type FileSummary = { file: string,
  */
 named_time: string | null, rows: number, inserts: number, updates: number, deletes: number, 
 /**
+ * In a transaction file (`CDC_TXN-*`): the rows of other tables, skipped.
+ */
+other_tables: number | null, 
+/**
  * Keys whose last applied change came from this file, by what happened to them.
  */
 outcome: OutcomeCounts, };

@@ -7,7 +7,8 @@ use serde::Serialize;
 use tidemark_core::features::lookup::Lookup;
 use tidemark_core::files::{OutputFile, REPORT_FILE};
 use tidemark_core::pipeline::{Inputs, Options, Output};
-use tidemark_core::{OutputFormat, RunReport, TableSpec, encode, example};
+use tidemark_core::spec::infer::{Inferred, infer_run};
+use tidemark_core::{InputFile, OutputFormat, RunReport, TableSpec, encode, example};
 
 use super::CliError;
 use super::args::{ApplyArgs, DemoArgs, OutputArgs};
@@ -17,13 +18,50 @@ use super::table::show;
 use crate::io::inputs::{self, Reading};
 use crate::io::outputs::OutFolder;
 
-/// What `report.json` and `--json` hold: the core's report, the timings and the files written.
+/// What `report.json` and `--json` hold: the core's report, the timings, the files written
+/// and, without `--spec`, the spec inferred from the inputs.
 #[derive(Debug, Serialize)]
 struct RunLog<'a> {
     #[serde(flatten)]
     report: &'a RunReport,
     timings: &'a Timings,
     outputs: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inferred_spec: Option<InferredLog<'a>>,
+}
+
+/// The spec a run without `--spec` inferred: as `spec --infer` prints it, and its notes.
+#[derive(Debug, Serialize)]
+struct InferredLog<'a> {
+    spec: String,
+    notes: &'a [String],
+}
+
+impl<'a> InferredLog<'a> {
+    fn of(inferred: Option<&'a Inferred>) -> Option<InferredLog<'a>> {
+        inferred.map(|i| InferredLog {
+            spec: i.spec.to_toml(),
+            notes: &i.notes,
+        })
+    }
+}
+
+/// The spec of a run: `--spec`; else the one the inputs imply (as `spec --infer`); else, when
+/// the files cannot say the key and no inference setting was given, the bundled `users` spec
+/// (the seed's), as before inference existed.
+fn spec_of_run(
+    args: &ApplyArgs,
+    snapshot: &[InputFile],
+    changes: &[InputFile],
+) -> Result<(TableSpec, Option<Inferred>), CliError> {
+    if args.spec.is_some() {
+        return Ok((inputs::read_spec(args.spec.as_deref())?, None));
+    }
+    match infer_run(snapshot, changes, &args.inference.options()) {
+        Ok(inferred) => Ok((inferred.spec.clone(), Some(inferred))),
+        Err(error) if args.inference.given() => Err(error.into()),
+        Err(_) => Ok((TableSpec::users(), None)),
+    }
 }
 
 pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
@@ -36,7 +74,10 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
     } else {
         Reading::MapBigFiles
     };
-    let spec = inputs::read_spec(args.spec.as_deref())?;
+    // A spec file that cannot be read fails before any input is.
+    if args.spec.is_some() {
+        inputs::read_spec(args.spec.as_deref())?;
+    }
     let (snapshot, mut state) = match &args.snapshot {
         Some(path) => inputs::snapshot(path, reading)?,
         None => (Vec::new(), None),
@@ -45,6 +86,7 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
         state = Some(inputs::read_with(path, reading)?);
     }
     let changes = inputs::changes(&args.changes, reading)?;
+    let (spec, inferred) = spec_of_run(&args, &snapshot, &changes)?;
     let lookup = match &args.lookup {
         Some(path) => Some(Lookup::from_file(&inputs::read_with(path, reading)?)?),
         None => None,
@@ -72,12 +114,13 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
     let written = write_outputs(
         out,
         &output,
+        inferred.as_ref(),
         args.format,
         &args.outputs,
         &mut timings,
         started,
     )?;
-    finish(&output, &timings, written, &args.output);
+    finish(&output, inferred.as_ref(), &timings, written, &args.output);
     Ok(())
 }
 
@@ -99,6 +142,7 @@ pub(super) fn demo(args: DemoArgs) -> Result<(), CliError> {
         Some(out) => write_outputs(
             out,
             &output,
+            None,
             OutputFormat::Parquet,
             &OutputFile::ALL,
             &mut timings,
@@ -109,7 +153,7 @@ pub(super) fn demo(args: DemoArgs) -> Result<(), CliError> {
             Vec::new()
         }
     };
-    finish(&output, &timings, written, &args.output);
+    finish(&output, None, &timings, written, &args.output);
     if !args.output.quiet && !args.output.json {
         if let Some(enriched) = &output.enriched {
             println!();
@@ -126,6 +170,7 @@ const DEMO_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 fn write_outputs(
     out: OutFolder,
     output: &Output,
+    inferred: Option<&Inferred>,
     format: OutputFormat,
     wanted: &[OutputFile],
     timings: &mut Timings,
@@ -178,6 +223,7 @@ fn write_outputs(
             report: &output.report,
             timings,
             outputs: names.clone(),
+            inferred_spec: InferredLog::of(inferred),
         };
         let json = serde_json::to_vec_pretty(&log).expect("reports serialise");
         staged.add(REPORT_FILE, &json)?;
@@ -190,18 +236,48 @@ fn write_outputs(
     Ok(names)
 }
 
-fn finish(output: &Output, timings: &Timings, written: Vec<String>, args: &OutputArgs) {
+fn finish(
+    output: &Output,
+    inferred: Option<&Inferred>,
+    timings: &Timings,
+    written: Vec<String>,
+    args: &OutputArgs,
+) {
     if args.json {
         let log = RunLog {
             report: &output.report,
             timings,
             outputs: written,
+            inferred_spec: InferredLog::of(inferred),
         };
         println!(
             "{}",
             serde_json::to_string_pretty(&log).expect("reports serialise")
         );
     } else if !args.quiet {
+        if let Some(inferred) = inferred {
+            print!("{}", inferred_summary(inferred));
+        }
         print!("{}", summary(&output.report, timings, &written));
     }
+}
+
+/// What a run without `--spec` inferred, in a few lines: enough to check it, and to keep it
+/// (`tidemark spec --infer` prints it whole).
+fn inferred_summary(inferred: &Inferred) -> String {
+    let table = &inferred.spec.table;
+    let columns: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| format!("{} {}", c.name, c.column_type.name()))
+        .collect();
+    let mut text = format!(
+        "spec inferred from the files (no --spec): key [{}], columns {}\n",
+        table.key.join(", "),
+        columns.join(", ")
+    );
+    for note in &inferred.notes {
+        text += &format!("  {note}\n");
+    }
+    text
 }

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use clap::Args;
 use tidemark_core::OutputFormat;
 use tidemark_core::files::OutputFile;
+use tidemark_core::spec::infer::{InferOptions, SourceName};
 
 #[derive(Debug, Args)]
 pub struct EventArgs {
@@ -52,9 +53,13 @@ pub struct ApplyArgs {
     /// at the top of DIR show the current run.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// The table spec (TOML); by default the seed's `users` table (see `tidemark spec`).
+    /// The table spec (TOML). Without it, the spec is inferred from the inputs as `tidemark
+    /// spec --infer` does (the report says what it inferred); when the files cannot say the
+    /// key and no --key is given, the seed's `users` spec (see `tidemark spec`).
     #[arg(long, value_name = "FILE")]
     pub spec: Option<PathBuf>,
+    #[command(flatten)]
+    pub inference: InferArgs,
     /// The versions an earlier run kept (its state.parquet), when not found beside the snapshot.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -94,6 +99,48 @@ pub struct ApplyArgs {
     pub outputs: Vec<OutputFile>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// Print the spec these files imply instead of the bundled one: files or folders (searched
+    /// recursively) of a full load and change files, CSV or Parquet, transaction files
+    /// (CDC_TXN-*) included. A sample of each file is read.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub infer: Vec<PathBuf>,
+    #[command(flatten)]
+    pub inference: InferArgs,
+}
+
+/// What the files cannot tell an inferred spec.
+#[derive(Debug, Args)]
+pub struct InferArgs {
+    /// The key's columns, when no Parquet metadata names them (inferred spec only).
+    #[arg(long, value_name = "COL[,COL]", value_delimiter = ',')]
+    pub key: Vec<String>,
+    /// The table's name; by default the folder DMS named after the table (inferred spec only).
+    #[arg(long, value_name = "NAME")]
+    pub table_name: Option<String>,
+    /// In transaction files (CDC_TXN-*), the source table whose rows are this table's; by
+    /// default the full load's folder (schema/table/LOAD*), else the one table they hold
+    /// (inferred spec only).
+    #[arg(long, value_name = "SCHEMA.TABLE")]
+    pub source_table: Option<SourceName>,
+}
+
+impl InferArgs {
+    pub fn options(&self) -> InferOptions {
+        InferOptions {
+            key: self.key.clone(),
+            name: self.table_name.clone(),
+            source: self.source_table.clone(),
+        }
+    }
+
+    /// Whether any was given: an inference the user asked for must not fall back silently.
+    pub fn given(&self) -> bool {
+        !self.key.is_empty() || self.table_name.is_some() || self.source_table.is_some()
+    }
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 //! - [`args`]: what clap reads;
 //! - [`apply`]: `apply` and `demo`, from inputs to the output folder;
 //! - [`progress`]: the progress bar and the phases' timings of one run;
+//! - [`spec`]: the bundled spec, or the one files imply (`spec --infer`);
 //! - [`summary`] and [`table`]: what a run prints for people;
 //! - [`handle_s3_event`]: the edge function's command.
 
@@ -12,6 +13,7 @@ mod apply;
 mod args;
 mod handle_s3_event;
 mod progress;
+mod spec;
 mod summary;
 mod table;
 
@@ -23,7 +25,7 @@ use crate::edge::EdgeError;
 use crate::edge::s3_event::EventError;
 use crate::io::inputs::InputError;
 use crate::io::outputs::{OutFolderError, WriteError};
-use args::{ApplyArgs, DemoArgs, EventArgs};
+use args::{ApplyArgs, DemoArgs, EventArgs, SpecArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,8 +45,9 @@ enum Command {
     Apply(ApplyArgs),
     /// Run the whole job on the bundled seed example and show the result.
     Demo(DemoArgs),
-    /// Print the bundled table spec (the seed's `users` table), to start your own from.
-    Spec,
+    /// Print the bundled table spec (the seed's `users` table), to start your own from; with
+    /// --infer, the spec the given files imply.
+    Spec(SpecArgs),
     /// Handle an S3 event notification: apply the DMS files it announces and write the
     /// enriched table. One JSON line per record on standard output.
     HandleS3Event(EventArgs),
@@ -78,10 +81,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Apply(args) => apply::apply(args),
         Command::Demo(args) => apply::demo(args),
-        Command::Spec => {
-            print!("{}", include_str!("../../../core/data/users.toml"));
-            Ok(())
-        }
+        Command::Spec(args) => spec::spec(&args),
         Command::HandleS3Event(args) => handle_s3_event::handle_s3_event(args),
     };
     match result {

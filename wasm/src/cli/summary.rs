@@ -78,7 +78,8 @@ pub(super) fn summary(report: &RunReport, timings: &Timings, written: &[String])
     s
 }
 
-/// One line per change file: its rows and operations.
+/// One line per change file: its rows and operations, and, when transaction files were
+/// applied, how many rows of other tables each held (skipped).
 fn file_table(s: &mut String, report: &RunReport) {
     if report.changes.is_empty() {
         return;
@@ -90,20 +91,31 @@ fn file_table(s: &mut String, report: &RunReport) {
         .max()
         .unwrap_or(4)
         .max(4);
+    let transactions = report.changes.iter().any(|f| f.other_tables.is_some());
+    let other = |text: String| match transactions {
+        true => format!(" {text:>12}"),
+        false => String::new(),
+    };
     let _ = writeln!(
         s,
-        "  {:width$}  {:>11} {:>10} {:>10} {:>10}",
-        "file", "rows", "I", "U", "D"
+        "  {:width$}  {:>11} {:>10} {:>10} {:>10}{}",
+        "file",
+        "rows",
+        "I",
+        "U",
+        "D",
+        other("other tables".into())
     );
     for f in &report.changes {
         let _ = writeln!(
             s,
-            "  {:width$}  {:>11} {:>10} {:>10} {:>10}",
+            "  {:width$}  {:>11} {:>10} {:>10} {:>10}{}",
             f.file,
             count(f.rows),
             count(f.inserts),
             count(f.updates),
-            count(f.deletes)
+            count(f.deletes),
+            other(f.other_tables.map_or("-".into(), count))
         );
     }
 }
