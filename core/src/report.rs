@@ -220,6 +220,27 @@ pub struct AmbiguousName {
     pub others: Vec<String>,
 }
 
+/// A count as people read it, digits grouped by thousands: what the CLI's summary and the
+/// desktop app show (`report.json` keeps plain numbers).
+///
+/// ```
+/// use tidemark_core::report::thousands;
+/// assert_eq!(thousands(83_263), "83,263");
+/// assert_eq!(thousands(999), "999");
+/// assert_eq!(thousands(10_000_000), "10,000,000");
+/// ```
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// The TypeScript declarations of the report's types, each once, dependencies first: what the
 /// browser module's `.d.ts` says the report is (feature `typescript`, by ts-rs).
 ///

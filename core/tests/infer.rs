@@ -144,6 +144,15 @@ fn a_header_names_the_columns_the_sequence_metadata_and_before_images() {
     let notes = inferred.notes.join("\n");
     assert!(notes.contains("BI_name"), "{notes}");
     assert!(notes.contains("prefix `BI_`"), "{notes}");
+    let before = spec
+        .cdc
+        .before_image
+        .as_ref()
+        .expect("before images declared");
+    assert_eq!(
+        (before.prefix.as_str(), before.columns.as_deref()),
+        ("BI_", Some(&["name".to_string()][..]))
+    );
 }
 
 // `CdcInsertsOnly` without `IncludeOpForFullLoad`: no operation field at all.

@@ -513,18 +513,8 @@ fn use_bundled_fonts_for_arrows(ctx: &egui::Context) {
     ctx.set_fonts(fonts);
 }
 
-/// `1,025,000`: big counts read at a glance.
-pub(crate) fn count(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
+/// `1,234,567`: the core's rule for counts people read, as the CLI's summary has it.
+pub(crate) use tidemark_core::report::thousands as count;
 
 /// `1 row`, `2 rows`, `1,000 rows`.
 pub(crate) fn plural(n: usize, word: &str) -> String {

@@ -20,8 +20,8 @@ use crate::files::{
     DmsName, FileFormat, InputFile, NamedAs, base_name, is_transaction_file, sort_for_apply,
 };
 use crate::spec::{
-    ColumnDef, ColumnType, CsvDialect, HeaderMode, OpValues, Operations, SequenceDef, SequenceKind,
-    SourceTable, TableDef, TableSpec,
+    BeforeImageDef, ColumnDef, ColumnType, CsvDialect, HeaderMode, OpValues, Operations,
+    SequenceDef, SequenceKind, SourceTable, TableDef, TableSpec,
 };
 
 /// Records read from each CSV file (and rows from each Parquet file) to infer from.
@@ -620,11 +620,24 @@ pub fn infer_run(
         cdc.source = Some(SourceTable::named(source.schema, source.table));
     }
     if !before_images.is_empty() {
+        // Found by name (`BI_<column>`), so a header or a Parquet schema names them and the
+        // spec needs only the prefix; `columns` says which ones, in their order, for the
+        // record (and for headerless files of the same task).
+        let imaged: Vec<String> = before_images.iter().map(|n| n[3..].to_string()).collect();
+        let columns: Vec<String> = defs
+            .iter()
+            .filter(|d| imaged.iter().any(|i| i.eq_ignore_ascii_case(&d.name)))
+            .map(|d| d.name.clone())
+            .collect();
         notes.push(format!(
-            "before-image columns (DMS `add-before-image-columns`, prefix `BI_`): {}; \
-             not read yet, and a run over these files stops on them",
+            "before-image columns (DMS `add-before-image-columns`, prefix `BI_`): {}; an update \
+             whose key's before-image is another key moves the row",
             before_images.join(", ")
         ));
+        cdc.before_image = Some(BeforeImageDef {
+            columns: (columns != key).then_some(columns),
+            ..BeforeImageDef::default()
+        });
     }
 
     let spec = TableSpec {

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use tidemark_core::RunReport;
-use tidemark_core::report::{Anomaly, LookupSummary};
+use tidemark_core::report::{Anomaly, LookupSummary, thousands as count};
 
 use super::progress::Timings;
 
@@ -219,33 +219,10 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{} {}", count(n), if n == 1 { one } else { many })
 }
 
-/// `1234567` as `1,234,567`. Written here rather than taken from a crate: English grouping is
-/// all the summary needs, and it is a few lines.
-fn count(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use tidemark_core::report::{AmbiguousName, AnomalyKind, Example, NameCount};
-
-    #[test]
-    fn counts_have_thousands_separators() {
-        assert_eq!(count(0), "0");
-        assert_eq!(count(999), "999");
-        assert_eq!(count(1000), "1,000");
-        assert_eq!(count(83263), "83,263");
-        assert_eq!(count(10_000_000), "10,000,000");
-    }
 
     #[test]
     fn long_lists_show_their_first_few_and_how_many_more() {
