@@ -241,7 +241,15 @@ test("options: as_of, window, lookup, strict", () => {
     message: 'asOf: "2021-02-30" is not a date (YYYY-MM-DD)',
   });
   assert.throws(() => apply(seed.snapshot, seed.changes, { windowDays: -1 }), { name: "TidemarkError", message: /windowDays/ });
-  assert.throws(() => apply([], seed.changes), { name: "TidemarkError", message: "no snapshot file given" });
+  // A CDC-only task (no full load): the run starts from an empty table of the spec's columns,
+  // as the CLI's `apply` without `--snapshot` does.
+  const cdcOnly = apply([], seed.changes);
+  const cdcReport = cdcOnly.report();
+  assert.equal(cdcReport.apply.rows_before, 0);
+  assert.ok(cdcReport.apply.rows_after > 0);
+  assert.equal(cdcOnly.rowCount("snapshot"), cdcReport.apply.rows_after);
+  assert.deepEqual(cdcOnly.columns("snapshot"), ["user_id", "name", "city", "last_login"]);
+  cdcOnly.free();
   assert.throws(() => apply([{ name: "LOAD00000001.csv", bytes: "text" }], []), { name: "TidemarkError", message: /must be a Uint8Array/ });
 });
 

@@ -1117,17 +1117,7 @@ fn sample_csv(
     let width = records
         .first()
         .map_or_else(|| names.as_ref().unwrap().len(), Vec::len);
-    let columns = (0..width)
-        .map(|c| {
-            records
-                .iter()
-                .map(|r| {
-                    let v = &r[c];
-                    (v.as_str() != dialect.null && !v.is_empty()).then(|| v.clone())
-                })
-                .collect()
-        })
-        .collect();
+    let columns = columns_of(&records, width, dialect);
     Ok(Sample {
         file: file.name.clone(),
         is_load,
