@@ -105,13 +105,7 @@ impl ChangeSet {
             false => None,
         };
         let invalid = |e: arrow_schema::ArrowError| Error::new(ErrorKind::Invalid(e.to_string()));
-        let key_columns = |batch: &RecordBatch| -> Vec<ArrayRef> {
-            spec.table
-                .key
-                .iter()
-                .map(|k| batch.column_by_name(k).expect("key in schema").clone())
-                .collect()
-        };
+        let key_columns = |batch: &RecordBatch| key_columns(spec, batch);
         // Each move's old key, per key column, batch by batch.
         let mut moves: Vec<u32> = Vec::new();
         let mut moved_from: Vec<Vec<ArrayRef>> = vec![Vec::new(); spec.table.key.len()];
@@ -160,4 +154,14 @@ impl ChangeSet {
     pub(crate) fn location(&self, change: usize) -> Location {
         self.sources.locate(change)
     }
+}
+
+/// The key columns of `batch`, in the order the spec's key lists them (`batch` is in the
+/// table's schema, which has them all).
+pub(crate) fn key_columns(spec: &TableSpec, batch: &RecordBatch) -> Vec<ArrayRef> {
+    spec.table
+        .key
+        .iter()
+        .map(|k| batch.column_by_name(k).expect("key in schema").clone())
+        .collect()
 }

@@ -12,10 +12,10 @@
 mod new_rows;
 mod replay;
 
-use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
+use arrow_array::{RecordBatch, UInt32Array};
 use arrow_schema::Schema;
 
-use crate::change_set::{ChangeSet, KeyOutcome};
+use crate::change_set::{ChangeSet, KeyOutcome, key_columns};
 use crate::changes::{ChangeBatch, Op, Snapshot};
 use crate::diff::{self, Diff};
 use crate::error::{Error, ErrorKind, Result};
@@ -66,14 +66,7 @@ pub fn apply(
     options: ApplyOptions,
 ) -> Result<Applied> {
     let schema = snapshot.rows.schema();
-    let key_columns = |batch: &RecordBatch| -> Vec<ArrayRef> {
-        spec.table
-            .key
-            .iter()
-            .map(|k| batch.column_by_name(k).expect("key in schema").clone())
-            .collect()
-    };
-    let snapshot_keys = key_columns(&snapshot.rows);
+    let snapshot_keys = key_columns(spec, &snapshot.rows);
     let snapshot_key_values = KeyValues::new(&snapshot_keys);
     if let Some((first, repeat)) = find_duplicate(&snapshot_key_values) {
         return Err(Error::at(
