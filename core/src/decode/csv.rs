@@ -260,13 +260,7 @@ impl Layout {
         // The first record of the source table.
         let mut sample: Option<Vec<String>> = None;
         let mut record_bytes = 0;
-        loop {
-            match read(&mut reader, &mut record) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => return Err(Error::at(at_row(row + 1), e)),
-            }
-            row += 1;
+        while read_numbered(&mut reader, &mut record, &mut row, file)? {
             if record.get(at_table) == Some(source.table.as_bytes())
                 && record.get(at_schema) == Some(source.schema.as_bytes())
             {
@@ -399,13 +393,7 @@ fn decode_records(
     let absent: Vec<usize> = (0..schema.fields().len())
         .filter(|i| !slots.contains(&FieldRole::Column(*i)))
         .collect();
-    loop {
-        match read(&mut reader, &mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(Error::at(at_row(row + 1), e)),
-        }
-        row += 1;
+    while read_numbered(&mut reader, &mut record, &mut row, file)? {
         if let Some(((at_table, at_schema), wanted)) = source {
             for (at, what) in [(at_table, "table"), (at_schema, "schema")] {
                 if record.get(at).is_none_or(<[u8]>::is_empty) {
@@ -567,6 +555,20 @@ pub(crate) fn repetitive_columns(
         .filter(|(_, seen)| records > 0 && seen.len() * 2 <= records)
         .map(|(&(_, column), _)| column)
         .collect()
+}
+
+/// Reads the next record into `record` and counts it in `row` (the file's row number of the
+/// record last read); an error names the row it is on.
+fn read_numbered(
+    reader: &mut ::csv::Reader<&[u8]>,
+    record: &mut ::csv::ByteRecord,
+    row: &mut u64,
+    file: &str,
+) -> Result<bool> {
+    let more =
+        read(reader, record).map_err(|e| Error::at(Location::file(file).row(*row + 1), e))?;
+    *row += u64::from(more);
+    Ok(more)
 }
 
 fn read(
