@@ -52,7 +52,7 @@ impl ChangeSet {
             start += c.len();
         }
         let rows = arrow_select::concat::concat_batches(schema, changes.iter().map(|c| &c.rows))
-            .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
+            .map_err(Error::from)?;
         let ops = changes.iter().flat_map(|c| c.ops.iter().copied()).collect();
         let with = changes.iter().find(|c| c.sequence.is_some());
         let without = changes
@@ -104,7 +104,7 @@ impl ChangeSet {
             ),
             false => None,
         };
-        let invalid = |e: arrow_schema::ArrowError| Error::new(ErrorKind::Invalid(e.to_string()));
+        let invalid = Error::from;
         let key_columns = |batch: &RecordBatch| key_columns(spec, batch);
         // Each move's old key, per key column, batch by batch.
         let mut moves: Vec<u32> = Vec::new();

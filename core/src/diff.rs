@@ -15,7 +15,7 @@ use arrow_schema::{DataType, Field, Schema};
 use chrono::DateTime;
 
 use crate::change_set::{ChangeSet, KeyOutcome};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::report::OutcomeCounts;
 use crate::spec::{SequenceKind, TableSpec};
 
@@ -210,7 +210,7 @@ pub(crate) fn compute(
     changes: &ChangeSet,
     outcomes: &[KeyOutcome],
 ) -> Result<Diff> {
-    let invalid = |e: arrow_schema::ArrowError| Error::new(ErrorKind::Invalid(e.to_string()));
+    let invalid = Error::from;
     let touched: Vec<&KeyOutcome> = outcomes.iter().filter(|o| o.last.is_some()).collect();
     let index = |f: fn(&KeyOutcome) -> Option<usize>| -> UInt32Array {
         touched.iter().map(|o| f(o).map(|i| i as u32)).collect()

@@ -1,6 +1,7 @@
 //! Errors that name the place in the input where they were found.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Where a problem was found: a file, and when known the row and the column.
 ///
@@ -63,7 +64,7 @@ pub enum ErrorKind {
         hint: &'static str,
     },
     #[error("malformed CSV: {0}")]
-    Csv(String),
+    Csv(#[source] Cause),
     /// `expected` lists the values the spec's `[cdc.ops]` accepts (`I, U or D` by default).
     #[error("unknown operation {} (expected {expected})", Excerpt(.value))]
     UnknownOp { value: String, expected: String },
@@ -90,9 +91,9 @@ pub enum ErrorKind {
     #[error("the columns do not match the table: {0}")]
     Columns(String),
     #[error("not a readable Parquet file: {0}")]
-    Parquet(String),
+    Parquet(#[source] Cause),
     #[error("not a readable gzip file: {0}")]
-    Gzip(String),
+    Gzip(#[source] Cause),
     #[error("invalid table spec: {0}")]
     Spec(String),
     /// The features' window (`window_days`, `--window-days`) outside [`WINDOW_DAYS`].
@@ -118,17 +119,84 @@ pub enum ErrorKind {
     #[error("{0} (strict mode)")]
     Anomaly(String),
     #[error("cannot encode the output: {0}")]
-    Encode(String),
+    Encode(#[source] Cause),
     #[error(
         "cannot tell `as_of`: no change carries a timestamp and no change file has a DMS name \
          (yyyyMMdd-HHmmssSSS); give it explicitly (--as-of YYYY-MM-DD)"
     )]
     AsOfUnknown,
+    /// An Arrow kernel refused the arrays it was given (an offset overflow, a length
+    /// mismatch): a limit of the data, not a mistake in an input file.
+    #[error("{0}")]
+    Arrow(#[source] Cause),
     #[error("{0}")]
     Invalid(String),
     /// The run was asked to stop ([`crate::Cancel`]).
     #[error("cancelled")]
     Cancelled,
+}
+
+/// The error of a library Tidemark calls (the Parquet reader, the CSV reader, gzip, an Arrow
+/// kernel), kept whole as the [source](std::error::Error::source) of an [`ErrorKind`] so a
+/// caller can reach it (`downcast_ref`) instead of its text.
+///
+/// It is shared (`Arc`) because those libraries' errors are not `Clone` and Tidemark's errors
+/// are: the faces copy them into reports and UI state. Two causes are equal when they say the
+/// same thing (their messages), which is what tests compare.
+///
+/// ```
+/// use tidemark_core::error::Cause;
+/// let cause = Cause::new(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "truncated"));
+/// assert_eq!(cause.to_string(), "truncated");
+/// assert_eq!(
+///     cause.downcast_ref::<std::io::Error>().map(|e| e.kind()),
+///     Some(std::io::ErrorKind::UnexpectedEof)
+/// );
+/// ```
+#[derive(Debug, Clone)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl Cause {
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Cause(Arc::new(error))
+    }
+
+    /// The library's error, if it is an `E`.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref()
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.to_string() == other.to_string()
+    }
+}
+
+/// An Arrow kernel's error as a Tidemark error.
+impl From<arrow_schema::ArrowError> for ErrorKind {
+    fn from(error: arrow_schema::ArrowError) -> Self {
+        ErrorKind::Arrow(Cause::new(error))
+    }
+}
+
+/// An Arrow kernel's error as a Tidemark error, without a place in the input.
+impl From<arrow_schema::ArrowError> for Error {
+    fn from(error: arrow_schema::ArrowError) -> Self {
+        Error::new(error.into())
+    }
 }
 
 /// The lengths of window the features accept, in days. The widest window worth having spans
@@ -257,7 +325,13 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    /// The library's error behind the problem, where there is one (the kind's message is
+    /// already this error's).
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0.kind)
+    }
+}
 
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Self {

@@ -352,7 +352,7 @@ impl<'a> VersionsBuilder<'a> {
         kind: SequenceKind,
         new_keys: &[ArrayRef],
     ) -> Result<Versions> {
-        let invalid = |e: arrow_schema::ArrowError| Error::new(ErrorKind::Invalid(e.to_string()));
+        let invalid = Error::from;
         let schema = Versions::schema_with(table, spec, kind, self.newest);
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(new_keys.len() + POSITION_COLUMNS);
         for (i, new) in new_keys.iter().enumerate() {

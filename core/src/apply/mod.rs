@@ -219,6 +219,6 @@ fn new_versions(
         .iter()
         .map(|k| arrow_select::take::take(k.as_ref(), &indices, None))
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
+        .map_err(Error::from)?;
     builder.finish(table, spec, *kind, &new_keys).map(Some)
 }

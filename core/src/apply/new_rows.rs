@@ -4,7 +4,7 @@ use arrow_array::{RecordBatch, UInt32Array};
 
 use super::NONE;
 use crate::change_set::KeyOutcome;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::splice::{Run, splice};
 
 /// The new table: snapshot rows in place (updated ones with their new values, deleted ones
@@ -67,7 +67,7 @@ pub(super) fn new_rows(
         pick(&mut runs, &mut picks, change as u32);
     }
     let picked = arrow_select::take::take_record_batch(changes, &UInt32Array::from(picks))
-        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
+        .map_err(Error::from)?;
 
     let indices: Vec<usize> = (0..snapshot.num_columns()).collect();
     let columns = crate::par::try_map(&indices, |&i| {
@@ -75,8 +75,7 @@ pub(super) fn new_rows(
             &[snapshot.column(i).as_ref(), picked.column(i).as_ref()],
             &runs,
         )
-        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))
+        .map_err(Error::from)
     })?;
-    RecordBatch::try_new(snapshot.schema(), columns)
-        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))
+    RecordBatch::try_new(snapshot.schema(), columns).map_err(Error::from)
 }

@@ -7,7 +7,7 @@ use super::layout::{FieldRole, FileLayout, is_known_name, named_sequence_kind, s
 use super::text::{ColumnBuilder, parse_sequence_number, parse_timestamp_micros};
 use super::{Decoded, FileRole, batch};
 use crate::changes::{Op, Sequence};
-use crate::error::{Error, ErrorKind, Location, Result};
+use crate::error::{Cause, Error, ErrorKind, Location, Result};
 use crate::files::is_transaction_file;
 use crate::par;
 use crate::spec::{HeaderMode, SequenceKind, TableSpec};
@@ -141,7 +141,7 @@ fn concat_column(parts: &[ArrayRef]) -> Result<ArrayRef, ErrorKind> {
         [one] => Ok(one.clone()),
         parts => {
             let parts: Vec<&dyn Array> = parts.iter().map(AsRef::as_ref).collect();
-            arrow_select::concat::concat(&parts).map_err(|e| ErrorKind::Invalid(e.to_string()))
+            arrow_select::concat::concat(&parts).map_err(ErrorKind::from)
         }
     }
 }
@@ -577,7 +577,7 @@ fn read(
 ) -> Result<bool, ErrorKind> {
     reader
         .read_byte_record(record)
-        .map_err(|e| ErrorKind::Csv(e.to_string()))
+        .map_err(|e| ErrorKind::Csv(Cause::new(e)))
 }
 
 /// `text`, whole records from its start, cut into at most `parts` pieces of about equal size.

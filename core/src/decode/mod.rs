@@ -16,7 +16,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::changes::{ChangeBatch, Op, Sequence, Snapshot, Sources};
-use crate::error::{Error, ErrorKind, Location, Result};
+use crate::error::{Cause, Error, ErrorKind, Location, Result};
 use crate::files::{FileFormat, InputFile};
 use crate::spec::{ColumnType, TableSpec};
 
@@ -148,8 +148,7 @@ pub fn decode_snapshot(
         start += decoded.rows.num_rows();
         batches.push(decoded.rows);
     }
-    let rows = arrow_select::concat::concat_batches(schema, &batches)
-        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
+    let rows = arrow_select::concat::concat_batches(schema, &batches).map_err(Error::from)?;
     Ok(Snapshot { rows, sources })
 }
 
@@ -191,7 +190,7 @@ fn before_key(
     if before_image.is_empty() {
         return Ok(None);
     }
-    let invalid = |e: arrow_schema::ArrowError| ErrorKind::Invalid(e.to_string());
+    let invalid = ErrorKind::from;
     spec.table
         .key
         .iter()
@@ -316,7 +315,7 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, ErrorKind> {
     let mut out = Vec::with_capacity(bytes.len() * 4);
     flate2::read::MultiGzDecoder::new(bytes)
         .read_to_end(&mut out)
-        .map_err(|e| ErrorKind::Gzip(e.to_string()))?;
+        .map_err(|e| ErrorKind::Gzip(Cause::new(e)))?;
     Ok(out)
 }
 
@@ -355,7 +354,7 @@ fn check_keys_present(spec: &TableSpec, decoded: &Decoded, file: &str) -> Result
 /// The decoded columns as a batch of the table; text decoded plain goes into the table's
 /// dictionary layout here.
 pub(crate) fn batch(schema: &SchemaRef, columns: Vec<ArrayRef>) -> Result<RecordBatch, ErrorKind> {
-    let invalid = |e: arrow_schema::ArrowError| ErrorKind::Invalid(e.to_string());
+    let invalid = ErrorKind::from;
     let columns = columns
         .into_iter()
         .zip(schema.fields())

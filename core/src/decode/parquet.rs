@@ -18,7 +18,7 @@ use super::layout::{FieldRole, FileLayout, OpReader, named_sequence_kind, sequen
 use super::text::{parse_sequence_number, parse_timestamp_micros};
 use super::{Decoded, FileRole, batch};
 use crate::changes::{Op, Sequence};
-use crate::error::{Error, ErrorKind, Location, Result};
+use crate::error::{Cause, Error, ErrorKind, Location, Result};
 use crate::files::InputFile;
 use crate::spec::{SequenceKind, TableSpec};
 
@@ -29,7 +29,7 @@ fn reader(file: &InputFile) -> Result<ParquetRecordBatchReaderBuilder<bytes::Byt
     ParquetRecordBatchReaderBuilder::try_new(file.bytes.clone()).map_err(|e| {
         Error::at(
             Location::file(&file.name),
-            ErrorKind::Parquet(e.to_string()),
+            ErrorKind::Parquet(Cause::new(e)),
         )
     })
 }
@@ -48,10 +48,15 @@ fn guarded<T>(file: &InputFile, read: impl FnOnce() -> Result<T>) -> Result<T> {
             .unwrap_or_default();
         Err(Error::at(
             Location::file(&file.name),
-            ErrorKind::Parquet(format!("the Parquet reader failed on it ({message})")),
+            ErrorKind::Parquet(Cause::new(ReaderPanicked(message))),
         ))
     })
 }
+
+/// The Parquet reader's panic on a corrupt file, as the error it should have returned.
+#[derive(Debug, thiserror::Error)]
+#[error("the Parquet reader failed on it ({0})")]
+struct ReaderPanicked(String);
 
 pub(crate) fn file_schema(file: &InputFile) -> Result<SchemaRef> {
     guarded(file, || Ok(reader(file)?.schema().clone()))
@@ -166,7 +171,7 @@ fn decode_unguarded(
     let metadata_rows = metadata.file_metadata().num_rows() as usize;
     let file_rows = metadata_rows.max(1);
     let arrow_metadata = ArrowReaderMetadata::try_new(metadata, options)
-        .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?;
+        .map_err(|e| Error::at(here(), ErrorKind::Parquet(Cause::new(e))))?;
     let read_column = |index: usize| -> Result<ArrayRef> {
         let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
             file.bytes.clone(),
@@ -189,7 +194,7 @@ fn decode_unguarded(
             .map_err(|e| {
                 Error::at(
                     here().column(names[index]),
-                    ErrorKind::Parquet(e.to_string()),
+                    ErrorKind::Parquet(Cause::new(e)),
                 )
             })?;
         let parts: Vec<&dyn arrow_array::Array> =
@@ -204,7 +209,7 @@ fn decode_unguarded(
             _ => {}
         }
         arrow_select::concat::concat(&parts)
-            .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))
+            .map_err(|e| Error::at(here(), ErrorKind::Parquet(Cause::new(e))))
     };
     // Columns decode independently: one per core. Metadata columns are not read at all.
     let indices: Vec<usize> = (0..names.len())
@@ -426,15 +431,15 @@ pub(crate) fn first_rows(file: &InputFile, rows: usize) -> Result<RecordBatch> {
             .with_batch_size(rows.max(1))
             .with_limit(rows)
             .build()
-            .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?
+            .map_err(|e| Error::at(here(), ErrorKind::Parquet(Cause::new(e))))?
             .next()
             .transpose()
-            .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?;
+            .map_err(|e| Error::at(here(), ErrorKind::Parquet(Cause::new(e))))?;
         let batch = batch.unwrap_or_else(|| RecordBatch::new_empty(schema));
         let schema = batch.schema().as_ref().clone().with_metadata(metadata);
         batch
             .with_schema(std::sync::Arc::new(schema))
-            .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))
+            .map_err(|e| Error::at(here(), ErrorKind::Parquet(Cause::new(e))))
     })
 }
 
@@ -454,7 +459,7 @@ fn read_all_unguarded(file: &InputFile) -> Result<RecordBatch> {
                 .collect::<Result<Vec<RecordBatch>, _>>()
                 .map_err(Into::into)
         })
-        .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))?;
+        .map_err(|e| Error::at(here(), ErrorKind::Parquet(Cause::new(e))))?;
     arrow_select::concat::concat_batches(&schema, &batches)
-        .map_err(|e| Error::at(here(), ErrorKind::Parquet(e.to_string())))
+        .map_err(|e| Error::at(here(), ErrorKind::Parquet(Cause::new(e))))
 }

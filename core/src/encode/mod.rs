@@ -11,7 +11,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Cause, Error, ErrorKind, Result};
 
 mod dictionary_chunk;
 
@@ -62,8 +62,8 @@ impl std::str::FromStr for OutputFormat {
     }
 }
 
-fn encode_error(e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::Encode(e.to_string()))
+fn encode_error(e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::new(ErrorKind::Encode(Cause::new(e)))
 }
 
 /// Rows per Parquet row group: large enough to compress well, small enough for readers to
@@ -251,7 +251,9 @@ pub fn write_csv<W: Write>(batch: &RecordBatch, out: W) -> Result<W> {
         }
         writer.write_record(None::<&[u8]>).map_err(encode_error)?;
     }
-    writer.into_inner().map_err(encode_error)
+    writer
+        .into_inner()
+        .map_err(|e| encode_error(e.into_error()))
 }
 
 /// Writes several tables at once, each into its own `out`, on every core when the `parallel`

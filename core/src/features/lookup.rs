@@ -13,7 +13,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
 use arrow_schema::DataType;
 
-use crate::error::{Error, ErrorKind, Location, Result};
+use crate::error::{Cause, Error, ErrorKind, Location, Result};
 use crate::files::{FileFormat, InputFile};
 
 const US_CITIES: &[u8] = include_bytes!("../../data/reference/us_cities.csv");
@@ -301,14 +301,15 @@ fn read_csv_entries(source: &str, bytes: &[u8]) -> Result<Vec<Entry>> {
 
 fn read_parquet_entries(file: &InputFile) -> Result<Vec<Entry>> {
     let here = || Location::file(&file.name);
-    let parquet_error = |e: String| Error::at(here(), ErrorKind::Parquet(e));
+    let parquet_error =
+        |e: parquet::errors::ParquetError| Error::at(here(), ErrorKind::Parquet(Cause::new(e)));
     let reader =
         parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file.bytes.clone())
             .and_then(|b| b.build())
-            .map_err(|e| parquet_error(e.to_string()))?;
+            .map_err(parquet_error)?;
     let batches: Vec<RecordBatch> = reader
         .collect::<Result<_, _>>()
-        .map_err(|e| parquet_error(e.to_string()))?;
+        .map_err(|e| parquet_error(e.into()))?;
     let Some(first) = batches.first() else {
         return Ok(Vec::new());
     };

@@ -125,7 +125,7 @@ pub fn enrich(
     let per_row = |per_group: ArrayRef| -> Result<ArrayRef> {
         DictionaryArray::try_new(keys.clone(), per_group)
             .map(|d| Arc::new(d) as ArrayRef)
-            .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))
+            .map_err(Error::from)
     };
 
     let mut fields: Vec<Field> = table
@@ -157,8 +157,7 @@ pub fn enrich(
     push(&spec.output.rate, per_row(Arc::new(rate))?, false);
     push(&spec.output.count, per_row(Arc::new(count))?, false);
 
-    let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-        .map_err(|e| Error::new(ErrorKind::Invalid(e.to_string())))?;
+    let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(Error::from)?;
     let summary = FeatureSummary {
         as_of: as_of.date,
         as_of_source: as_of.source.clone(),

@@ -15,7 +15,7 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 
 use crate::decode::text::{parse_date, parse_timestamp_micros};
-use crate::error::{Error, ErrorKind, Location, Result};
+use crate::error::{Cause, Error, ErrorKind, Location, Result};
 use crate::files::{
     DmsName, FileFormat, InputFile, NamedAs, base_name, is_transaction_file, sort_for_apply,
 };
@@ -947,7 +947,7 @@ fn csv_records(file: &InputFile, text: &[u8], dialect: &CsvDialect) -> Result<Ve
     let mut records = Vec::new();
     for (row, record) in reader.byte_records().take(SAMPLE_ROWS + 1).enumerate() {
         let at = || Location::file(&file.name).row(row as u64 + 1);
-        let record = record.map_err(|e| Error::at(at(), ErrorKind::Csv(e.to_string())))?;
+        let record = record.map_err(|e| Error::at(at(), ErrorKind::Csv(Cause::new(e))))?;
         let fields: Vec<String> = record
             .iter()
             .map(|f| String::from_utf8(f.to_vec()))
@@ -1036,7 +1036,7 @@ fn sample_parquet(file: &InputFile, is_load: bool) -> Result<Sample> {
         let text = arrow_cast::cast(array, &DataType::Utf8).map_err(|e| {
             Error::at(
                 Location::file(&file.name),
-                ErrorKind::Parquet(e.to_string()),
+                ErrorKind::Parquet(Cause::new(e)),
             )
         })?;
         let text = arrow_array::cast::AsArray::as_string::<i32>(&text);
@@ -1082,7 +1082,7 @@ fn sample_csv(
         let record = record.map_err(|e| {
             Error::at(
                 Location::file(&file.name).row(row as u64 + 1),
-                ErrorKind::Csv(e.to_string()),
+                ErrorKind::Csv(Cause::new(e)),
             )
         })?;
         let fields: Vec<String> = record
