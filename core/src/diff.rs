@@ -370,6 +370,7 @@ mod tests {
                 changes
             },
             state: None,
+            change_log: None,
         };
         let options = Options {
             as_of: chrono::NaiveDate::from_ymd_opt(2021, 10, 18),

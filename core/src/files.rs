@@ -224,6 +224,8 @@ pub fn is_data_file(name: &str) -> bool {
 pub const STATE_FILE: &str = "state.parquet";
 /// The run report.
 pub const REPORT_FILE: &str = "report.json";
+/// Every change applied, per key: what history (`[history]`) keeps for the next run.
+pub const CHANGE_LOG_FILE: &str = "change_log.parquet";
 
 /// The files a run writes into its output folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -236,16 +238,22 @@ pub enum OutputFile {
     Diff,
     /// [`STATE_FILE`], always Parquet.
     State,
+    /// Every version of every key (`[history]` in the spec).
+    History,
+    /// [`CHANGE_LOG_FILE`], always Parquet (`[history]` in the spec).
+    ChangeLog,
     /// [`REPORT_FILE`].
     Report,
 }
 
 impl OutputFile {
-    pub const ALL: [OutputFile; 5] = [
+    pub const ALL: [OutputFile; 7] = [
         OutputFile::Snapshot,
         OutputFile::Enriched,
         OutputFile::Diff,
         OutputFile::State,
+        OutputFile::History,
+        OutputFile::ChangeLog,
         OutputFile::Report,
     ];
 
@@ -256,6 +264,8 @@ impl OutputFile {
             OutputFile::Enriched => "enriched",
             OutputFile::Diff => "diff",
             OutputFile::State => "state",
+            OutputFile::History => "history",
+            OutputFile::ChangeLog => "change_log",
             OutputFile::Report => "report",
         }
     }
@@ -270,6 +280,7 @@ impl OutputFile {
     pub fn file_name(self, format: crate::OutputFormat) -> String {
         match self {
             OutputFile::State => STATE_FILE.to_string(),
+            OutputFile::ChangeLog => CHANGE_LOG_FILE.to_string(),
             OutputFile::Report => REPORT_FILE.to_string(),
             table => format!("{}.{}", table.stem(), format.extension()),
         }

@@ -7,6 +7,7 @@
 //! - [`decode`]: snapshots and change files (DMS CSV, gzip'd CSV, Parquet) into Arrow;
 //! - [`apply`]: the changes, in sequence order, to the snapshot, with a [`diff`] of every
 //!   touched key and a count of every anomaly;
+//! - [`history`]: every version of every key (SCD type 2), when the spec asks for it;
 //! - [`features`]: per-group lookup, dense rank, windowed rate and size;
 //! - [`encode`]: the results as Parquet or CSV.
 //!
@@ -23,6 +24,7 @@ pub mod error;
 pub mod example;
 pub mod features;
 pub mod files;
+pub mod history;
 mod keys;
 mod par;
 pub mod pipeline;

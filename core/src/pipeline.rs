@@ -12,6 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::features::lookup::Lookup;
 use crate::features::{AsOf, AsOfSource, Enriched, enrich};
 use crate::files::{DmsName, InputFile, sort_for_apply};
+use crate::history::{ChangeLog, History};
 use crate::report::{RunReport, SnapshotSummary};
 use crate::spec::{FeatureSpec, TableSpec};
 use arrow_array::RecordBatch;
@@ -28,6 +29,9 @@ pub struct Inputs {
     pub state: Option<InputFile>,
     /// Change files, in any order: they are sorted by their DMS names.
     pub changes: Vec<InputFile>,
+    /// The change log an earlier run kept (its `change_log.parquet`), when the spec keeps
+    /// history: this run extends it.
+    pub change_log: Option<InputFile>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -73,6 +77,8 @@ pub struct Output {
     pub diff: Diff,
     /// The table with its feature columns, when the spec has features.
     pub enriched: Option<RecordBatch>,
+    /// Every version of every key and the change log behind it, when the spec keeps history.
+    pub history: Option<History>,
     pub report: RunReport,
 }
 
@@ -101,7 +107,10 @@ pub fn run(
     sort_for_apply(&mut inputs.snapshot);
     sort_for_apply(&mut inputs.changes);
     let schema = table_schema(spec, &inputs.snapshot)?;
-    let total = inputs.snapshot.len() + inputs.changes.len() + inputs.state.is_some() as usize;
+    let total = inputs.snapshot.len()
+        + inputs.changes.len()
+        + inputs.state.is_some() as usize
+        + inputs.change_log.is_some() as usize;
     let mut index = 0;
     let mut decoding = |file: &InputFile, progress: &mut dyn FnMut(Stage)| {
         options.cancel.check()?;
@@ -135,6 +144,17 @@ pub fn run(
         }
         None => None,
     };
+    let change_log = match (&inputs.change_log, &spec.history) {
+        (Some(file), Some(_)) => {
+            decoding(file, progress)?;
+            Some(ChangeLog::from_batch(
+                read_parquet(file)?,
+                &schema,
+                &file.name,
+            )?)
+        }
+        _ => None,
+    };
     for file in &inputs.changes {
         decoding(file, progress)?;
     }
@@ -151,6 +171,7 @@ pub fn run(
         ApplyOptions {
             strict: options.strict,
             cancel: options.cancel.clone(),
+            change_log,
         },
     )?;
     let mut applied = applied;
@@ -204,6 +225,7 @@ pub fn run(
         versions: applied.versions,
         diff: applied.diff,
         enriched,
+        history: applied.history,
         report,
     })
 }
@@ -311,6 +333,7 @@ mod tests {
             snapshot: seed.snapshot,
             changes: seed.changes,
             state: None,
+            change_log: None,
         };
         let options = Options {
             window_days: Some(0),
@@ -333,6 +356,7 @@ mod tests {
                 snapshot: seed.snapshot,
                 changes: seed.changes,
                 state: None,
+                change_log: None,
             };
             let cancel = Cancel::new();
             let options = Options {

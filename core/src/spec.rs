@@ -28,6 +28,55 @@ pub struct TableSpec {
     pub csv: CsvDialect,
     #[serde(default)]
     pub features: Option<FeatureSpec>,
+    /// Keep every version of every key (SCD type 2): the `history` and `change_log` outputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistorySpec>,
+}
+
+/// `[history]`: keep every version of every key (see [`crate::history`]). Empty, every
+/// insert and update opens a version; with `track` (or `track_except`), only a change of
+/// those columns (or of the others) does, and other changes update the current version.
+///
+/// ```
+/// let spec: tidemark_core::TableSpec = toml::from_str(r#"
+/// [table]
+/// name = "users"
+/// key = ["id"]
+/// columns = [{ name = "id", type = "int64" }, { name = "name", type = "string" },
+///            { name = "city", type = "string" }]
+/// [history]
+/// track_except = ["city"]
+/// "#).unwrap();
+/// let history = spec.history.unwrap();
+/// assert_eq!(history.tracked(&["id", "name", "city"]).unwrap(), ["id", "name"]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistorySpec {
+    /// The columns whose changes open a new version (Databricks
+    /// `track_history_column_list`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track: Option<Vec<String>>,
+    /// The columns whose changes do not (Databricks `track_history_except_column_list`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track_except: Option<Vec<String>>,
+}
+
+impl HistorySpec {
+    /// The tracked columns among `columns` (the table's); `None` when every column is.
+    pub fn tracked(&self, columns: &[&str]) -> Option<Vec<String>> {
+        match (&self.track, &self.track_except) {
+            (Some(track), _) => Some(track.clone()),
+            (None, Some(except)) => Some(
+                columns
+                    .iter()
+                    .filter(|c| !except.iter().any(|e| e == *c))
+                    .map(|c| c.to_string())
+                    .collect(),
+            ),
+            (None, None) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -455,6 +504,18 @@ impl TableSpec {
                     "key column `{}` cannot be optional: every change needs its key",
                     c.name
                 ));
+            }
+            if let Some(h) = &self.history {
+                if h.track.is_some() && h.track_except.is_some() {
+                    return bad("[history] takes `track` or `track_except`, not both".into());
+                }
+                for column in h.track.iter().chain(&h.track_except).flatten() {
+                    if !names.contains(&column.as_str()) {
+                        return bad(format!(
+                            "[history] names `{column}`, which is not among the columns"
+                        ));
+                    }
+                }
             }
             if let Some(f) = &self.features {
                 for col in [&f.group, &f.date] {

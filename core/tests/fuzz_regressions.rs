@@ -90,6 +90,7 @@ fn no_spec_of_the_corpus_panics_when_read_or_used() {
         let inputs = tidemark_core::pipeline::Inputs {
             snapshot: load.clone(),
             state: None,
+            change_log: None,
             changes: changes.clone(),
         };
         let _ = tidemark_core::pipeline::run(&spec, inputs, &Default::default(), &mut |_| {});

@@ -42,6 +42,7 @@ fn apply_with(inferred: &Inferred, files: Vec<InputFile>) -> Vec<String> {
     let inputs = Inputs {
         snapshot,
         state: None,
+        change_log: None,
         changes,
     };
     let out = pipeline::run(&inferred.spec, inputs, &Options::default(), &mut |_| {}).unwrap();

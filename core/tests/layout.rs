@@ -121,6 +121,7 @@ fn run(snapshot: InputFile) -> (RecordBatch, RecordBatch) {
         snapshot: vec![snapshot],
         changes: vec![changes],
         state: None,
+        change_log: None,
     };
     let out = pipeline::run(
         &TableSpec::users(),

@@ -11,6 +11,7 @@ fn run_seed(options: &Options) -> pipeline::Output {
         snapshot: seed.snapshot,
         changes: seed.changes,
         state: None,
+        change_log: None,
     };
     pipeline::run(&TableSpec::users(), inputs, options, &mut |_| {}).expect("the seed runs")
 }

@@ -23,6 +23,7 @@ fn run(spec: &TableSpec, changes: &[(&str, &str)]) -> tidemark_core::Result<pipe
     let inputs = Inputs {
         snapshot: vec![InputFile::new("dms/public/users/LOAD00000001.csv", LOAD)],
         state: None,
+        change_log: None,
         changes: changes
             .iter()
             .map(|(name, text)| InputFile::new(*name, text.as_bytes().to_vec()))
@@ -148,6 +149,7 @@ fn a_transaction_file_in_parquet_is_refused_as_dms_writes_none() {
     let inputs = Inputs {
         snapshot: vec![InputFile::new("dms/public/users/LOAD00000001.csv", LOAD)],
         state: None,
+        change_log: None,
         changes: vec![InputFile::new(
             "txn/CDC_TXN-20211017194324349.parquet",
             parquet,

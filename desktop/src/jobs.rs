@@ -197,6 +197,7 @@ mod tests {
                 snapshot: seed.snapshot,
                 changes: seed.changes,
                 state: None,
+                change_log: None,
             };
             let options = tidemark_core::pipeline::Options {
                 cancel,

@@ -130,6 +130,7 @@ impl Session {
             snapshot: self.snapshot.clone(),
             state: self.state.clone(),
             changes: self.included_changes().cloned().collect(),
+            change_log: None,
         }
     }
 

@@ -20,6 +20,7 @@ use crate::changes::{ChangeBatch, Op, Snapshot};
 use crate::diff::{self, Diff};
 use crate::error::{Error, ErrorKind, Result};
 use crate::files::DmsName;
+use crate::history::{ChangeLog, History};
 use crate::keys::{KeyValues, find_duplicate, format_key};
 use crate::report::{Anomaly, ApplySummary, FileSummary};
 use crate::spec::{SequenceKind, TableSpec};
@@ -40,6 +41,9 @@ pub struct ApplyOptions {
     pub strict: bool,
     /// Checked every 65,536 changes of the replay, and between its phases.
     pub cancel: crate::Cancel,
+    /// The change log an earlier run kept, which this run's changes extend when the spec
+    /// keeps history (`[history]`); without one, history starts from the snapshot.
+    pub change_log: Option<ChangeLog>,
 }
 
 /// The result of applying changes.
@@ -55,6 +59,8 @@ pub struct Applied {
     pub anomalies: Vec<Anomaly>,
     /// The newest commit timestamp applied, in microseconds, when the sequence is a timestamp.
     pub newest_timestamp: Option<i64>,
+    /// Every version of every key, when the spec keeps history.
+    pub history: Option<History>,
 }
 
 /// Applies `changes` (in apply order) to `snapshot`, given the versions of earlier runs.
@@ -103,6 +109,17 @@ pub fn apply(
         },
     );
     let (rows, (new_versions, diff)) = (rows?, versions_and_diff?);
+    options.cancel.check()?;
+    let history = match &spec.history {
+        Some(_) => Some(crate::history::extend(
+            spec,
+            &schema,
+            options.change_log.as_ref(),
+            snapshot,
+            &set,
+        )?),
+        None => None,
+    };
     let files = file_summaries(changes, &set, outcomes, &diff);
 
     let summary = ApplySummary {
@@ -126,6 +143,7 @@ pub fn apply(
         files,
         anomalies: replay.anomalies,
         newest_timestamp,
+        history,
     })
 }
 

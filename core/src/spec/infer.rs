@@ -649,6 +649,7 @@ pub fn infer_run(
         cdc,
         csv: dialect,
         features: None,
+        history: None,
     };
     // What is printed reads back as the same spec.
     let spec = TableSpec::from_toml(&spec.to_toml())?;

@@ -78,12 +78,16 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
     if args.spec.is_some() {
         inputs::read_spec(args.spec.as_deref())?;
     }
-    let (snapshot, mut state) = match &args.snapshot {
+    let kept = match &args.snapshot {
         Some(path) => inputs::snapshot(path, reading)?,
-        None => (Vec::new(), None),
+        None => Default::default(),
     };
+    let (snapshot, mut state, mut change_log) = (kept.files, kept.state, kept.change_log);
     if let Some(path) = &args.state {
         state = Some(inputs::read_with(path, reading)?);
+    }
+    if let Some(path) = &args.change_log {
+        change_log = Some(inputs::read_with(path, reading)?);
     }
     let changes = inputs::changes(&args.changes, reading)?;
     let (spec, inferred) = spec_of_run(&args, &snapshot, &changes)?;
@@ -107,6 +111,7 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
             snapshot,
             state,
             changes,
+            change_log,
         },
         &options,
         show_progress,
@@ -131,6 +136,7 @@ pub(super) fn demo(args: DemoArgs) -> Result<(), CliError> {
         snapshot: seed.snapshot,
         changes: seed.changes,
         state: None,
+        change_log: None,
     };
     let out = match &args.out {
         Some(dir) => Some(OutFolder::open(dir, DEMO_LOCK_TIMEOUT)?),
@@ -185,10 +191,12 @@ fn write_outputs(
             OutputFile::Enriched => output.enriched.as_ref(),
             OutputFile::Diff => Some(&output.diff.rows),
             OutputFile::State => output.versions.as_ref().map(|v| &v.rows),
+            OutputFile::History => output.history.as_ref().map(|h| &h.versions),
+            OutputFile::ChangeLog => output.history.as_ref().map(|h| &h.log.rows),
             OutputFile::Report => None,
         };
         let format = match wanted_file {
-            OutputFile::State => OutputFormat::Parquet,
+            OutputFile::State | OutputFile::ChangeLog => OutputFormat::Parquet,
             _ => format,
         };
         if let Some(table) = table {

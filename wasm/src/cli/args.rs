@@ -40,7 +40,8 @@ pub struct EventArgs {
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// The snapshot: a Parquet or DMS CSV file, a folder of LOAD*.csv parts, or the --out
-    /// folder of an earlier run (exactly the run it holds: its snapshot and its state.parquet).
+    /// folder of an earlier run (exactly the run it holds: its snapshot, its state.parquet and
+    /// its change_log.parquet).
     /// Absent for a CDC-only task (no full load): the table starts empty, with the spec's
     /// columns.
     #[arg(long, value_name = "PATH")]
@@ -63,6 +64,10 @@ pub struct ApplyArgs {
     /// The versions an earlier run kept (its state.parquet), when not found beside the snapshot.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// The change log an earlier run kept (its change_log.parquet: history, `[history]` in the
+    /// spec), when not found beside the snapshot.
+    #[arg(long, value_name = "FILE")]
+    pub change_log: Option<PathBuf>,
     /// End of the features' window; by default the date of the newest change applied.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     pub as_of: Option<NaiveDate>,
@@ -89,12 +94,14 @@ pub struct ApplyArgs {
     /// before giving up with an error.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub lock_timeout: u64,
-    /// Which outputs to write (comma-separated): snapshot, enriched, diff, state, report.
+    /// Which outputs to write (comma-separated): snapshot, enriched, diff, state, history,
+    /// change_log, report. History and its change log are written when the spec keeps
+    /// history (`[history]`).
     #[arg(
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "snapshot,enriched,diff,state,report"
+        default_value = "snapshot,enriched,diff,state,history,change_log,report"
     )]
     pub outputs: Vec<OutputFile>,
     #[command(flatten)]

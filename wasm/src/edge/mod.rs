@@ -638,6 +638,9 @@ fn run(
         snapshot,
         state: versions,
         changes,
+        // History is not kept by the edge function yet: its versions would need the change
+        // log in its manifest (see the README's history section).
+        change_log: None,
     };
     Ok(pipeline::run(&config.spec, inputs, &options, &mut |_| {})?)
 }

@@ -9,7 +9,7 @@ use std::collections::{HashSet, VecDeque};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use tidemark_core::files::{self, NamedAs, OutputFile, STATE_FILE};
+use tidemark_core::files::{self, CHANGE_LOG_FILE, NamedAs, OutputFile, STATE_FILE};
 use tidemark_core::{InputFile, OutputFormat, TableSpec};
 
 /// What can go wrong before the core sees any bytes.
@@ -69,12 +69,12 @@ pub enum Reading {
 /// directory, only the run its pointer names is read (see [`crate::io::outputs`]): never a file an
 /// older run left in another format, or a state without its snapshot. A directory written
 /// before runs had folders of their own holds its files at the top, and is read from there.
-pub fn snapshot(
-    path: &Path,
-    reading: Reading,
-) -> Result<(Vec<InputFile>, Option<InputFile>), InputError> {
+pub fn snapshot(path: &Path, reading: Reading) -> Result<SnapshotInputs, InputError> {
     if !path.is_dir() {
-        return Ok((vec![read_with(path, reading)?], None));
+        return Ok(SnapshotInputs {
+            files: vec![read_with(path, reading)?],
+            ..Default::default()
+        });
     }
     let current = crate::io::outputs::current_run(path).map_err(|source| InputError::Read {
         path: path.display().to_string(),
@@ -89,20 +89,22 @@ pub fn snapshot(
                 path: path.display().to_string(),
                 run: run.display().to_string(),
             })?;
-        return Ok((
-            vec![read_with(&snapshot, reading)?],
-            state_in(&run, reading)?,
-        ));
+        return Ok(SnapshotInputs {
+            files: vec![read_with(&snapshot, reading)?],
+            state: kept_in(&run, STATE_FILE, reading)?,
+            change_log: kept_in(&run, CHANGE_LOG_FILE, reading)?,
+        });
     }
     for name in
         [OutputFormat::Parquet, OutputFormat::Csv].map(|f| OutputFile::Snapshot.file_name(f))
     {
         let candidate = path.join(name);
         if candidate.is_file() {
-            return Ok((
-                vec![read_with(&candidate, reading)?],
-                state_in(path, reading)?,
-            ));
+            return Ok(SnapshotInputs {
+                files: vec![read_with(&candidate, reading)?],
+                state: kept_in(path, STATE_FILE, reading)?,
+                change_log: kept_in(path, CHANGE_LOG_FILE, reading)?,
+            });
         }
     }
     let parts: Vec<PathBuf> = list_data_files(path)?
@@ -115,20 +117,30 @@ pub fn snapshot(
             path: path.display().to_string(),
         });
     }
-    Ok((
-        parts
+    Ok(SnapshotInputs {
+        files: parts
             .iter()
             .map(|p| read_with(p, reading))
             .collect::<Result<_, _>>()?,
-        None,
-    ))
+        ..Default::default()
+    })
 }
 
-/// The state an earlier run kept in `dir` beside its snapshot, if it kept one.
-fn state_in(dir: &Path, reading: Reading) -> Result<Option<InputFile>, InputError> {
-    let state = dir.join(STATE_FILE);
-    if state.is_file() {
-        read_with(&state, reading).map(Some)
+/// What `--snapshot` names: the snapshot's files, and what an earlier run kept beside them.
+#[derive(Debug, Default)]
+pub struct SnapshotInputs {
+    pub files: Vec<InputFile>,
+    /// Its `state.parquet`.
+    pub state: Option<InputFile>,
+    /// Its `change_log.parquet` (history).
+    pub change_log: Option<InputFile>,
+}
+
+/// The file `name` an earlier run kept in `dir` beside its snapshot, if it kept one.
+fn kept_in(dir: &Path, name: &str, reading: Reading) -> Result<Option<InputFile>, InputError> {
+    let path = dir.join(name);
+    if path.is_file() {
+        read_with(&path, reading).map(Some)
     } else {
         Ok(None)
     }

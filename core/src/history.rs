@@ -1,0 +1,595 @@
+//! History (slowly changing dimension type 2): every version of every key, kept across runs.
+//!
+//! Two tables carry it:
+//!
+//! - The **change log** ([`ChangeLog`], `change_log.parquet`): every change ever applied, one
+//!   row per change and key, ordered by key and then by the total order changes apply in
+//!   (sequence, change sequence, file, row: see [`crate::versions`]). The rows of the snapshot
+//!   the history started from are there too, as operation `L`, before every change. It is
+//!   the state history needs between runs: a late change (older than what a key has) lands at
+//!   its place among the changes already logged, and a change already logged (a replayed
+//!   file: same position, same key) is not logged twice.
+//! - The **history** ([`History::versions`], `history.parquet`): what the log means as
+//!   versions, one row per version of a key, with `valid_from` and `valid_to` (the sequence
+//!   values of the change that opened the version and of the one that closed it; `valid_to`
+//!   is null for the current version), `is_current`, `deleted` (the version was closed by a
+//!   delete) and the operation, file and row of the change that opened it. It is computed
+//!   from the log by [`versions_of`], so any order of files over any number of runs gives the
+//!   same history as one replay of all of them in order.
+//!
+//! Which changes open a version: every insert and update, unless the spec lists the columns
+//! whose history it tracks ([`crate::spec::HistorySpec`]); then a change that leaves those
+//! columns as they were updates the current version in place (its values become the
+//! change's; `valid_from` and provenance stay the opening change's). A delete closes the
+//! current version; a delete of a key without one changes nothing.
+//!
+//! The snapshot's rows have no sequence value: their versions start at `valid_from` null
+//! ("since the load"), before any change.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{Decimal128Builder, StringDictionaryBuilder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Decimal128Type, Int32Type, UInt64Type};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Decimal128Array, DictionaryArray, RecordBatch, StringArray,
+    TimestampMicrosecondArray, UInt32Array, UInt64Array,
+};
+use arrow_ord::sort::SortColumn;
+use arrow_schema::{DataType, Field, Schema, SchemaRef, SortOptions, TimeUnit};
+
+use crate::change_set::{ChangeSet, key_columns};
+use crate::changes::{Op, Snapshot};
+use crate::error::{Error, ErrorKind, Location, Result};
+use crate::files::FileOrder;
+use crate::keys::{KeyMap, KeyValues};
+use crate::spec::{SequenceKind, TableSpec};
+use crate::versions::{VERSION_CHANGE_SEQUENCE_COLUMN, VERSION_FILE_COLUMN, VERSION_ROW_COLUMN};
+
+/// The change's operation in the log and the history: `L` (a row of the snapshot history
+/// started from), `I`, `U` or `D`.
+pub const OP_COLUMN: &str = "_tidemark_op";
+/// The change's sequence value in the log (decimal(38,0); null for `L` rows).
+pub const LOG_SEQUENCE_COLUMN: &str = "_tidemark_sequence";
+/// The sequence value of the change that opened a version.
+pub const VALID_FROM_COLUMN: &str = "valid_from";
+/// The sequence value of the change that closed a version; null while it is current.
+pub const VALID_TO_COLUMN: &str = "valid_to";
+pub const IS_CURRENT_COLUMN: &str = "is_current";
+/// The version was closed by a delete (of its key, or a move of its row to another key).
+pub const DELETED_COLUMN: &str = "deleted";
+const SEQUENCE_KIND_METADATA: &str = "tidemark.sequence_kind";
+/// The operation letter of a snapshot's row in the log.
+const LOAD: &str = "L";
+
+/// Every change applied, per key in apply order: the history's state between runs. See the
+/// module documentation.
+///
+/// Its rows are the table's columns, then `_tidemark_op` (`L`, `I`, `U`, `D`),
+/// `_tidemark_sequence` and `_tidemark_change_sequence` (decimal(38,0)), `_tidemark_file`
+/// (dictionary text: the file's name as given) and `_tidemark_row` (uint64).
+#[derive(Debug, Clone)]
+pub struct ChangeLog {
+    pub kind: SequenceKind,
+    pub rows: RecordBatch,
+}
+
+/// The history after a run: its change log, and the versions it means.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub log: ChangeLog,
+    /// One row per version: the table's columns, then `valid_from`, `valid_to` (timestamps
+    /// for a timestamp sequence, decimal(38,0) for a number), `is_current`, `deleted`,
+    /// `_tidemark_op`, `_tidemark_file` and `_tidemark_row` (the change that opened it).
+    pub versions: RecordBatch,
+}
+
+fn decimal() -> DataType {
+    DataType::Decimal128(38, 0)
+}
+
+fn file_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+impl ChangeLog {
+    /// The schema of a change log of a table of schema `table`.
+    pub fn schema(table: &Schema, kind: SequenceKind) -> SchemaRef {
+        let mut fields: Vec<Field> = table.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.extend([
+            Field::new(OP_COLUMN, DataType::Utf8, false),
+            Field::new(LOG_SEQUENCE_COLUMN, decimal(), true),
+            Field::new(VERSION_CHANGE_SEQUENCE_COLUMN, decimal(), true),
+            Field::new(VERSION_FILE_COLUMN, file_type(), false),
+            Field::new(VERSION_ROW_COLUMN, DataType::UInt64, false),
+        ]);
+        let metadata = [(SEQUENCE_KIND_METADATA.to_string(), kind.to_string())];
+        let metadata: std::collections::HashMap<String, String> = metadata.into_iter().collect();
+        Arc::new(Schema::new_with_metadata(fields, metadata))
+    }
+
+    /// A change log read back from `file` (an earlier run's `change_log.parquet`), checked
+    /// against the table's schema.
+    pub fn from_batch(rows: RecordBatch, table: &Schema, file: &str) -> Result<ChangeLog> {
+        let bad = |why: String| {
+            Error::at(
+                Location::file(file),
+                ErrorKind::Columns(format!("not a Tidemark change log: {why}")),
+            )
+        };
+        let kind = match rows.schema().metadata().get(SEQUENCE_KIND_METADATA) {
+            Some(k) if k == "number" => SequenceKind::Number,
+            Some(k) if k == "timestamp" => SequenceKind::Timestamp,
+            _ => return Err(bad("no sequence kind".into())),
+        };
+        let expected = Self::schema(table, kind);
+        let mut columns = Vec::with_capacity(expected.fields().len());
+        for field in expected.fields() {
+            let column = rows
+                .column_by_name(field.name())
+                .ok_or_else(|| bad(format!("no column `{}`", field.name())))?;
+            let column = match column.data_type() == field.data_type() {
+                true => column.clone(),
+                false => arrow_cast::cast(column, field.data_type()).map_err(|_| {
+                    bad(format!(
+                        "column `{}` is {}, not {}",
+                        field.name(),
+                        column.data_type(),
+                        field.data_type()
+                    ))
+                })?,
+            };
+            columns.push(column);
+        }
+        let rows = RecordBatch::try_new(expected, columns).map_err(|e| bad(e.to_string()))?;
+        Ok(ChangeLog { kind, rows })
+    }
+
+    fn column(&self, name: &str) -> &ArrayRef {
+        self.rows
+            .column_by_name(name)
+            .expect("a change log's column")
+    }
+}
+
+/// The log's rows for one set of events, before they are merged into the log.
+struct Events {
+    rows: RecordBatch,
+}
+
+/// The history after this run: `old` (the log of earlier runs; without one, history starts
+/// from `snapshot`'s rows) with the run's changes `set` logged at their places.
+pub(crate) fn extend(
+    spec: &TableSpec,
+    table: &SchemaRef,
+    old: Option<&ChangeLog>,
+    snapshot: &Snapshot,
+    set: &ChangeSet,
+) -> Result<History> {
+    let kind = match (&set.sequence, old) {
+        (Some((kind, _)), Some(old)) if *kind != old.kind => {
+            return Err(Error::new(ErrorKind::Columns(format!(
+                "the change log orders changes by a {} sequence, but these change files carry a {kind} one",
+                old.kind
+            ))));
+        }
+        (Some((kind, _)), _) => *kind,
+        (None, Some(old)) => old.kind,
+        (None, None) => SequenceKind::Number,
+    };
+    if set.sequence.is_none() && !set.ops.is_empty() {
+        return Err(Error::new(ErrorKind::Columns(
+            "history needs change files that carry a sequence (a commit timestamp or a change number)"
+                .into(),
+        )));
+    }
+    let schema = ChangeLog::schema(table, kind);
+    let mut parts: Vec<RecordBatch> = Vec::new();
+    match old {
+        Some(old) => parts.push(old.rows.clone()),
+        None => parts.push(load_events(&schema, snapshot)?.rows),
+    }
+    parts.push(change_events(&schema, set)?.rows);
+    parts.extend(move_events(spec, &schema, set)?.map(|e| e.rows));
+    let all = arrow_select::concat::concat_batches(&schema, &parts).map_err(Error::from)?;
+    let log = ChangeLog {
+        kind,
+        rows: in_log_order(spec, all)?,
+    };
+    let versions = versions_of(spec, &log)?;
+    Ok(History { log, versions })
+}
+
+/// The snapshot's rows as `L` events, before every change.
+fn load_events(schema: &SchemaRef, snapshot: &Snapshot) -> Result<Events> {
+    let n = snapshot.rows.num_rows();
+    let mut files = StringDictionaryBuilder::<Int32Type>::new();
+    let mut rows = Vec::with_capacity(n);
+    for i in 0..n {
+        let (file, row) = snapshot.sources.file_and_row(i);
+        files.append_value(file);
+        rows.push(row);
+    }
+    let mut columns: Vec<ArrayRef> = snapshot.rows.columns().to_vec();
+    columns.extend([
+        Arc::new(StringArray::from(vec![LOAD; n])) as ArrayRef,
+        arrow_array::new_null_array(&decimal(), n),
+        arrow_array::new_null_array(&decimal(), n),
+        Arc::new(files.finish()),
+        Arc::new(UInt64Array::from(rows)),
+    ]);
+    Ok(Events {
+        rows: RecordBatch::try_new(schema.clone(), columns).map_err(Error::from)?,
+    })
+}
+
+/// The run's changes, one event each, in the order they came.
+fn change_events(schema: &SchemaRef, set: &ChangeSet) -> Result<Events> {
+    let n = set.ops.len();
+    let ops: StringArray = set
+        .ops
+        .iter()
+        .map(|op| Some(op.letter().to_string()))
+        .collect();
+    let mut columns: Vec<ArrayRef> = set.rows.columns().to_vec();
+    columns.extend([
+        Arc::new(ops) as ArrayRef,
+        sequence_array(set, 0..n)?,
+        change_sequence_array(set, 0..n)?,
+        file_array(set, 0..n),
+        Arc::new(UInt64Array::from_iter_values(
+            (0..n).map(|c| set.sources.file_and_row(c).1),
+        )),
+    ]);
+    Ok(Events {
+        rows: RecordBatch::try_new(schema.clone(), columns).map_err(Error::from)?,
+    })
+}
+
+/// For each update that moves its row to another key (DMS before-images), a delete of the
+/// key it moves from, at the update's place.
+fn move_events(spec: &TableSpec, schema: &SchemaRef, set: &ChangeSet) -> Result<Option<Events>> {
+    if set.moves.is_empty() {
+        return Ok(None);
+    }
+    let n_changes = set.ops.len();
+    let n = set.moves.len();
+    let from = UInt32Array::from_iter_values((0..n as u32).map(|j| n_changes as u32 + j));
+    let changes: Vec<usize> = set.moves.iter().map(|&c| c as usize).collect();
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for field in schema.fields().iter().take(set.rows.num_columns()) {
+        let column = match spec.table.key.iter().position(|k| k == field.name()) {
+            Some(k) => arrow_select::take::take(set.all_keys[k].as_ref(), &from, None)
+                .map_err(Error::from)?,
+            None => arrow_array::new_null_array(field.data_type(), n),
+        };
+        columns.push(column);
+    }
+    columns.extend([
+        Arc::new(StringArray::from(vec![Op::Delete.letter().to_string(); n])) as ArrayRef,
+        sequence_array(set, changes.iter().copied())?,
+        change_sequence_array(set, changes.iter().copied())?,
+        file_array(set, changes.iter().copied()),
+        Arc::new(UInt64Array::from_iter_values(
+            changes.iter().map(|&c| set.sources.file_and_row(c).1),
+        )),
+    ]);
+    Ok(Some(Events {
+        rows: RecordBatch::try_new(schema.clone(), columns).map_err(Error::from)?,
+    }))
+}
+
+fn sequence_array(set: &ChangeSet, changes: impl Iterator<Item = usize>) -> Result<ArrayRef> {
+    let (_, values) = set
+        .sequence
+        .as_ref()
+        .expect("checked: the changes carry one");
+    decimal_array(changes.map(|c| Some(values[c])))
+}
+
+fn change_sequence_array(
+    set: &ChangeSet,
+    changes: impl Iterator<Item = usize>,
+) -> Result<ArrayRef> {
+    let values = set.change_sequence.as_ref();
+    decimal_array(changes.map(|c| values.map(|v| v[c])))
+}
+
+fn decimal_array(values: impl Iterator<Item = Option<i128>>) -> Result<ArrayRef> {
+    let mut builder = Decimal128Builder::new();
+    for value in values {
+        builder.append_option(value);
+    }
+    Ok(Arc::new(
+        builder
+            .finish()
+            .with_precision_and_scale(38, 0)
+            .map_err(Error::from)?,
+    ))
+}
+
+fn file_array(set: &ChangeSet, changes: impl Iterator<Item = usize>) -> ArrayRef {
+    let mut builder = StringDictionaryBuilder::<Int32Type>::new();
+    for c in changes {
+        builder.append_value(set.sources.file_and_row(c).0);
+    }
+    Arc::new(builder.finish())
+}
+
+/// `all`'s rows by key value, then in apply order, each change once: of two rows of one key
+/// at one position (a file applied again), the one logged first stays. Ordered by value, the
+/// log (and the history) is the same whatever order the files came in.
+fn in_log_order(spec: &TableSpec, all: RecordBatch) -> Result<RecordBatch> {
+    let n = all.num_rows();
+    let keys = key_columns(spec, &all);
+    let (_, key_ids) = KeyMap::build(KeyValues::new(&keys));
+    let log = ChangeLog {
+        kind: SequenceKind::Number,
+        rows: all,
+    };
+    let positions = Positions::of(&log);
+    let ascending = Some(SortOptions {
+        descending: false,
+        nulls_first: true,
+    });
+    let mut sort_by: Vec<SortColumn> = keys
+        .into_iter()
+        .map(|values| SortColumn {
+            values,
+            options: ascending,
+        })
+        .collect();
+    sort_by.extend(
+        [
+            log.column(LOG_SEQUENCE_COLUMN).clone(),
+            log.column(VERSION_CHANGE_SEQUENCE_COLUMN).clone(),
+            Arc::new(UInt32Array::from(positions.file_rank.clone())) as ArrayRef,
+            log.column(VERSION_ROW_COLUMN).clone(),
+            // Last: of equal positions, the row logged first.
+            Arc::new(UInt32Array::from_iter_values(0..n as u32)),
+        ]
+        .map(|values| SortColumn {
+            values,
+            options: ascending,
+        }),
+    );
+    let mut order = arrow_ord::sort::lexsort_to_indices(&sort_by, None)
+        .map_err(Error::from)?
+        .values()
+        .to_vec();
+    order.dedup_by(|later, earlier| {
+        key_ids[*later as usize] == key_ids[*earlier as usize]
+            && positions.key(*later as usize) == positions.key(*earlier as usize)
+    });
+    let indices = UInt32Array::from(order);
+    arrow_select::take::take_record_batch(&log.rows, &indices).map_err(Error::from)
+}
+
+/// The log's positions as plain values that sort in apply order: a missing sequence (a
+/// snapshot row) or change sequence first, files by [`FileOrder`] of their names.
+struct Positions<'a> {
+    sequence: &'a Decimal128Array,
+    change_sequence: &'a Decimal128Array,
+    /// Each row's file, as its rank among the log's file names in [`FileOrder`].
+    file_rank: Vec<u32>,
+    row: &'a UInt64Array,
+}
+
+impl<'a> Positions<'a> {
+    fn of(log: &'a ChangeLog) -> Positions<'a> {
+        let files: &DictionaryArray<Int32Type> = log.column(VERSION_FILE_COLUMN).as_dictionary();
+        let names = files.values().as_string::<i32>();
+        let mut by_order: Vec<usize> = (0..names.len()).collect();
+        by_order.sort_by_key(|&v| FileOrder::of(names.value(v)));
+        let mut rank_of_value = vec![0u32; names.len()];
+        // Equal orders (one file named twice in the dictionary) get one rank.
+        let mut rank = 0;
+        for (i, &v) in by_order.iter().enumerate() {
+            if i > 0 && FileOrder::of(names.value(by_order[i - 1])) != FileOrder::of(names.value(v))
+            {
+                rank += 1;
+            }
+            rank_of_value[v] = rank;
+        }
+        let file_rank = files
+            .keys()
+            .values()
+            .iter()
+            .map(|&k| rank_of_value[k as usize])
+            .collect();
+        Positions {
+            sequence: log
+                .column(LOG_SEQUENCE_COLUMN)
+                .as_primitive::<Decimal128Type>(),
+            change_sequence: log
+                .column(VERSION_CHANGE_SEQUENCE_COLUMN)
+                .as_primitive::<Decimal128Type>(),
+            file_rank,
+            row: log.column(VERSION_ROW_COLUMN).as_primitive::<UInt64Type>(),
+        }
+    }
+
+    fn key(&self, i: usize) -> (Option<i128>, Option<i128>, u32, u64) {
+        (
+            self.sequence.is_valid(i).then(|| self.sequence.value(i)),
+            self.change_sequence
+                .is_valid(i)
+                .then(|| self.change_sequence.value(i)),
+            self.file_rank[i],
+            self.row.value(i),
+        )
+    }
+}
+
+/// The versions `log` means (see the module documentation), by key and then in order.
+///
+/// With tracked columns, a change opens a version only if one of them differs from the
+/// current version's (nulls equal each other); other changes update the current version.
+pub fn versions_of(spec: &TableSpec, log: &ChangeLog) -> Result<RecordBatch> {
+    let n = log.rows.num_rows();
+    let table_columns = log.rows.num_columns() - 5;
+    let (_, key_ids) = KeyMap::build(KeyValues::new(&key_columns(spec, &log.rows)));
+    let ops = log.column(OP_COLUMN).as_string::<i32>();
+    let sequence = log
+        .column(LOG_SEQUENCE_COLUMN)
+        .as_primitive::<Decimal128Type>();
+    let tracked = tracked_unchanged(spec, log, table_columns)?;
+
+    // Per version: the row that opened it, the row whose values it has, and how it ended.
+    let mut opened: Vec<u32> = Vec::new();
+    let mut values: Vec<u32> = Vec::new();
+    let mut valid_to: Vec<Option<i128>> = Vec::new();
+    let mut deleted: Vec<bool> = Vec::new();
+    // The version of the key being read that is still open, if any.
+    let mut open: Option<usize> = None;
+    for i in 0..n {
+        if i > 0 && key_ids[i] != key_ids[i - 1] {
+            open = None;
+        }
+        let at = sequence.is_valid(i).then(|| sequence.value(i));
+        if ops.value(i) == "D" {
+            if let Some(v) = open.take() {
+                valid_to[v] = at;
+                deleted[v] = true;
+            }
+            continue;
+        }
+        match open {
+            // Tracked columns as they were: the version takes the change's values.
+            Some(v) if tracked.as_ref().is_some_and(|same| same[i]) => {
+                values[v] = i as u32;
+            }
+            _ => {
+                if let Some(v) = open {
+                    valid_to[v] = at;
+                }
+                open = Some(opened.len());
+                opened.push(i as u32);
+                values.push(i as u32);
+                valid_to.push(None);
+                deleted.push(false);
+            }
+        }
+    }
+    // A version is current when nothing closed it: no later change of its key, no delete.
+    let is_current: BooleanArray = valid_to
+        .iter()
+        .zip(&deleted)
+        .zip(opened.iter().enumerate())
+        .map(|((to, &deleted), (v, _))| {
+            let last_of_key = opened
+                .get(v + 1)
+                .is_none_or(|&next| key_ids[next as usize] != key_ids[opened[v] as usize]);
+            Some(to.is_none() && !deleted && last_of_key)
+        })
+        .collect();
+
+    let values = UInt32Array::from(values);
+    let opened_at = UInt32Array::from(opened.clone());
+    let mut columns: Vec<ArrayRef> = log.rows.columns()[..table_columns]
+        .iter()
+        .map(|c| arrow_select::take::take(c.as_ref(), &values, None))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(Error::from)?;
+    let from: Vec<Option<i128>> = opened
+        .iter()
+        .map(|&i| {
+            sequence
+                .is_valid(i as usize)
+                .then(|| sequence.value(i as usize))
+        })
+        .collect();
+    columns.push(sequence_values(log.kind, from)?);
+    columns.push(sequence_values(log.kind, valid_to)?);
+    columns.push(Arc::new(is_current));
+    columns.push(Arc::new(BooleanArray::from(deleted)));
+    for name in [OP_COLUMN, VERSION_FILE_COLUMN, VERSION_ROW_COLUMN] {
+        columns.push(
+            arrow_select::take::take(log.column(name).as_ref(), &opened_at, None)
+                .map_err(Error::from)?,
+        );
+    }
+    let schema = versions_schema(&log.rows.schema(), table_columns, log.kind);
+    RecordBatch::try_new(schema, columns).map_err(Error::from)
+}
+
+/// The schema of the history of a log of schema `log`.
+fn versions_schema(log: &Schema, table_columns: usize, kind: SequenceKind) -> SchemaRef {
+    let sequence_type = match kind {
+        SequenceKind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+        SequenceKind::Number => decimal(),
+    };
+    let mut fields: Vec<Field> = log.fields()[..table_columns]
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.extend([
+        Field::new(VALID_FROM_COLUMN, sequence_type.clone(), true),
+        Field::new(VALID_TO_COLUMN, sequence_type, true),
+        Field::new(IS_CURRENT_COLUMN, DataType::Boolean, false),
+        Field::new(DELETED_COLUMN, DataType::Boolean, false),
+        Field::new(OP_COLUMN, DataType::Utf8, false),
+        Field::new(VERSION_FILE_COLUMN, file_type(), false),
+        Field::new(VERSION_ROW_COLUMN, DataType::UInt64, false),
+    ]);
+    Arc::new(Schema::new(fields))
+}
+
+/// Sequence values as the history shows them: timestamps (microseconds) or numbers.
+fn sequence_values(kind: SequenceKind, values: Vec<Option<i128>>) -> Result<ArrayRef> {
+    Ok(match kind {
+        SequenceKind::Timestamp => Arc::new(TimestampMicrosecondArray::from(
+            values
+                .into_iter()
+                .map(|v| v.map(|micros| micros as i64))
+                .collect::<Vec<_>>(),
+        )),
+        SequenceKind::Number => decimal_array(values.into_iter())?,
+    })
+}
+
+/// Per log row: whether the spec's tracked columns hold what they held in the row before it
+/// (false for a key's first row); `None` when the spec tracks every column, as then every
+/// change opens a version.
+fn tracked_unchanged(
+    spec: &TableSpec,
+    log: &ChangeLog,
+    table_columns: usize,
+) -> Result<Option<Vec<bool>>> {
+    let schema = log.rows.schema();
+    let columns: Vec<&str> = schema.fields()[..table_columns]
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    let Some(tracked) = spec.history.as_ref().and_then(|h| h.tracked(&columns)) else {
+        return Ok(None);
+    };
+    let n = log.rows.num_rows();
+    let mut same = vec![n > 0; n];
+    if n > 0 {
+        same[0] = false;
+    }
+    for name in tracked {
+        let index = schema
+            .index_of(&name)
+            .ok()
+            .filter(|&i| i < table_columns)
+            .ok_or_else(|| {
+                Error::new(ErrorKind::Spec(format!(
+                    "[history] tracks `{name}`, which is not a column of the table"
+                )))
+            })?;
+        let column = log.rows.column(index);
+        if n < 2 {
+            break;
+        }
+        let differ = arrow_ord::cmp::distinct(&column.slice(1, n - 1), &column.slice(0, n - 1))
+            .map_err(Error::from)?;
+        for i in differ.values().set_indices() {
+            same[i + 1] = false;
+        }
+    }
+    // A row after a delete or another key's rows opens a version whatever it holds: the
+    // caller starts a version where none is open, so only the key change matters here.
+    Ok(Some(same))
+}

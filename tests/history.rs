@@ -1,0 +1,309 @@
+//! History (SCD type 2, `[history]` in the spec), through the program, on the worked examples
+//! of the Databricks AUTO CDC documentation ("Example: SCD type 1 and SCD type 2 processing
+//! with CDF source data"): the change rows are the documentation's, typed in here, and each
+//! test expects the table the documentation shows.
+
+mod common;
+
+use common::*;
+
+/// The documentation's table: a key, two columns, an operation word and a number sequence.
+fn spec(history: &str) -> String {
+    format!(
+        r#"
+[table]
+name = "users"
+key = ["userId"]
+columns = [
+  {{ name = "userId", type = "int64" }},
+  {{ name = "name", type = "string" }},
+  {{ name = "city", type = "string" }},
+]
+
+[cdc]
+op_column = "operation"
+sequence = {{ column = "sequenceNum", kind = "number" }}
+ops = {{ insert = ["INSERT"], update = ["UPDATE"], delete = ["DELETE"] }}
+
+{history}
+"#
+    )
+}
+
+/// The documentation's source rows, in its order (two updates come after the changes that
+/// follow them in sequence: out of order on purpose).
+const CHANGES: &str = "\
+userId,name,city,operation,sequenceNum
+124,Raul,Oaxaca,INSERT,1
+123,Isabel,Monterrey,INSERT,1
+125,Mercedes,Tijuana,INSERT,2
+126,Lily,Cancun,INSERT,2
+123,,,DELETE,6
+125,Mercedes,Guadalajara,UPDATE,6
+125,Mercedes,Mexicali,UPDATE,5
+123,Isabel,Chihuahua,UPDATE,5
+";
+
+/// `tidemark apply` of `changes` (files in `s`) with `spec.toml`, CDC only, written as CSV to
+/// `out`; extra arguments after.
+fn apply(s: &Scratch, changes: &[&str], extra: &[&str]) {
+    let mut args = vec!["apply", "--spec", "spec.toml", "--changes"];
+    args.extend_from_slice(changes);
+    args.extend_from_slice(&["--out", "out", "--format", "csv", "--quiet"]);
+    args.extend_from_slice(extra);
+    assert_success(&tidemark(&s.path(""), &args));
+}
+
+/// The columns `names` of the CSV file `path` in `s`, rows in file order, header first.
+fn columns(s: &Scratch, path: &str, names: &[&str]) -> Vec<Vec<String>> {
+    let bytes = std::fs::read(s.path(path)).unwrap();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes.as_slice());
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    let at: Vec<usize> = names
+        .iter()
+        .map(|n| rows[0].iter().position(|h| h == n).expect(n))
+        .collect();
+    rows.iter()
+        .map(|r| at.iter().map(|&i| r[i].clone()).collect())
+        .collect()
+}
+
+fn table(expected: &[&[&str]]) -> Vec<Vec<String>> {
+    expected
+        .iter()
+        .map(|r| r.iter().map(|v| v.to_string()).collect())
+        .collect()
+}
+
+const VERSION: [&str; 5] = ["userId", "name", "city", "valid_from", "valid_to"];
+
+#[test]
+fn scd_type_1_keeps_the_latest_row_of_each_key() {
+    let s = Scratch::new();
+    s.write("spec.toml", spec("[history]"));
+    s.write("changes.csv", CHANGES);
+    apply(&s, &["changes.csv"], &[]);
+    assert_eq!(
+        csv_rows(&std::fs::read(s.path("out/snapshot.csv")).unwrap()),
+        table(&[
+            &["userId", "name", "city"],
+            &["124", "Raul", "Oaxaca"],
+            &["125", "Mercedes", "Guadalajara"],
+            &["126", "Lily", "Cancun"],
+        ])
+    );
+}
+
+#[test]
+fn scd_type_2_keeps_every_version_with_the_out_of_order_updates_at_their_place() {
+    let s = Scratch::new();
+    s.write("spec.toml", spec("[history]"));
+    s.write("changes.csv", CHANGES);
+    apply(&s, &["changes.csv"], &[]);
+    assert_eq!(
+        columns(&s, "out/history.csv", &VERSION),
+        table(&[
+            &VERSION,
+            &["123", "Isabel", "Monterrey", "1", "5"],
+            &["123", "Isabel", "Chihuahua", "5", "6"],
+            &["124", "Raul", "Oaxaca", "1", ""],
+            &["125", "Mercedes", "Tijuana", "2", "5"],
+            &["125", "Mercedes", "Mexicali", "5", "6"],
+            &["125", "Mercedes", "Guadalajara", "6", ""],
+            &["126", "Lily", "Cancun", "2", ""],
+        ])
+    );
+    // Beyond the documentation's columns: which version is current, which one a delete
+    // closed, and the change that opened each.
+    assert_eq!(
+        columns(
+            &s,
+            "out/history.csv",
+            &[
+                "userId",
+                "is_current",
+                "deleted",
+                "_tidemark_op",
+                "_tidemark_row"
+            ]
+        ),
+        table(&[
+            &[
+                "userId",
+                "is_current",
+                "deleted",
+                "_tidemark_op",
+                "_tidemark_row"
+            ],
+            &["123", "false", "false", "I", "3"],
+            &["123", "false", "true", "U", "9"],
+            &["124", "true", "false", "I", "2"],
+            &["125", "false", "false", "I", "4"],
+            &["125", "false", "false", "U", "8"],
+            &["125", "true", "false", "U", "7"],
+            &["126", "true", "false", "I", "5"],
+        ])
+    );
+}
+
+#[test]
+fn tracking_history_on_a_column_subset_updates_the_version_in_place_for_the_others() {
+    // The documentation's `track_history_except_column_list = ["city"]`.
+    let s = Scratch::new();
+    s.write("spec.toml", spec("[history]\ntrack_except = [\"city\"]"));
+    s.write("changes.csv", CHANGES);
+    apply(&s, &["changes.csv"], &[]);
+    assert_eq!(
+        columns(&s, "out/history.csv", &VERSION),
+        table(&[
+            &VERSION,
+            &["123", "Isabel", "Chihuahua", "1", "6"],
+            &["124", "Raul", "Oaxaca", "1", ""],
+            &["125", "Mercedes", "Guadalajara", "2", ""],
+            &["126", "Lily", "Cancun", "2", ""],
+        ])
+    );
+    // `track` names the tracked columns instead: the same table.
+    let t = Scratch::new();
+    t.write(
+        "spec.toml",
+        spec("[history]\ntrack = [\"userId\", \"name\"]"),
+    );
+    t.write("changes.csv", CHANGES);
+    apply(&t, &["changes.csv"], &[]);
+    assert_eq!(
+        columns(&t, "out/history.csv", &VERSION),
+        columns(&s, "out/history.csv", &VERSION)
+    );
+}
+
+/// The documentation's rows split into files, applied over several runs in an order that is
+/// not the sequence's, some twice.
+#[test]
+fn history_over_several_runs_with_late_and_repeated_files_is_the_history_of_one_run() {
+    let lines: Vec<&str> = CHANGES.lines().collect();
+    let header = lines[0];
+    let file = |rows: &[usize]| {
+        let mut text = format!("{header}\n");
+        for &r in rows {
+            text.push_str(lines[r]);
+            text.push('\n');
+        }
+        text
+    };
+    let s = Scratch::new();
+    s.write("spec.toml", spec("[history]"));
+    // Named so that they apply in this order within a run; across runs, as given.
+    s.write("a.csv", file(&[1, 2, 3, 4])); // inserts, sequence 1 and 2
+    s.write("b.csv", file(&[5, 6])); // sequence 6
+    s.write("c.csv", file(&[7, 8])); // sequence 5: late after b
+    apply(&s, &["b.csv"], &[]);
+    // The next runs read the earlier run's folder: its snapshot, state and change log.
+    apply(&s, &["a.csv", "b.csv"], &["--snapshot", "out"]);
+    apply(&s, &["c.csv"], &["--snapshot", "out"]);
+    apply(&s, &["c.csv", "a.csv"], &["--snapshot", "out"]);
+
+    let one = Scratch::new();
+    one.write("spec.toml", spec("[history]"));
+    one.write("changes.csv", CHANGES);
+    apply(&one, &["changes.csv"], &[]);
+    let provenance_free = [
+        "userId",
+        "name",
+        "city",
+        "valid_from",
+        "valid_to",
+        "is_current",
+        "deleted",
+    ];
+    assert_eq!(
+        columns(&s, "out/history.csv", &provenance_free),
+        columns(&one, "out/history.csv", &provenance_free)
+    );
+    // The table is the latest version of each key, late files or not.
+    assert_eq!(
+        csv_rows(&std::fs::read(s.path("out/snapshot.csv")).unwrap()),
+        csv_rows(&std::fs::read(one.path("out/snapshot.csv")).unwrap())
+    );
+    // The change log holds each change once.
+    let log = read_parquet(&s.path("out/change_log.parquet"));
+    assert_eq!(log.num_rows(), 8);
+}
+
+#[test]
+fn a_snapshot_starts_the_history_with_versions_valid_from_the_load() {
+    let s = Scratch::new();
+    s.write("spec.toml", spec("[history]"));
+    s.write(
+        "LOAD00000001.csv",
+        "userId,name,city\n123,Isabel,Monterrey\n124,Raul,Oaxaca\n",
+    );
+    s.write(
+        "changes.csv",
+        "userId,name,city,operation,sequenceNum\n123,Isabel,Chihuahua,UPDATE,5\n",
+    );
+    apply(&s, &["changes.csv"], &["--snapshot", "LOAD00000001.csv"]);
+    assert_eq!(
+        columns(
+            &s,
+            "out/history.csv",
+            &["userId", "city", "valid_from", "valid_to", "_tidemark_op"]
+        ),
+        table(&[
+            &["userId", "city", "valid_from", "valid_to", "_tidemark_op"],
+            &["123", "Monterrey", "", "5", "L"],
+            &["123", "Chihuahua", "5", "", "U"],
+            &["124", "Oaxaca", "", "", "L"],
+        ])
+    );
+}
+
+#[test]
+fn without_a_history_section_there_is_no_history() {
+    let s = Scratch::new();
+    s.write("spec.toml", spec(""));
+    s.write("changes.csv", CHANGES);
+    apply(&s, &["changes.csv"], &[]);
+    assert!(!s.path("out/history.csv").exists());
+    assert!(!s.path("out/change_log.parquet").exists());
+    assert!(s.path("out/snapshot.csv").exists());
+}
+
+#[test]
+fn history_needs_change_files_with_a_sequence() {
+    let s = Scratch::new();
+    s.write(
+        "spec.toml",
+        spec("[history]").replace(
+            "sequence = { column = \"sequenceNum\", kind = \"number\" }\n",
+            "",
+        ),
+    );
+    s.write(
+        "changes.csv",
+        "userId,name,city,operation\n124,Raul,Oaxaca,INSERT\n",
+    );
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--spec",
+            "spec.toml",
+            "--changes",
+            "changes.csv",
+            "--out",
+            "out",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("history needs change files that carry a sequence"),
+        "{}",
+        stderr(&out)
+    );
+}
