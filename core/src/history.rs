@@ -166,8 +166,11 @@ pub(crate) fn extend(
     snapshot: &Snapshot,
     set: &ChangeSet,
 ) -> Result<History> {
+    // A log of snapshot rows only has no sequence value yet: its kind is the first changes'.
+    let sequenced =
+        |log: &ChangeLog| log.column(LOG_SEQUENCE_COLUMN).null_count() < log.rows.num_rows();
     let kind = match (&set.sequence, old) {
-        (Some((kind, _)), Some(old)) if *kind != old.kind => {
+        (Some((kind, _)), Some(old)) if *kind != old.kind && sequenced(old) => {
             return Err(Error::new(ErrorKind::Columns(format!(
                 "the change log orders changes by a {} sequence, but these change files carry a {kind} one",
                 old.kind
@@ -175,7 +178,12 @@ pub(crate) fn extend(
         }
         (Some((kind, _)), _) => *kind,
         (None, Some(old)) => old.kind,
-        (None, None) => SequenceKind::Number,
+        (None, None) => spec
+            .cdc
+            .sequence
+            .as_ref()
+            .and_then(|s| s.kind)
+            .unwrap_or(SequenceKind::Timestamp),
     };
     if set.sequence.is_none() && !set.ops.is_empty() {
         return Err(Error::new(ErrorKind::Columns(
@@ -280,11 +288,9 @@ fn move_events(spec: &TableSpec, schema: &SchemaRef, set: &ChangeSet) -> Result<
 }
 
 fn sequence_array(set: &ChangeSet, changes: impl Iterator<Item = usize>) -> Result<ArrayRef> {
-    let (_, values) = set
-        .sequence
-        .as_ref()
-        .expect("checked: the changes carry one");
-    decimal_array(changes.map(|c| Some(values[c])))
+    // Changes without a sequence are refused (see `extend`), unless there are none.
+    let values = set.sequence.as_ref().map(|(_, values)| values);
+    decimal_array(changes.map(|c| values.map(|v| v[c])))
 }
 
 fn change_sequence_array(

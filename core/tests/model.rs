@@ -319,6 +319,16 @@ fn run(
     state: Option<InputFile>,
     changes: Vec<InputFile>,
 ) -> pipeline::Output {
+    run_with(&TableSpec::users(), snapshot, state, None, changes)
+}
+
+fn run_with(
+    spec: &TableSpec,
+    snapshot: Vec<InputFile>,
+    state: Option<InputFile>,
+    change_log: Option<InputFile>,
+    changes: Vec<InputFile>,
+) -> pipeline::Output {
     let options = Options {
         as_of: Some(
             NaiveDate::from_ymd_opt(2021, 1, 1).unwrap() + chrono::Duration::days(AS_OF as i64),
@@ -327,11 +337,12 @@ fn run(
         ..Default::default()
     };
     pipeline::run(
-        &TableSpec::users(),
+        spec,
         Inputs {
             snapshot,
             state,
             changes,
+            change_log,
         },
         &options,
         &mut |_| {},
@@ -445,6 +456,216 @@ proptest! {
         let layout = Layout { ordering, before_images: true };
         permuted_over_three_runs(&base, &batches, &order, duplicate, split, layout)?;
     }
+
+    /// History: whatever order and repetition the files come in, in one run or over several
+    /// (each reading the change log the one before kept), every version of every key is the
+    /// naive replay's, late changes at their place.
+    #[test]
+    fn history_of_any_permutation_and_duplication_of_files_over_runs_matches_the_replay_model(
+        base in snapshot(),
+        batches in tied_batches(),
+        order in shuffle(),
+        duplicate in 0usize..8,
+        split in 0usize..8,
+        change_sequence in any::<bool>(),
+        before_images in any::<bool>(),
+    ) {
+        let ordering = match change_sequence {
+            true => Ordering::ChangeSequence,
+            false => Ordering::Sequence,
+        };
+        let layout = Layout { ordering, before_images };
+        history_over_three_runs(&base, &batches, &order, duplicate, split, layout)?;
+    }
+}
+
+/// The naive history: every change (and the snapshot's rows, before them) in apply order,
+/// key by key: an insert or update closes the key's open version and opens one; a delete
+/// closes it, as deleted. One `key|name|city|date|from|to|current|deleted` line per version,
+/// by key then start; `from`/`to` are ticks, `-` for none.
+fn history_model(
+    snapshot: &BTreeMap<i64, Values>,
+    batches: &[Vec<Change>],
+    layout: Layout,
+) -> Vec<String> {
+    let mut changes: Vec<&Change> = batches.iter().flatten().collect();
+    match layout.ordering {
+        Ordering::Files => {}
+        Ordering::Sequence => changes.sort_by_key(|c| c.tick),
+        Ordering::ChangeSequence => changes.sort_by_key(|c| (c.tick, c.change_seq)),
+    }
+    // Per key: (values, from, to, deleted) of each version.
+    type Version = (Values, Option<u8>, Option<u8>, bool);
+    let mut versions: BTreeMap<i64, Vec<Version>> = BTreeMap::new();
+    for (key, values) in snapshot {
+        versions
+            .entry(*key)
+            .or_default()
+            .push((values.clone(), None, None, false));
+    }
+    let close = |versions: &mut BTreeMap<i64, Vec<Version>>, key: i64, at: u8, deleted: bool| {
+        if let Some(open) = versions
+            .get_mut(&key)
+            .and_then(|v| v.last_mut())
+            .filter(|v| v.2.is_none() && !v.3)
+        {
+            open.2 = Some(at);
+            open.3 = deleted;
+        }
+    };
+    for c in changes {
+        if let ('U', true, Some(before)) = (c.op, layout.before_images, c.before) {
+            if before != c.key {
+                close(&mut versions, before, c.tick, true);
+            }
+        }
+        match c.op {
+            'D' => close(&mut versions, c.key, c.tick, true),
+            _ => {
+                close(&mut versions, c.key, c.tick, false);
+                versions.entry(c.key).or_default().push((
+                    c.values.clone(),
+                    Some(c.tick),
+                    None,
+                    false,
+                ));
+            }
+        }
+    }
+    let tick = |t: Option<u8>| t.map_or("-".to_string(), |t| t.to_string());
+    versions
+        .iter()
+        .flat_map(|(key, versions)| {
+            versions.iter().map(move |(v, from, to, deleted)| {
+                format!(
+                    "{key}|{}|{}|{}|{}|{}|{}|{deleted}",
+                    v.name.map_or("null", |n| NAMES[n]),
+                    CITIES[v.city],
+                    v.date.map_or("null".into(), date_text),
+                    tick(*from),
+                    tick(*to),
+                    to.is_none() && !deleted,
+                )
+            })
+        })
+        .collect()
+}
+
+/// The history output as [`history_model`] writes it.
+fn history_rows(history: &RecordBatch) -> Vec<String> {
+    use arrow_array::types::TimestampMicrosecondType;
+    let history = logical(history);
+    let col = |n: &str| history.column_by_name(n).unwrap();
+    let (ids, names, cities) = (
+        col("user_id").as_primitive::<Int64Type>(),
+        col("name").as_string::<i32>(),
+        col("city").as_string::<i32>(),
+    );
+    let dates = col("last_login").as_primitive::<Date32Type>();
+    let from = col("valid_from").as_primitive::<TimestampMicrosecondType>();
+    let to = col("valid_to").as_primitive::<TimestampMicrosecondType>();
+    let (current, deleted) = (col("is_current").as_boolean(), col("deleted").as_boolean());
+    let base = NaiveDate::from_ymd_opt(2021, 6, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_micros();
+    let tick = |a: &arrow_array::TimestampMicrosecondArray, i: usize| match a.is_null(i) {
+        true => "-".to_string(),
+        false => ((a.value(i) - base) / 1_000_000).to_string(),
+    };
+    (0..history.num_rows())
+        .map(|i| {
+            format!(
+                "{}|{}|{}|{}|{}|{}|{}|{}",
+                ids.value(i),
+                if names.is_null(i) {
+                    "null"
+                } else {
+                    names.value(i)
+                },
+                cities.value(i),
+                match dates.is_null(i) {
+                    true => "null".to_string(),
+                    false => dates.value_as_date(i).unwrap().to_string(),
+                },
+                tick(from, i),
+                tick(to, i),
+                current.value(i),
+                deleted.value(i),
+            )
+        })
+        .collect()
+}
+
+/// As [`permuted_over_three_runs`], for the history: all at once; in two runs, the second
+/// reading the first's snapshot, state and change log; then every file again, which must
+/// change nothing.
+fn history_over_three_runs(
+    base: &BTreeMap<i64, Values>,
+    batches: &[Vec<Change>],
+    order: &[usize],
+    duplicate: usize,
+    split: usize,
+    layout: Layout,
+) -> Result<(), TestCaseError> {
+    let spec = TableSpec {
+        history: Some(tidemark_core::spec::HistorySpec::default()),
+        ..TableSpec::users()
+    };
+    let want = history_model(base, batches, layout);
+    let files = change_files(batches, layout);
+    let mut shuffled: Vec<InputFile> = order
+        .iter()
+        .filter(|&&i| i < files.len())
+        .map(|&i| files[i].clone())
+        .collect();
+    shuffled.push(files[duplicate % files.len()].clone());
+    let history = |out: &pipeline::Output| history_rows(&out.history.as_ref().unwrap().versions);
+
+    let out = run_with(
+        &spec,
+        vec![snapshot_file(base)],
+        None,
+        None,
+        shuffled.clone(),
+    );
+    prop_assert_eq!(history(&out), want.clone());
+
+    let cut = split % (shuffled.len() + 1);
+    let first = run_with(
+        &spec,
+        vec![snapshot_file(base)],
+        None,
+        None,
+        shuffled[..cut].to_vec(),
+    );
+    let rest = shuffled[cut..].to_vec();
+    let rest = if rest.is_empty() {
+        change_files(&[vec![]], layout)
+    } else {
+        rest
+    };
+    let log = log_of(&first);
+    let (snapshot, state) = carried(first);
+    let second = run_with(&spec, vec![snapshot], state, log, rest);
+    prop_assert_eq!(history(&second), want.clone());
+    let log = log_of(&second);
+    let (snapshot, state) = carried(second);
+    let replay = run_with(&spec, vec![snapshot], state, log, files);
+    prop_assert_eq!(history(&replay), want);
+    Ok(())
+}
+
+/// A run's change log, through Parquet as the CLI writes it.
+fn log_of(out: &pipeline::Output) -> Option<InputFile> {
+    out.history.as_ref().map(|h| {
+        InputFile::new(
+            "change_log.parquet",
+            encode::to_parquet(&h.log.rows).unwrap(),
+        )
+    })
 }
 
 fn shuffle() -> impl Strategy<Value = Vec<usize>> {
