@@ -21,6 +21,9 @@ Env (the flags --reps, --peers, --csv-peers, --warmup, --check and --timeout ove
   OUT_ROOT            outputs, logs and results.tsv (default /tmp/tidemark-bench)
   TIDEMARK_OUTPUTS    what tidemark writes (default enriched,report, as the peers write the enriched table)
   CARGO_TARGET_DIR    default ~/.cache/tidemark/target
+  HISTORY             1 = also run tidemark_history: the Parquet run with history kept ([history] in
+                      the bundled users spec; writes history and change_log too), and report its
+                      cost as a ratio to tidemark_parquet in the same rounds (flag: --history)
 
 Each run is a child process of this driver: wall time from its start to its exit, peak RSS from
 os.wait4 (ru_maxrss). A child starts from the driver's own high-water mark (exec keeps the
@@ -181,6 +184,7 @@ class Config:
     target_dir: Path
     outputs: str
     run_id: str
+    history: bool = False
 
     @property
     def results_tsv(self) -> Path:
@@ -309,9 +313,12 @@ def impl_command(cfg: Config, impl: str, data: Path, run_dir: Path) -> tuple:
     if impl.startswith("tidemark_"):
         snapshot, changes = (("LOAD00000001.csv", "cdc.csv") if impl == "tidemark_csv"
                              else ("snapshot.parquet", "cdc.parquet"))
+        outputs = cfg.outputs + (",history,change_log" if impl == "tidemark_history" else "")
         cmd = [str(cfg.tidemark), "apply", "--snapshot", str(data / snapshot), "--changes", str(data / changes),
                "--lookup", str(data / "cities.csv"), "--as-of", AS_OF, "--out", str(run_dir),
-               "--outputs", cfg.outputs, "--quiet"]
+               "--outputs", outputs, "--quiet"]
+        if impl == "tidemark_history":
+            cmd += ["--spec", str(history_spec(cfg))]
         return cmd, run_dir / "enriched.parquet"
     output = run_dir / f"{impl}.parquet"
     io = ["--data", str(data), "--out", str(output)]
@@ -322,6 +329,16 @@ def impl_command(cfg: Config, impl: str, data: Path, run_dir: Path) -> tuple:
         script, extra = PEER_ARGS[impl]
         cmd = [str(cfg.py), script] + io + extra
     return cmd + ["--as-of", AS_OF], output
+
+
+def history_spec(cfg: Config) -> Path:
+    """The bundled users spec (`tidemark spec`) with history kept: what tidemark_history runs."""
+    path = cfg.out_root / "users-history.toml"
+    if not path.is_file():
+        spec = subprocess.run([str(cfg.tidemark), "spec"], check=True, capture_output=True, text=True).stdout
+        cfg.out_root.mkdir(parents=True, exist_ok=True)
+        path.write_text(spec + "\n[history]\n")
+    return path
 
 
 def read_timings(report: Path) -> dict:
@@ -502,11 +519,12 @@ def summary_lines(res: SizeResult, peers: list, csv_peers: list, outputs: str) -
         lines.append("(an RSS at the driver's own peak, marked * per run, is an upper bound: see --help)")
     lines += ["\ntidemark phases (median of report.json timings, s):",
               f"{'':<18} " + " ".join(f"{p:>16}" for p in PHASES)]
-    for i in ("tidemark_parquet", "tidemark_csv"):
+    for i in ("tidemark_parquet", "tidemark_history", "tidemark_csv"):
         if i in res.impls:
             lines.append(f"{i:<18} " + " ".join(fmt(median(r.timings.get(p) for r in ok[i]), '16.3f')
                                                for p in PHASES))
     pairs = [("tidemark_parquet", p) for p in peers] + [("tidemark_csv", p) for p in csv_peers]
+    pairs += [("tidemark_history", "tidemark_parquet")]  # what keeping history costs
     pairs = [(i, p) for i, p in pairs if i in res.impls and p in res.impls]
     if pairs:
         lines.append("\ntidemark / peer on the same input files, median of per-round ratios  "
@@ -550,6 +568,8 @@ def parse_args(argv: list, env: dict) -> tuple:
     p.add_argument("--warmup", default=env_or("WARMUP", DEFAULTS["WARMUP"]), help="(WARMUP)")
     p.add_argument("--check", default=env_or("CHECK", DEFAULTS["CHECK"]), help="1 = check every output (CHECK)")
     p.add_argument("--timeout", default=env_or("TIMEOUT", DEFAULTS["TIMEOUT"]), help="seconds per run (TIMEOUT)")
+    p.add_argument("--history", action="store_true", default=env.get("HISTORY") == "1",
+                   help="also run tidemark_history (HISTORY=1)")
     p.add_argument("--self-test", action="store_true", help="check the driver itself and exit")
     a = p.parse_args(argv)
 
@@ -590,6 +610,7 @@ def parse_args(argv: list, env: dict) -> tuple:
         target_dir=Path(env_or("CARGO_TARGET_DIR", str(home / ".cache" / "tidemark" / "target"))),
         outputs=env_or("TIDEMARK_OUTPUTS", DEFAULTS["TIDEMARK_OUTPUTS"]),
         run_id=f"{datetime.datetime.now():%Y%m%dT%H%M%S}-{os.getpid()}",
+        history=a.history,
     )
     return cfg, a.self_test
 
@@ -599,6 +620,8 @@ def reproduce_command(cfg: Config) -> str:
     parts = [f"cd {q(str(cfg.repo))} &&", f"REPS={cfg.reps}", f"PEERS={q(' '.join(cfg.peers))}"]
     if cfg.csv_peers is not None:
         parts.append(f"CSV_PEERS={q(' '.join(cfg.csv_peers))}")
+    if cfg.history:
+        parts.append("HISTORY=1")
     parts += [f"WARMUP={cfg.warmup}", f"CHECK={int(cfg.check)}"]
     if cfg.timeout_s != float(DEFAULTS["TIMEOUT"]):
         parts.append(f"TIMEOUT={cfg.timeout_s:g}")
@@ -693,7 +716,7 @@ def bench_size(cfg: Config, size: str, git_rev: str, have_bench: bool, failures:
     print(f"\n=================== size {size} (data {data}, outputs {out})", flush=True)
     if not ensure_data(cfg, size, data, have_bench):
         return None
-    impls = ["tidemark_parquet"] + cfg.peers
+    impls = ["tidemark_parquet"] + (["tidemark_history"] if cfg.history else []) + cfg.peers
     if (data / "cdc.csv").is_file():
         impls += ["tidemark_csv"] + cfg.csv_peers
     else:

@@ -307,3 +307,190 @@ fn history_needs_change_files_with_a_sequence() {
         stderr(&out)
     );
 }
+
+/// A source that delivers only full extracts: the changes between two snapshots, by key.
+const MONDAY: &str =
+    "userId,name,city\n123,Isabel,Monterrey\n124,Raul,Oaxaca\n125,Mercedes,Tijuana\n";
+const TUESDAY: &str = "userId,name,city\n124,Raul,Oaxaca\n125,Mercedes,Mexicali\n126,Lily,Cancun\n";
+
+#[test]
+fn changes_between_two_snapshots_are_inserts_updates_and_deletes_by_key() {
+    let s = Scratch::new();
+    s.write("spec.toml", spec("[history]"));
+    s.write("monday.csv", MONDAY);
+    s.write("tuesday.csv", TUESDAY);
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--spec",
+            "spec.toml",
+            "--snapshot",
+            "monday.csv",
+            "--next-snapshot",
+            "tuesday.csv",
+            "--snapshot-time",
+            "2024-01-02",
+            "--out",
+            "out",
+            "--format",
+            "csv",
+            "--quiet",
+        ],
+    );
+    assert_success(&out);
+    // The table is the newer snapshot.
+    assert_eq!(
+        csv_rows(&std::fs::read(s.path("out/snapshot.csv")).unwrap()),
+        csv_rows(TUESDAY.as_bytes())
+    );
+    // One diff row per changed key: 123 deleted, 125 updated, 126 inserted; 124 unchanged.
+    assert_eq!(
+        columns(&s, "out/diff.csv", &["userId", "change"]),
+        table(&[
+            &["userId", "change"],
+            &["125", "updated"],
+            &["126", "inserted"],
+            &["123", "deleted"],
+        ])
+    );
+    // History: Monday's rows from the load, Tuesday's changes at the snapshot's time.
+    assert_eq!(
+        columns(
+            &s,
+            "out/history.csv",
+            &[
+                "userId",
+                "city",
+                "valid_from",
+                "valid_to",
+                "deleted",
+                "_tidemark_file"
+            ]
+        ),
+        table(&[
+            &[
+                "userId",
+                "city",
+                "valid_from",
+                "valid_to",
+                "deleted",
+                "_tidemark_file"
+            ],
+            &[
+                "123",
+                "Monterrey",
+                "",
+                "2024-01-02 00:00:00.000000",
+                "true",
+                "monday.csv"
+            ],
+            &["124", "Oaxaca", "", "", "false", "monday.csv"],
+            &[
+                "125",
+                "Tijuana",
+                "",
+                "2024-01-02 00:00:00.000000",
+                "false",
+                "monday.csv"
+            ],
+            &[
+                "125",
+                "Mexicali",
+                "2024-01-02 00:00:00.000000",
+                "",
+                "false",
+                "tuesday.csv"
+            ],
+            &[
+                "126",
+                "Cancun",
+                "2024-01-02 00:00:00.000000",
+                "",
+                "false",
+                "tuesday.csv"
+            ],
+        ])
+    );
+}
+
+#[test]
+fn a_folder_of_dated_snapshots_applied_one_after_another_keeps_every_version() {
+    // Wednesday brings 123 back: a third version of the history, a new one after the delete.
+    let s = Scratch::new();
+    s.write("spec.toml", spec("[history]"));
+    s.write("monday.csv", MONDAY);
+    s.write("tuesday.csv", TUESDAY);
+    s.write(
+        "wednesday.csv",
+        "userId,name,city\n123,Isabel,Chihuahua\n124,Raul,Oaxaca\n",
+    );
+    let run = |args: &[&str]| {
+        let mut all = vec![
+            "apply",
+            "--spec",
+            "spec.toml",
+            "--out",
+            "out",
+            "--format",
+            "csv",
+            "--quiet",
+        ];
+        all.extend_from_slice(args);
+        assert_success(&tidemark(&s.path(""), &all));
+    };
+    run(&[
+        "--snapshot",
+        "monday.csv",
+        "--next-snapshot",
+        "tuesday.csv",
+        "--snapshot-time",
+        "2024-01-02",
+    ]);
+    run(&[
+        "--snapshot",
+        "out",
+        "--next-snapshot",
+        "wednesday.csv",
+        "--snapshot-time",
+        "2024-01-03",
+    ]);
+    assert_eq!(
+        columns(
+            &s,
+            "out/history.csv",
+            &["userId", "city", "valid_from", "valid_to", "is_current"]
+        ),
+        table(&[
+            &["userId", "city", "valid_from", "valid_to", "is_current"],
+            &[
+                "123",
+                "Monterrey",
+                "",
+                "2024-01-02 00:00:00.000000",
+                "false"
+            ],
+            &["123", "Chihuahua", "2024-01-03 00:00:00.000000", "", "true"],
+            &["124", "Oaxaca", "", "", "true"],
+            &["125", "Tijuana", "", "2024-01-02 00:00:00.000000", "false"],
+            &[
+                "125",
+                "Mexicali",
+                "2024-01-02 00:00:00.000000",
+                "2024-01-03 00:00:00.000000",
+                "false"
+            ],
+            &[
+                "126",
+                "Cancun",
+                "2024-01-02 00:00:00.000000",
+                "2024-01-03 00:00:00.000000",
+                "false"
+            ],
+        ])
+    );
+    assert_eq!(
+        csv_rows(&std::fs::read(s.path("out/snapshot.csv")).unwrap()),
+        csv_rows(b"userId,name,city\n123,Isabel,Chihuahua\n124,Raul,Oaxaca\n")
+    );
+}

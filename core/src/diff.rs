@@ -371,6 +371,7 @@ mod tests {
             },
             state: None,
             change_log: None,
+            next_snapshot: Vec::new(),
         };
         let options = Options {
             as_of: chrono::NaiveDate::from_ymd_opt(2021, 10, 18),

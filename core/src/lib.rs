@@ -29,6 +29,7 @@ mod keys;
 mod par;
 pub mod pipeline;
 pub mod report;
+pub mod snapshot_diff;
 pub mod spec;
 pub mod splice;
 pub mod versions;

@@ -14,6 +14,7 @@ use crate::features::{AsOf, AsOfSource, Enriched, enrich};
 use crate::files::{DmsName, InputFile, sort_for_apply};
 use crate::history::{ChangeLog, History};
 use crate::report::{RunReport, SnapshotSummary};
+use crate::snapshot_diff::changes_between;
 use crate::spec::{FeatureSpec, TableSpec};
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
@@ -32,6 +33,10 @@ pub struct Inputs {
     /// The change log an earlier run kept (its `change_log.parquet`), when the spec keeps
     /// history: this run extends it.
     pub change_log: Option<InputFile>,
+    /// A newer full snapshot of the table, for sources that deliver only full extracts: the
+    /// inserts, updates and deletes that turn `snapshot` into it are worked out by key
+    /// ([`crate::snapshot_diff`]) and applied with the change files.
+    pub next_snapshot: Vec<InputFile>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -50,6 +55,9 @@ pub struct Options {
     /// Stops the run part-way when cancelled: checked between files and phases and inside
     /// the replay of changes.
     pub cancel: Cancel,
+    /// When the `next_snapshot` was taken: its changes' sequence value, which orders them and
+    /// opens history's versions. Without it they carry none (history refuses them).
+    pub snapshot_time: Option<chrono::NaiveDateTime>,
 }
 
 /// Where a run is, for progress displays.
@@ -108,6 +116,7 @@ pub fn run(
     sort_for_apply(&mut inputs.changes);
     let schema = table_schema(spec, &inputs.snapshot)?;
     let total = inputs.snapshot.len()
+        + inputs.next_snapshot.len()
         + inputs.changes.len()
         + inputs.state.is_some() as usize
         + inputs.change_log.is_some() as usize;
@@ -158,8 +167,19 @@ pub fn run(
     for file in &inputs.changes {
         decoding(file, progress)?;
     }
-    let changes = decode_all_changes(spec, &schema, &inputs.changes)?;
+    let mut changes = decode_all_changes(spec, &schema, &inputs.changes)?;
     drop(inputs.changes);
+    if !inputs.next_snapshot.is_empty() {
+        sort_for_apply(&mut inputs.next_snapshot);
+        for file in &inputs.next_snapshot {
+            decoding(file, progress)?;
+        }
+        let next = decode_snapshot(spec, &schema, &inputs.next_snapshot)?;
+        let time = options
+            .snapshot_time
+            .map(|t| t.and_utc().timestamp_micros());
+        changes.extend(changes_between(spec, &snapshot, &next, time)?);
+    }
 
     options.cancel.check()?;
     progress(Stage::Apply);
@@ -334,6 +354,7 @@ mod tests {
             changes: seed.changes,
             state: None,
             change_log: None,
+            next_snapshot: Vec::new(),
         };
         let options = Options {
             window_days: Some(0),
@@ -357,6 +378,7 @@ mod tests {
                 changes: seed.changes,
                 state: None,
                 change_log: None,
+                next_snapshot: Vec::new(),
             };
             let cancel = Cancel::new();
             let options = Options {

@@ -91,6 +91,7 @@ fn no_spec_of_the_corpus_panics_when_read_or_used() {
             snapshot: load.clone(),
             state: None,
             change_log: None,
+            next_snapshot: Vec::new(),
             changes: changes.clone(),
         };
         let _ = tidemark_core::pipeline::run(&spec, inputs, &Default::default(), &mut |_| {});

@@ -43,6 +43,7 @@ fn apply_with(inferred: &Inferred, files: Vec<InputFile>) -> Vec<String> {
         snapshot,
         state: None,
         change_log: None,
+        next_snapshot: Vec::new(),
         changes,
     };
     let out = pipeline::run(&inferred.spec, inputs, &Options::default(), &mut |_| {}).unwrap();

@@ -122,6 +122,7 @@ fn run(snapshot: InputFile) -> (RecordBatch, RecordBatch) {
         changes: vec![changes],
         state: None,
         change_log: None,
+        next_snapshot: Vec::new(),
     };
     let out = pipeline::run(
         &TableSpec::users(),

@@ -343,6 +343,7 @@ fn run_with(
             state,
             changes,
             change_log,
+            next_snapshot: Vec::new(),
         },
         &options,
         &mut |_| {},

@@ -12,6 +12,7 @@ fn run_seed(options: &Options) -> pipeline::Output {
         changes: seed.changes,
         state: None,
         change_log: None,
+        next_snapshot: Vec::new(),
     };
     pipeline::run(&TableSpec::users(), inputs, options, &mut |_| {}).expect("the seed runs")
 }

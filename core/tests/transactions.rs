@@ -24,6 +24,7 @@ fn run(spec: &TableSpec, changes: &[(&str, &str)]) -> tidemark_core::Result<pipe
         snapshot: vec![InputFile::new("dms/public/users/LOAD00000001.csv", LOAD)],
         state: None,
         change_log: None,
+        next_snapshot: Vec::new(),
         changes: changes
             .iter()
             .map(|(name, text)| InputFile::new(*name, text.as_bytes().to_vec()))
@@ -150,6 +151,7 @@ fn a_transaction_file_in_parquet_is_refused_as_dms_writes_none() {
         snapshot: vec![InputFile::new("dms/public/users/LOAD00000001.csv", LOAD)],
         state: None,
         change_log: None,
+        next_snapshot: Vec::new(),
         changes: vec![InputFile::new(
             "txn/CDC_TXN-20211017194324349.parquet",
             parquet,

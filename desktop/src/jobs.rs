@@ -198,6 +198,7 @@ mod tests {
                 changes: seed.changes,
                 state: None,
                 change_log: None,
+                next_snapshot: Vec::new(),
             };
             let options = tidemark_core::pipeline::Options {
                 cancel,

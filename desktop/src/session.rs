@@ -131,6 +131,7 @@ impl Session {
             state: self.state.clone(),
             changes: self.included_changes().cloned().collect(),
             change_log: None,
+            next_snapshot: Vec::new(),
         }
     }
 

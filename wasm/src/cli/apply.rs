@@ -90,6 +90,10 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
         change_log = Some(inputs::read_with(path, reading)?);
     }
     let changes = inputs::changes(&args.changes, reading)?;
+    let next_snapshot = match &args.next_snapshot {
+        Some(path) => inputs::snapshot(path, reading)?.files,
+        None => Vec::new(),
+    };
     let (spec, inferred) = spec_of_run(&args, &snapshot, &changes)?;
     let lookup = match &args.lookup {
         Some(path) => Some(Lookup::from_file(&inputs::read_with(path, reading)?)?),
@@ -99,6 +103,7 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
     crate::io::outputs::failpoint("apply-inputs-read");
     let options = Options {
         as_of: args.as_of,
+        snapshot_time: args.snapshot_time,
         window_days: args.window_days,
         lookup,
         strict: args.strict,
@@ -112,6 +117,7 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
             state,
             changes,
             change_log,
+            next_snapshot,
         },
         &options,
         show_progress,
@@ -137,6 +143,7 @@ pub(super) fn demo(args: DemoArgs) -> Result<(), CliError> {
         changes: seed.changes,
         state: None,
         change_log: None,
+        next_snapshot: Vec::new(),
     };
     let out = match &args.out {
         Some(dir) => Some(OutFolder::open(dir, DEMO_LOCK_TIMEOUT)?),

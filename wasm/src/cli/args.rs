@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use clap::Args;
 use tidemark_core::OutputFormat;
 use tidemark_core::files::OutputFile;
@@ -46,6 +46,15 @@ pub struct ApplyArgs {
     /// columns.
     #[arg(long, value_name = "PATH")]
     pub snapshot: Option<PathBuf>,
+    /// A newer full snapshot (a file, a folder of LOAD*.csv parts, or an earlier run's folder),
+    /// for sources that deliver only full extracts: the inserts, updates and deletes that turn
+    /// --snapshot into it are worked out by key and applied (with any --changes).
+    #[arg(long, value_name = "PATH", requires = "snapshot")]
+    pub next_snapshot: Option<PathBuf>,
+    /// When --next-snapshot was taken ("YYYY-MM-DD HH:MM:SS" or YYYY-MM-DD, UTC): its changes'
+    /// sequence value, which orders them and opens history's versions.
+    #[arg(long, value_name = "TIME", value_parser = parse_time, requires = "next_snapshot")]
+    pub snapshot_time: Option<NaiveDateTime>,
     /// Change files, or folders searched recursively; applied in DMS-name order.
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub changes: Vec<PathBuf>,
@@ -170,6 +179,15 @@ pub struct OutputArgs {
     /// Print the run report as JSON on standard output.
     #[arg(long, conflicts_with = "quiet")]
     pub json: bool,
+}
+
+/// A time as `YYYY-MM-DD HH:MM:SS[.ffffff]`, `YYYY-MM-DDTHH:MM:SS`, or a date (midnight).
+pub fn parse_time(text: &str) -> Result<NaiveDateTime, String> {
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .or_else(|| parse_date(text).ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+        .ok_or_else(|| format!("{text:?} is not a time (YYYY-MM-DD HH:MM:SS, or YYYY-MM-DD)"))
 }
 
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {

@@ -641,6 +641,7 @@ fn run(
         // History is not kept by the edge function yet: its versions would need the change
         // log in its manifest (see the README's history section).
         change_log: None,
+        next_snapshot: Vec::new(),
     };
     Ok(pipeline::run(&config.spec, inputs, &options, &mut |_| {})?)
 }
