@@ -494,3 +494,85 @@ fn a_folder_of_dated_snapshots_applied_one_after_another_keeps_every_version() {
         csv_rows(b"userId,name,city\n123,Isabel,Chihuahua\n124,Raul,Oaxaca\n")
     );
 }
+
+/// Partial updates: a stream that sends only the changed columns of an update, nulls for the
+/// rest (`ignore_null_updates`).
+const PARTIAL: &str = "\
+userId,name,city,operation,sequenceNum
+123,Isabel,Monterrey,INSERT,1
+123,,Chihuahua,UPDATE,2
+123,Isabella,,UPDATE,3
+124,Raul,,INSERT,4
+125,,Tijuana,UPDATE,5
+";
+
+#[test]
+fn ignore_null_updates_keeps_the_values_an_update_leaves_null() {
+    let s = Scratch::new();
+    s.write(
+        "spec.toml",
+        spec("[history]").replace("[cdc]\n", "[cdc]\nignore_null_updates = true\n"),
+    );
+    s.write("changes.csv", PARTIAL);
+    apply(&s, &["changes.csv"], &[]);
+    // 123 keeps its name through the city update and its city through the name update; an
+    // insert is taken as given (124 has no city); an update of a missing key has nothing to
+    // keep (125 has no name).
+    assert_eq!(
+        csv_rows(&std::fs::read(s.path("out/snapshot.csv")).unwrap()),
+        table(&[
+            &["userId", "name", "city"],
+            &["123", "Isabella", "Chihuahua"],
+            &["124", "Raul", ""],
+            &["125", "", "Tijuana"],
+        ])
+    );
+    // Every version is whole.
+    assert_eq!(
+        columns(
+            &s,
+            "out/history.csv",
+            &["userId", "name", "city", "valid_from"]
+        ),
+        table(&[
+            &["userId", "name", "city", "valid_from"],
+            &["123", "Isabel", "Monterrey", "1"],
+            &["123", "Isabel", "Chihuahua", "2"],
+            &["123", "Isabella", "Chihuahua", "3"],
+            &["124", "Raul", "", "4"],
+            &["125", "", "Tijuana", "5"],
+        ])
+    );
+}
+
+#[test]
+fn ignore_null_updates_on_listed_columns_only_and_across_runs() {
+    let s = Scratch::new();
+    s.write(
+        "spec.toml",
+        spec("").replace("[cdc]\n", "[cdc]\nignore_null_updates = [\"city\"]\n"),
+    );
+    let lines: Vec<&str> = PARTIAL.lines().collect();
+    let file = |line: usize| format!("{}\n{}\n", lines[0], lines[line]);
+    let table_now = |s: &Scratch| csv_rows(&std::fs::read(s.path("out/snapshot.csv")).unwrap());
+    s.write("a.csv", file(1));
+    s.write("b.csv", file(2));
+    s.write("c.csv", file(3));
+    apply(&s, &["a.csv"], &[]);
+    // Each later run fills from the table the run before left.
+    apply(&s, &["b.csv"], &["--snapshot", "out"]);
+    // `name` is not listed: the city update's null name is taken as given.
+    assert_eq!(
+        table_now(&s),
+        table(&[&["userId", "name", "city"], &["123", "", "Chihuahua"]])
+    );
+    apply(&s, &["c.csv"], &["--snapshot", "out"]);
+    // `city` is: the name update's null city keeps Chihuahua.
+    assert_eq!(
+        table_now(&s),
+        table(&[
+            &["userId", "name", "city"],
+            &["123", "Isabella", "Chihuahua"]
+        ])
+    );
+}

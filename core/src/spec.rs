@@ -201,6 +201,48 @@ pub struct CdcLayout {
     /// headers and Parquet files; headerless files have none.
     #[serde(default)]
     pub before_image: Option<BeforeImageDef>,
+    /// Change streams that send only the changed columns of an update (nulls for the rest):
+    /// `true` keeps a column's value when an update holds null in it, a list of columns does
+    /// it for those only (Databricks `ignore_null_updates`). Inserts and deletes are as given.
+    #[serde(default, skip_serializing_if = "IgnoreNullUpdates::is_off")]
+    pub ignore_null_updates: IgnoreNullUpdates,
+}
+
+/// `[cdc] ignore_null_updates`: which columns keep their value when an update holds null.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IgnoreNullUpdates {
+    /// `true`: every column but the key; `false`: none.
+    All(bool),
+    /// These columns.
+    Columns(Vec<String>),
+}
+
+impl Default for IgnoreNullUpdates {
+    fn default() -> Self {
+        IgnoreNullUpdates::All(false)
+    }
+}
+
+impl IgnoreNullUpdates {
+    pub fn is_off(&self) -> bool {
+        matches!(self, IgnoreNullUpdates::All(false))
+            || matches!(self, IgnoreNullUpdates::Columns(c) if c.is_empty())
+    }
+
+    /// The columns of `table` (its column names, in order) it applies to, by index.
+    pub fn columns(&self, table: &[&str], key: &[String]) -> Vec<usize> {
+        table
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| !key.iter().any(|k| k == *name))
+            .filter(|(_, name)| match self {
+                IgnoreNullUpdates::All(all) => *all,
+                IgnoreNullUpdates::Columns(columns) => columns.iter().any(|c| c == *name),
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
 }
 
 /// Before-image columns (DMS table-mapping rule `add-before-image-columns`): an update row's
@@ -261,6 +303,7 @@ impl Default for CdcLayout {
             change_sequence: None,
             before_image: None,
             source: None,
+            ignore_null_updates: IgnoreNullUpdates::default(),
         }
     }
 }
@@ -504,6 +547,15 @@ impl TableSpec {
                     "key column `{}` cannot be optional: every change needs its key",
                     c.name
                 ));
+            }
+            if let IgnoreNullUpdates::Columns(columns) = &self.cdc.ignore_null_updates {
+                for column in columns {
+                    if !names.contains(&column.as_str()) {
+                        return bad(format!(
+                            "[cdc] ignore_null_updates names `{column}`, which is not among the columns"
+                        ));
+                    }
+                }
             }
             if let Some(h) = &self.history {
                 if h.track.is_some() && h.track_except.is_some() {

@@ -10,6 +10,7 @@
 //! way and counted.
 
 mod new_rows;
+mod partial;
 mod replay;
 
 use arrow_array::{RecordBatch, UInt32Array};
@@ -87,7 +88,7 @@ pub fn apply(
         ));
     }
 
-    let set = ChangeSet::concat(spec, &schema, changes)?;
+    let mut set = ChangeSet::concat(spec, &schema, changes)?;
     if let (Some(v), None) = (versions, &set.sequence) {
         if v.rows.num_rows() > 0 && !set.ops.is_empty() {
             return Err(Error::new(ErrorKind::Invalid(
@@ -95,7 +96,22 @@ pub fn apply(
             )));
         }
     }
-    let replay = replay::replay(&set, &snapshot_key_values, versions, changes, &options)?;
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let keep_on_null = spec
+        .cdc
+        .ignore_null_updates
+        .columns(&names, &spec.table.key);
+    let replay = replay::replay(
+        &set,
+        &snapshot_key_values,
+        versions,
+        changes,
+        &options,
+        !keep_on_null.is_empty(),
+    )?;
+    if let Some(previous) = &replay.previous {
+        partial::fill_unchanged(&mut set, &snapshot.rows, previous, &keep_on_null)?;
+    }
     let outcomes = &replay.outcomes;
 
     // The new table, and beside it what the versions and the diff need of the old one.

@@ -32,6 +32,20 @@ pub(super) struct Replay {
     pub anomalies: Vec<Anomaly>,
     /// The greatest sequence value among the changes applied.
     pub newest_applied: Option<i128>,
+    /// Per change, when asked for: what its key held just before it applied (see
+    /// [`Previous`]); what an update's null fields keep under `ignore_null_updates`.
+    pub previous: Option<Vec<Previous>>,
+}
+
+/// What a key held just before a change applied to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Previous {
+    /// Nothing: the key did not exist (or the change was not applied).
+    Nothing,
+    /// The snapshot's row.
+    Snapshot(u32),
+    /// The values of an earlier change.
+    Change(u32),
 }
 
 /// Replays `set` (the concatenated `changes`) over the snapshot whose keys are
@@ -42,6 +56,7 @@ pub(super) fn replay(
     versions: Option<&Versions>,
     changes: &[ChangeBatch],
     options: &ApplyOptions,
+    track_previous: bool,
 ) -> Result<Replay> {
     let n_changes = set.ops.len();
     // Ids for the changes' keys, then for the keys moves move from.
@@ -101,6 +116,14 @@ pub(super) fn replay(
         }
     };
     let mut newest_applied: Option<i128> = None;
+    let mut previous = track_previous.then(|| vec![Previous::Nothing; n_changes]);
+    // What key `k` holds now.
+    let holds = |k: usize, exists: &[bool], last: &[u32]| match (exists[k], last[k], before[k]) {
+        (false, _, _) => Previous::Nothing,
+        (true, NONE, NONE) => Previous::Nothing,
+        (true, NONE, row) => Previous::Snapshot(row),
+        (true, change, _) => Previous::Change(change),
+    };
     for (step, &c) in order.iter().enumerate() {
         if step % CANCEL_CHECK_EVERY == 0 {
             options.cancel.check()?;
@@ -147,6 +170,17 @@ pub(super) fn replay(
             log.record(kind, || example(c, key_row));
             Ok(())
         };
+        if let Some(previous) = previous.as_mut() {
+            // A move brings its old key's row along.
+            let from_holds = match from_fresh {
+                true => holds(from as usize, &exists, &last),
+                false => Previous::Nothing,
+            };
+            previous[c] = match (from_holds, to_fresh) {
+                (Previous::Nothing, true) => holds(id, &exists, &last),
+                (held, _) => held,
+            };
+        }
         if from_fresh {
             // A move: its old key is deleted, at the move's position.
             let from = from as usize;
@@ -201,6 +235,7 @@ pub(super) fn replay(
         outcomes,
         anomalies: log.finish(),
         newest_applied,
+        previous,
     })
 }
 
