@@ -1077,3 +1077,95 @@ fn ties_across_events(runtime: Runtime) {
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[1][..3], ["1", "Ann", "Denver"]);
 }
+
+/// Change files that carry a commit timestamp (the seed's carry none): the second is late for
+/// key 3, its update older than the first file's.
+const SEQUENCED: [(&str, &str); 2] = [
+    (
+        "20211019-000000000.csv",
+        "U,2021-10-19 12:00:00.000000,3,Steve Goodwin,Denver,2021-10-19\n\
+         D,2021-10-19 11:00:00.000000,4,Leah Tran,Detroit,2021-04-05\n",
+    ),
+    (
+        "20211020-000000000.csv",
+        "U,2021-10-19 10:00:00.000000,3,Steve Goodwin,Boston,2021-10-19\n",
+    ),
+];
+
+#[test]
+fn history_kept_by_the_edge_function_is_the_clis() {
+    history_like_the_cli(Runtime::Native);
+}
+
+#[test]
+fn under_wasi_history_kept_by_the_edge_function_is_the_clis() {
+    history_like_the_cli(Runtime::Wasi);
+}
+
+/// With `[history]` in the spec the edge function keeps the change log in its versions and
+/// publishes `history` beside the enriched table: event by event, the history one CLI run
+/// gives for the same files.
+fn history_like_the_cli(runtime: Runtime) {
+    let handle = |s: &Scratch, json: &str| handle_on(runtime, s, json, &[]);
+    let s = Scratch::new();
+    s.write(
+        "root/raw/dms/users/LOAD00000001.csv",
+        std::fs::read(seed().join("LOAD00000001.csv")).unwrap(),
+    );
+    for (name, text) in SEQUENCED {
+        s.write(&format!("root/raw/{}", cdc_key(name)), text);
+    }
+    let spec = stdout(&tidemark(&s.path(""), &["spec"])) + "\n[history]\n";
+    s.write("root/analytics/users/users.toml", &spec);
+    s.write(
+        "root/analytics/users/tidemark.toml",
+        "spec = \"users.toml\"\n",
+    );
+
+    assert_success(&handle(&s, &event(&["dms/users/LOAD00000001.csv"])));
+    for (name, _) in SEQUENCED {
+        let out = handle(&s, &event(&[&cdc_key(name)]));
+        assert_success(&out);
+    }
+
+    let changes: Vec<String> = SEQUENCED
+        .iter()
+        .map(|(name, _)| format!("root/raw/{}", cdc_key(name)))
+        .collect();
+    let mut args = vec![
+        "apply",
+        "--spec",
+        "root/analytics/users/users.toml",
+        "--snapshot",
+        "root/raw/dms/users/LOAD00000001.csv",
+        "--out",
+        "cli",
+        "--quiet",
+        "--changes",
+    ];
+    args.extend(changes.iter().map(String::as_str));
+    assert_success(&tidemark(&s.path(""), &args));
+
+    // The files are named as each face was given them (an S3 key, a path): compare their
+    // last part, and every other column as it is.
+    let rows = |path: &str| {
+        let batch = read_parquet(&s.path(path));
+        let file = batch.schema().index_of("_tidemark_file").unwrap();
+        table_rows(&batch)
+            .into_iter()
+            .map(|mut row| {
+                row[file] = row[file].rsplit('/').next().unwrap().to_string();
+                row
+            })
+            .collect::<Vec<_>>()
+    };
+    let edge = rows("root/analytics/users/history.parquet");
+    assert_eq!(edge, rows("cli/history.parquet"));
+    // Key 3: the load's row, the late Boston update at its place, then Denver, current.
+    let three: Vec<&Vec<String>> = edge.iter().filter(|r| r[0] == "3").collect();
+    assert_eq!(three.len(), 3, "{three:?}");
+    assert_eq!(
+        three.iter().map(|r| r[2].as_str()).collect::<Vec<_>>(),
+        ["Charlotte", "Boston", "Denver"]
+    );
+}

@@ -3,9 +3,10 @@
 //! Two tables carry it:
 //!
 //! - The **change log** ([`ChangeLog`], `change_log.parquet`): every change ever applied, one
-//!   row per change and key, ordered by key and then by the total order changes apply in
-//!   (sequence, change sequence, file, row: see [`crate::versions`]). The rows of the snapshot
-//!   the history started from are there too, as operation `L`, before every change. It is
+//!   row per change and key, in the order they were logged (each run's after the earlier
+//!   runs'); each carries its place in the total order changes apply in (sequence, change
+//!   sequence, file, row: see [`crate::versions`]). The rows of the snapshot the history
+//!   started from are there too, as operation `L`, before every change. It is
 //!   the state history needs between runs: a late change (older than what a key has) lands at
 //!   its place among the changes already logged, and a change already logged (a replayed
 //!   file: same position, same key) is not logged twice.
@@ -30,19 +31,17 @@ use std::sync::Arc;
 
 use arrow_array::builder::{Decimal128Builder, StringDictionaryBuilder};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Decimal128Type, Int32Type, UInt64Type};
+use arrow_array::types::{Decimal128Type, Int8Type, Int32Type, UInt64Type};
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Decimal128Array, DictionaryArray, RecordBatch, StringArray,
     TimestampMicrosecondArray, UInt32Array, UInt64Array,
 };
-use arrow_ord::sort::SortColumn;
-use arrow_schema::{DataType, Field, Schema, SchemaRef, SortOptions, TimeUnit};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::change_set::{ChangeSet, key_columns};
 use crate::changes::{Op, Snapshot};
 use crate::error::{Error, ErrorKind, Location, Result};
 use crate::files::FileOrder;
-use crate::keys::{KeyMap, KeyValues};
 use crate::spec::{SequenceKind, TableSpec};
 use crate::versions::{VERSION_CHANGE_SEQUENCE_COLUMN, VERSION_FILE_COLUMN, VERSION_ROW_COLUMN};
 
@@ -84,6 +83,40 @@ pub struct History {
     pub versions: RecordBatch,
 }
 
+/// The operation letters, in the order of the op column's dictionary.
+const OP_LETTERS: [&str; 4] = ["L", "I", "U", "D"];
+
+/// `_tidemark_op`: one letter of [`OP_LETTERS`], dictionary-encoded (one byte a row).
+fn op_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8))
+}
+
+fn op_code(op: Op) -> i8 {
+    match op {
+        Op::Insert => 1,
+        Op::Update => 2,
+        Op::Delete => 3,
+    }
+}
+
+fn op_array<'a>(letters: impl Iterator<Item = &'a str>) -> ArrayRef {
+    let keys: Vec<i8> = letters
+        .map(|l| {
+            OP_LETTERS
+                .iter()
+                .position(|o| *o == l)
+                .expect("an op letter") as i8
+        })
+        .collect();
+    Arc::new(
+        DictionaryArray::<Int8Type>::try_new(
+            keys.into(),
+            Arc::new(StringArray::from(OP_LETTERS.to_vec())),
+        )
+        .expect("keys within the letters"),
+    )
+}
+
 fn decimal() -> DataType {
     DataType::Decimal128(38, 0)
 }
@@ -97,7 +130,7 @@ impl ChangeLog {
     pub fn schema(table: &Schema, kind: SequenceKind) -> SchemaRef {
         let mut fields: Vec<Field> = table.fields().iter().map(|f| f.as_ref().clone()).collect();
         fields.extend([
-            Field::new(OP_COLUMN, DataType::Utf8, false),
+            Field::new(OP_COLUMN, op_type(), false),
             Field::new(LOG_SEQUENCE_COLUMN, decimal(), true),
             Field::new(VERSION_CHANGE_SEQUENCE_COLUMN, decimal(), true),
             Field::new(VERSION_FILE_COLUMN, file_type(), false),
@@ -199,31 +232,50 @@ pub(crate) fn extend(
     }
     parts.push(change_events(&schema, set)?.rows);
     parts.extend(move_events(spec, &schema, set)?.map(|e| e.rows));
-    let all = arrow_select::concat::concat_batches(&schema, &parts).map_err(Error::from)?;
-    let log = ChangeLog {
+    let all = ChangeLog {
         kind,
-        rows: in_log_order(spec, all)?,
+        rows: arrow_select::concat::concat_batches(&schema, &parts).map_err(Error::from)?,
     };
-    let versions = versions_of(spec, &log)?;
+    let order = LogOrder::of(spec, &all)?;
+    let versions = versions_in(spec, &all, &order)?;
+    // The log keeps the order changes were logged in (each run's after the earlier runs'),
+    // less the changes logged twice: no copy unless a file came again.
+    let log = match order.rows.len() == all.rows.num_rows() {
+        true => all,
+        false => {
+            let mut kept = order.rows.clone();
+            kept.sort_unstable();
+            ChangeLog {
+                kind,
+                rows: arrow_select::take::take_record_batch(&all.rows, &UInt32Array::from(kept))
+                    .map_err(Error::from)?,
+            }
+        }
+    };
     Ok(History { log, versions })
 }
 
 /// The snapshot's rows as `L` events, before every change.
 fn load_events(schema: &SchemaRef, snapshot: &Snapshot) -> Result<Events> {
     let n = snapshot.rows.num_rows();
-    let mut files = StringDictionaryBuilder::<Int32Type>::new();
+    // One dictionary entry per file, each row pointing at its file's.
+    let names: Vec<&str> = snapshot.sources.files().collect();
+    let mut file_keys = Vec::with_capacity(n);
     let mut rows = Vec::with_capacity(n);
     for i in 0..n {
-        let (file, row) = snapshot.sources.file_and_row(i);
-        files.append_value(file);
+        let (file, row) = snapshot.sources.file_index_and_row(i);
+        file_keys.push(file as i32);
         rows.push(row);
     }
+    let files =
+        DictionaryArray::<Int32Type>::try_new(file_keys.into(), Arc::new(StringArray::from(names)))
+            .map_err(Error::from)?;
     let mut columns: Vec<ArrayRef> = snapshot.rows.columns().to_vec();
     columns.extend([
-        Arc::new(StringArray::from(vec![LOAD; n])) as ArrayRef,
+        op_array(std::iter::repeat_n(LOAD, n)),
         arrow_array::new_null_array(&decimal(), n),
         arrow_array::new_null_array(&decimal(), n),
-        Arc::new(files.finish()),
+        Arc::new(files),
         Arc::new(UInt64Array::from(rows)),
     ]);
     Ok(Events {
@@ -234,14 +286,9 @@ fn load_events(schema: &SchemaRef, snapshot: &Snapshot) -> Result<Events> {
 /// The run's changes, one event each, in the order they came.
 fn change_events(schema: &SchemaRef, set: &ChangeSet) -> Result<Events> {
     let n = set.ops.len();
-    let ops: StringArray = set
-        .ops
-        .iter()
-        .map(|op| Some(op.letter().to_string()))
-        .collect();
     let mut columns: Vec<ArrayRef> = set.rows.columns().to_vec();
     columns.extend([
-        Arc::new(ops) as ArrayRef,
+        op_array(set.ops.iter().map(|&op| OP_LETTERS[op_code(op) as usize])),
         sequence_array(set, 0..n)?,
         change_sequence_array(set, 0..n)?,
         file_array(set, 0..n),
@@ -274,7 +321,7 @@ fn move_events(spec: &TableSpec, schema: &SchemaRef, set: &ChangeSet) -> Result<
         columns.push(column);
     }
     columns.extend([
-        Arc::new(StringArray::from(vec![Op::Delete.letter().to_string(); n])) as ArrayRef,
+        op_array(std::iter::repeat_n("D", n)),
         sequence_array(set, changes.iter().copied())?,
         change_sequence_array(set, changes.iter().copied())?,
         file_array(set, changes.iter().copied()),
@@ -322,53 +369,118 @@ fn file_array(set: &ChangeSet, changes: impl Iterator<Item = usize>) -> ArrayRef
     Arc::new(builder.finish())
 }
 
-/// `all`'s rows by key value, then in apply order, each change once: of two rows of one key
-/// at one position (a file applied again), the one logged first stays. Ordered by value, the
-/// log (and the history) is the same whatever order the files came in.
-fn in_log_order(spec: &TableSpec, all: RecordBatch) -> Result<RecordBatch> {
-    let n = all.num_rows();
-    let keys = key_columns(spec, &all);
-    let (_, key_ids) = KeyMap::build(KeyValues::new(&keys));
-    let log = ChangeLog {
-        kind: SequenceKind::Number,
-        rows: all,
-    };
-    let positions = Positions::of(&log);
-    let ascending = Some(SortOptions {
-        descending: false,
-        nulls_first: true,
-    });
-    let mut sort_by: Vec<SortColumn> = keys
-        .into_iter()
-        .map(|values| SortColumn {
-            values,
-            options: ascending,
+/// A log's rows by key value, then in apply order, each change once: of two rows of one key
+/// at one position (a file applied again), the one logged first counts. Ordered by value, the
+/// history is the same whatever order the files came in.
+///
+/// Sorted by key alone first (in parallel for a one-column integer key, the common case, else
+/// by Arrow's row format), then each key's few rows by position: cheaper than one sort on
+/// every column at ten million rows.
+struct LogOrder {
+    /// The log's rows, in order.
+    rows: Vec<u32>,
+    /// Per entry of `rows`: whether it is its key's first.
+    key_starts: Vec<bool>,
+}
+
+impl LogOrder {
+    fn of(spec: &TableSpec, log: &ChangeLog) -> Result<LogOrder> {
+        let n = log.rows.num_rows();
+        let positions = Positions::of(log);
+        let by_key = KeyOrder::of(&key_columns(spec, &log.rows))?;
+        let mut order = by_key.sorted(n);
+        // Within each run of one key: by position, then as logged.
+        let mut start = 0;
+        while start < n {
+            let mut end = start + 1;
+            while end < n && by_key.same(order[start] as usize, order[end] as usize) {
+                end += 1;
+            }
+            if end - start > 1 {
+                order[start..end].sort_unstable_by_key(|&i| (positions.key(i as usize), i));
+            }
+            start = end;
+        }
+        order.dedup_by(|later, earlier| {
+            by_key.same(*later as usize, *earlier as usize)
+                && positions.key(*later as usize) == positions.key(*earlier as usize)
+        });
+        let key_starts = (0..order.len())
+            .map(|i| i == 0 || !by_key.same(order[i - 1] as usize, order[i] as usize))
+            .collect();
+        Ok(LogOrder {
+            rows: order,
+            key_starts,
         })
-        .collect();
-    sort_by.extend(
-        [
-            log.column(LOG_SEQUENCE_COLUMN).clone(),
-            log.column(VERSION_CHANGE_SEQUENCE_COLUMN).clone(),
-            Arc::new(UInt32Array::from(positions.file_rank.clone())) as ArrayRef,
-            log.column(VERSION_ROW_COLUMN).clone(),
-            // Last: of equal positions, the row logged first.
-            Arc::new(UInt32Array::from_iter_values(0..n as u32)),
-        ]
-        .map(|values| SortColumn {
-            values,
-            options: ascending,
-        }),
-    );
-    let mut order = arrow_ord::sort::lexsort_to_indices(&sort_by, None)
-        .map_err(Error::from)?
-        .values()
-        .to_vec();
-    order.dedup_by(|later, earlier| {
-        key_ids[*later as usize] == key_ids[*earlier as usize]
-            && positions.key(*later as usize) == positions.key(*earlier as usize)
-    });
-    let indices = UInt32Array::from(order);
-    arrow_select::take::take_record_batch(&log.rows, &indices).map_err(Error::from)
+    }
+}
+
+/// The order of key values, and their equality, row by row.
+enum KeyOrder {
+    /// One integer key column (nulls cannot be keys).
+    Integer(Vec<i64>),
+    /// Any other key: Arrow's row format, which compares as the values do.
+    Rows(arrow_row::Rows),
+}
+
+impl KeyOrder {
+    fn of(keys: &[ArrayRef]) -> Result<KeyOrder> {
+        if let [key] = keys {
+            let integer = match key.data_type() {
+                DataType::Int64 => Some(
+                    key.as_primitive::<arrow_array::types::Int64Type>()
+                        .values()
+                        .to_vec(),
+                ),
+                DataType::Int32 => Some(
+                    key.as_primitive::<arrow_array::types::Int32Type>()
+                        .values()
+                        .iter()
+                        .map(|&v| i64::from(v))
+                        .collect(),
+                ),
+                _ => None,
+            };
+            if let Some(values) = integer.filter(|_| key.null_count() == 0) {
+                return Ok(KeyOrder::Integer(values));
+            }
+        }
+        let fields = keys
+            .iter()
+            .map(|k| arrow_row::SortField::new(k.data_type().clone()))
+            .collect();
+        let converter = arrow_row::RowConverter::new(fields).map_err(Error::from)?;
+        Ok(KeyOrder::Rows(
+            converter.convert_columns(keys).map_err(Error::from)?,
+        ))
+    }
+
+    /// The rows `0..n` by key value (rows of one key in no particular order).
+    fn sorted(&self, n: usize) -> Vec<u32> {
+        match self {
+            KeyOrder::Integer(values) => {
+                let mut pairs: Vec<(i64, u32)> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| (v, i as u32))
+                    .collect();
+                crate::par::sort_unstable(&mut pairs);
+                pairs.into_iter().map(|(_, i)| i).collect()
+            }
+            KeyOrder::Rows(rows) => {
+                let mut order: Vec<u32> = (0..n as u32).collect();
+                order.sort_unstable_by(|&a, &b| rows.row(a as usize).cmp(&rows.row(b as usize)));
+                order
+            }
+        }
+    }
+
+    fn same(&self, a: usize, b: usize) -> bool {
+        match self {
+            KeyOrder::Integer(values) => values[a] == values[b],
+            KeyOrder::Rows(rows) => rows.row(a) == rows.row(b),
+        }
+    }
 }
 
 /// The log's positions as plain values that sort in apply order: a missing sequence (a
@@ -432,14 +544,25 @@ impl<'a> Positions<'a> {
 /// With tracked columns, a change opens a version only if one of them differs from the
 /// current version's (nulls equal each other); other changes update the current version.
 pub fn versions_of(spec: &TableSpec, log: &ChangeLog) -> Result<RecordBatch> {
-    let n = log.rows.num_rows();
+    versions_in(spec, log, &LogOrder::of(spec, log)?)
+}
+
+fn versions_in(spec: &TableSpec, log: &ChangeLog, order: &LogOrder) -> Result<RecordBatch> {
     let table_columns = log.rows.num_columns() - 5;
-    let (_, key_ids) = KeyMap::build(KeyValues::new(&key_columns(spec, &log.rows)));
-    let ops = log.column(OP_COLUMN).as_string::<i32>();
+    // Which codes of the log's op dictionary mean a delete: a log read back, or put together
+    // from several, has its own dictionary, possibly with a letter twice.
+    let op_column = log.column(OP_COLUMN).as_dictionary::<Int8Type>();
+    let is_delete: Vec<bool> = op_column
+        .values()
+        .as_string::<i32>()
+        .iter()
+        .map(|v| v == Some("D"))
+        .collect();
+    let ops = op_column.keys();
     let sequence = log
         .column(LOG_SEQUENCE_COLUMN)
         .as_primitive::<Decimal128Type>();
-    let tracked = tracked_unchanged(spec, log, table_columns)?;
+    let tracked = tracked_unchanged(spec, log, order, table_columns)?;
 
     // Per version: the row that opened it, the row whose values it has, and how it ended.
     let mut opened: Vec<u32> = Vec::new();
@@ -448,12 +571,13 @@ pub fn versions_of(spec: &TableSpec, log: &ChangeLog) -> Result<RecordBatch> {
     let mut deleted: Vec<bool> = Vec::new();
     // The version of the key being read that is still open, if any.
     let mut open: Option<usize> = None;
-    for i in 0..n {
-        if i > 0 && key_ids[i] != key_ids[i - 1] {
+    for (step, &i) in order.rows.iter().enumerate() {
+        let i = i as usize;
+        if order.key_starts[step] {
             open = None;
         }
         let at = sequence.is_valid(i).then(|| sequence.value(i));
-        if ops.value(i) == "D" {
+        if is_delete[ops.value(i) as usize] {
             if let Some(v) = open.take() {
                 valid_to[v] = at;
                 deleted[v] = true;
@@ -462,7 +586,7 @@ pub fn versions_of(spec: &TableSpec, log: &ChangeLog) -> Result<RecordBatch> {
         }
         match open {
             // Tracked columns as they were: the version takes the change's values.
-            Some(v) if tracked.as_ref().is_some_and(|same| same[i]) => {
+            Some(v) if tracked.as_ref().is_some_and(|same| same[step]) => {
                 values[v] = i as u32;
             }
             _ => {
@@ -478,16 +602,12 @@ pub fn versions_of(spec: &TableSpec, log: &ChangeLog) -> Result<RecordBatch> {
         }
     }
     // A version is current when nothing closed it: no later change of its key, no delete.
+    // (A version is closed by the next version of its key, or a delete: the last of a key is
+    // the only one that can be open.)
     let is_current: BooleanArray = valid_to
         .iter()
         .zip(&deleted)
-        .zip(opened.iter().enumerate())
-        .map(|((to, &deleted), (v, _))| {
-            let last_of_key = opened
-                .get(v + 1)
-                .is_none_or(|&next| key_ids[next as usize] != key_ids[opened[v] as usize]);
-            Some(to.is_none() && !deleted && last_of_key)
-        })
+        .map(|(to, &deleted)| Some(to.is_none() && !deleted))
         .collect();
 
     let values = UInt32Array::from(values);
@@ -534,7 +654,7 @@ fn versions_schema(log: &Schema, table_columns: usize, kind: SequenceKind) -> Sc
         Field::new(VALID_TO_COLUMN, sequence_type, true),
         Field::new(IS_CURRENT_COLUMN, DataType::Boolean, false),
         Field::new(DELETED_COLUMN, DataType::Boolean, false),
-        Field::new(OP_COLUMN, DataType::Utf8, false),
+        Field::new(OP_COLUMN, op_type(), false),
         Field::new(VERSION_FILE_COLUMN, file_type(), false),
         Field::new(VERSION_ROW_COLUMN, DataType::UInt64, false),
     ]);
@@ -554,12 +674,13 @@ fn sequence_values(kind: SequenceKind, values: Vec<Option<i128>>) -> Result<Arra
     })
 }
 
-/// Per log row: whether the spec's tracked columns hold what they held in the row before it
-/// (false for a key's first row); `None` when the spec tracks every column, as then every
+/// Per row of the log in `order`: whether the spec's tracked columns hold what they held in
+/// the row before it (a key's first row opens a version whatever this says); `None` when the spec tracks every column, as then every
 /// change opens a version.
 fn tracked_unchanged(
     spec: &TableSpec,
     log: &ChangeLog,
+    order: &LogOrder,
     table_columns: usize,
 ) -> Result<Option<Vec<bool>>> {
     let schema = log.rows.schema();
@@ -570,11 +691,12 @@ fn tracked_unchanged(
     let Some(tracked) = spec.history.as_ref().and_then(|h| h.tracked(&columns)) else {
         return Ok(None);
     };
-    let n = log.rows.num_rows();
+    let n = order.rows.len();
     let mut same = vec![n > 0; n];
     if n > 0 {
         same[0] = false;
     }
+    let in_order = UInt32Array::from(order.rows.clone());
     for name in tracked {
         let index = schema
             .index_of(&name)
@@ -585,10 +707,11 @@ fn tracked_unchanged(
                     "[history] tracks `{name}`, which is not a column of the table"
                 )))
             })?;
-        let column = log.rows.column(index);
         if n < 2 {
             break;
         }
+        let column = arrow_select::take::take(log.rows.column(index).as_ref(), &in_order, None)
+            .map_err(Error::from)?;
         let differ = arrow_ord::cmp::distinct(&column.slice(1, n - 1), &column.slice(0, n - 1))
             .map_err(Error::from)?;
         for i in differ.values().set_indices() {

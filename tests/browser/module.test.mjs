@@ -346,3 +346,60 @@ test("changes sharing a commit timestamp all apply, byte for byte as in the CLI"
     s.remove();
   }
 });
+
+test("history: the module writes the CLI's history and change log, byte for byte, over two runs", () => {
+  const s = scratch();
+  try {
+    const spec = cli(["spec"]).stdout + "\n[history]\n";
+    writeFileSync(join(s.dir, "users.toml"), spec);
+    const changes = {
+      "20211019-000000000.csv": "U,2021-10-19 12:00:00.000000,3,Steve Goodwin,Denver,2021-10-19\nD,2021-10-19 11:00:00.000000,4,Leah Tran,Detroit,2021-04-05\n",
+      "20211020-000000000.csv": "U,2021-10-19 10:00:00.000000,3,Steve Goodwin,Boston,2021-10-19\n",
+    };
+    const paths = {};
+    for (const [name, content] of Object.entries(changes)) {
+      paths[name] = join(s.dir, name);
+      writeFileSync(paths[name], content);
+    }
+    const out = join(s.dir, "out");
+    const specFile = file(join(s.dir, "users.toml"), spec);
+    const seed = seedFiles();
+    // First run: the load and the first file; second run: the earlier run's folder and the
+    // second file, which is late for key 3 (its update lands in the history, not the table).
+    let native = cli(["apply", "--spec", join(s.dir, "users.toml"), "--snapshot", `${SEED}/LOAD00000001.csv`, "--changes", paths["20211019-000000000.csv"], "--out", out, "--quiet"]);
+    assert.equal(native.status, 0, native.stderr);
+    const first = apply(seed.snapshot, [file(paths["20211019-000000000.csv"], changes["20211019-000000000.csv"])], { spec: specFile });
+    const same = (bytes, name) => assert.ok(Buffer.from(bytes).equals(readFileSync(join(out, name))), `${name} differs from the CLI's`);
+    assert.ok(first.hasHistory());
+    same(first.encode("history", "parquet"), "history.parquet");
+    same(first.encode("change_log", "parquet"), "change_log.parquet");
+    const carried = {
+      snapshot: { name: join(out, "snapshot.parquet"), bytes: first.encode("snapshot", "parquet") },
+      state: { name: join(out, "state.parquet"), bytes: first.encode("state", "parquet") },
+      changeLog: { name: join(out, "change_log.parquet"), bytes: first.encode("change_log", "parquet") },
+    };
+    first.free();
+
+    native = cli(["apply", "--spec", join(s.dir, "users.toml"), "--snapshot", out, "--changes", paths["20211020-000000000.csv"], "--out", out, "--quiet"]);
+    assert.equal(native.status, 0, native.stderr);
+    const second = apply([carried.snapshot], [file(paths["20211020-000000000.csv"], changes["20211020-000000000.csv"])],
+      { spec: specFile, state: carried.state, changeLog: carried.changeLog });
+    try {
+      same(second.encode("history", "parquet"), "history.parquet");
+      same(second.encode("change_log", "parquet"), "change_log.parquet");
+      // Key 3: the load's row, the late Boston update at its place, then Denver, current.
+      const page = second.page("history", 0, 200);
+      const at = (name) => page.columns.indexOf(name);
+      const three = page.rows.filter((r) => r[at("user_id")] === "3").map((r) => [r[at("city")], r[at("is_current")]]);
+      assert.deepEqual(three, [["Charlotte", "false"], ["Boston", "false"], ["Denver", "true"]]);
+    } finally {
+      second.free();
+    }
+    const seedRun = apply(seed.snapshot, seed.changes);
+    assert.ok(!seedRun.hasHistory());
+    assert.throws(() => seedRun.encode("change_log", "parquet"), { message: /no history/ });
+    seedRun.free();
+  } finally {
+    s.remove();
+  }
+});

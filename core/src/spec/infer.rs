@@ -762,7 +762,7 @@ fn roles_of(sample: &Sample) -> Vec<Role> {
 /// same number of fields, the null text, whether a header comes first.
 fn csv_dialect(files: &[InputFile]) -> Result<CsvDialect> {
     let mut dialect = CsvDialect::default();
-    let texts: Vec<(&InputFile, Vec<u8>)> = files
+    let texts: Vec<(&InputFile, bytes::Bytes)> = files
         .iter()
         .filter_map(|f| csv_text(f).map(|t| (f, t)))
         .collect();
@@ -802,7 +802,7 @@ fn csv_dialect(files: &[InputFile]) -> Result<CsvDialect> {
             .has_headers(false)
             .flexible(true)
             .delimiter(dialect.delimiter as u8)
-            .from_reader(text.as_slice());
+            .from_reader(&text[..]);
         reader
             .byte_records()
             .take(SAMPLE_ROWS)
@@ -816,11 +816,13 @@ fn csv_dialect(files: &[InputFile]) -> Result<CsvDialect> {
 }
 
 /// The text of a CSV file (the start of a gzip'd one); `None` for Parquet.
-fn csv_text(file: &InputFile) -> Option<Vec<u8>> {
+/// A CSV file's text, or the start of a gzip'd one's; `None` for Parquet. Inference reads only
+/// the first records, so a plain file is shared, never copied (a full load can be gigabytes).
+fn csv_text(file: &InputFile) -> Option<bytes::Bytes> {
     match FileFormat::detect(&file.name, &file.bytes) {
         FileFormat::Parquet => None,
-        FileFormat::Csv => Some(file.bytes.to_vec()),
-        FileFormat::CsvGzip => Some(crate::decode::gunzip_start(&file.bytes)),
+        FileFormat::Csv => Some(file.bytes.clone()),
+        FileFormat::CsvGzip => Some(crate::decode::gunzip_start(&file.bytes).into()),
     }
 }
 

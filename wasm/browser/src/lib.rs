@@ -61,6 +61,9 @@ export interface ApplyOptions {
   lookup?: InputFile | null;
   /** The `state.parquet` of an earlier run (changes with a sequence). */
   state?: InputFile | null;
+  /** The `change_log.parquet` of an earlier run (a spec with `[history]`): this run extends
+   * its history. */
+  changeLog?: InputFile | null;
   /** A table spec (TOML); by default the seed's `users` table. */
   spec?: InputFile | null;
   /** Fail on inserts of existing keys and updates or deletes of missing keys. */
@@ -73,8 +76,8 @@ export type Progress =
   | { stage: "apply" | "enrich" | "done" };
 export type ProgressCallback = (progress: Progress) => void;
 
-export type Table = "snapshot" | "enriched" | "diff";
-export type Output = Table | "state";
+export type Table = "snapshot" | "enriched" | "diff" | "history";
+export type Output = Table | "state" | "change_log";
 export type Format = "parquet" | "csv";
 export type ChangeKind = "inserted" | "updated" | "deleted" | "unchanged";
 

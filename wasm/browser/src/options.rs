@@ -45,12 +45,25 @@ fn optional_file(options: &JsValue, key: &str) -> Result<Option<InputFile>, JsVa
     }
 }
 
-/// The spec, options and state a run is given.
-pub(crate) fn read_options(
-    options: &JsValue,
-) -> Result<(TableSpec, Options, Option<InputFile>), JsValue> {
+/// What a run is given beside its snapshot and change files.
+pub(crate) struct Given {
+    pub spec: TableSpec,
+    pub options: Options,
+    /// An earlier run's `state.parquet`.
+    pub state: Option<InputFile>,
+    /// An earlier run's `change_log.parquet` (history).
+    pub change_log: Option<InputFile>,
+}
+
+/// The spec, options, state and change log a run is given.
+pub(crate) fn read_options(options: &JsValue) -> Result<Given, JsValue> {
     if is_absent(options) {
-        return Ok((TableSpec::users(), Options::default(), None));
+        return Ok(Given {
+            spec: TableSpec::users(),
+            options: Options::default(),
+            state: None,
+            change_log: None,
+        });
     }
     let spec = match optional_file(options, "spec")? {
         Some(file) => {
@@ -90,18 +103,18 @@ pub(crate) fn read_options(
         None => None,
     };
     let strict = get(options, "strict").is_truthy();
-    let state = optional_file(options, "state")?;
-    Ok((
+    Ok(Given {
         spec,
-        Options {
+        options: Options {
             as_of,
             window_days,
             lookup,
             strict,
             ..Default::default()
         },
-        state,
-    ))
+        state: optional_file(options, "state")?,
+        change_log: optional_file(options, "changeLog")?,
+    })
 }
 
 pub(crate) fn progress_value(stage: Stage) -> JsValue {

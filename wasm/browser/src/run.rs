@@ -38,7 +38,8 @@ pub fn apply(
     let changes = input_files(&changes, "changes")?;
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
     let on_progress: Option<Function> = on_progress.map(JsCast::unchecked_into);
-    let (spec, mut options, state) = read_options(&options)?;
+    let given = read_options(&options)?;
+    let (spec, mut options) = (given.spec, given.options);
     // The run borrows the bundled lookup and gives it back; it is the same table the core
     // would build (`Lookup::us_cities()`), so the results and the report are the same.
     let bundled = options.lookup.is_none();
@@ -53,8 +54,10 @@ pub fn apply(
     };
     let inputs = Inputs {
         snapshot,
-        state,
+        state: given.state,
         changes,
+        change_log: given.change_log,
+        next_snapshot: Vec::new(),
     };
     let output = pipeline::run(&spec, inputs, &options, &mut report);
     if bundled {
@@ -182,8 +185,9 @@ impl Run {
         Ok(diff_page::page(&self.output.diff, &self.key, offset, limit, filter).unchecked_into())
     }
 
-    /// An output encoded as the CLI writes it to `--out`: `snapshot`, `enriched` or `diff` in
-    /// `format`, or `state` (always Parquet; only when the changes carry a sequence).
+    /// An output encoded as the CLI writes it to `--out`: `snapshot`, `enriched`, `diff` or
+    /// `history` in `format`, or `state` (always Parquet; only when the changes carry a
+    /// sequence) or `change_log` (always Parquet; when the spec keeps history).
     pub fn encode(
         &self,
         #[wasm_bindgen(unchecked_param_type = "Output")] output: &str,
@@ -197,6 +201,8 @@ impl Run {
                 .as_ref()
                 .ok_or_else(|| usage_error("no state: the changes carry no sequence column"))?;
             encode::to_parquet(&versions.rows)
+        } else if output == "change_log" {
+            encode::to_parquet(&self.history()?.log.rows)
         } else {
             format.encode(self.table(output)?)
         };
@@ -208,9 +214,23 @@ impl Run {
     pub fn has_state(&self) -> bool {
         self.output.versions.is_some()
     }
+
+    /// Whether the run kept history (the spec's `[history]`): the `history` table and the
+    /// `change_log` output.
+    #[wasm_bindgen(js_name = hasHistory)]
+    pub fn has_history(&self) -> bool {
+        self.output.history.is_some()
+    }
 }
 
 impl Run {
+    fn history(&self) -> Result<&tidemark_core::history::History, JsValue> {
+        self.output
+            .history
+            .as_ref()
+            .ok_or_else(|| usage_error("no history: the spec keeps none ([history])"))
+    }
+
     fn table(&self, name: &str) -> Result<&RecordBatch, JsValue> {
         match name {
             "snapshot" => Ok(&self.output.table),
@@ -220,8 +240,9 @@ impl Run {
                 .as_ref()
                 .ok_or_else(|| usage_error("no enriched table: the spec has no features")),
             "diff" => Ok(&self.output.diff.rows),
+            "history" => Ok(&self.history()?.versions),
             other => Err(usage_error(&format!(
-                "unknown table {other:?} (expected snapshot, enriched or diff)"
+                "unknown table {other:?} (expected snapshot, enriched, diff or history)"
             ))),
         }
     }

@@ -36,7 +36,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use tidemark_core::files::{OutputFile, REPORT_FILE, STATE_FILE};
+use tidemark_core::files::{CHANGE_LOG_FILE, OutputFile, REPORT_FILE, STATE_FILE};
 use tidemark_core::pipeline::{self, Inputs, Options, Output};
 use tidemark_core::{DmsName, InputFile, OutputFormat, encode};
 
@@ -609,20 +609,30 @@ fn run(
             bytes: file.bytes,
         })
     };
-    let (snapshot, versions) = match from_version {
-        None => (load.iter().map(read).collect::<Result<Vec<_>, _>>()?, None),
+    let (snapshot, versions, change_log) = match from_version {
+        None => (
+            load.iter().map(read).collect::<Result<Vec<_>, _>>()?,
+            None,
+            None,
+        ),
         Some(v) => {
-            let versions = state.version_file(v, STATE_FILE)?;
-            let versions = if std::fs::symlink_metadata(&versions).is_ok() {
-                bucket_path::regular_file(&versions)?;
-                Some(inputs::read(&versions)?)
-            } else {
-                None
+            // What the version kept beside its snapshot, if it kept it.
+            let kept = |name: &str| -> Result<Option<InputFile>, EdgeError> {
+                let path = state.version_file(v, name)?;
+                if std::fs::symlink_metadata(&path).is_err() {
+                    return Ok(None);
+                }
+                bucket_path::regular_file(&path)?;
+                Ok(Some(inputs::read(&path)?))
             };
             let snapshot =
                 state.version_file(v, &OutputFile::Snapshot.file_name(OutputFormat::Parquet))?;
             bucket_path::regular_file(&snapshot)?;
-            (vec![inputs::read(&snapshot)?], versions)
+            (
+                vec![inputs::read(&snapshot)?],
+                kept(STATE_FILE)?,
+                kept(CHANGE_LOG_FILE)?,
+            )
         }
     };
     let changes = changes.iter().map(read).collect::<Result<Vec<_>, _>>()?;
@@ -638,9 +648,7 @@ fn run(
         snapshot,
         state: versions,
         changes,
-        // History is not kept by the edge function yet: its versions would need the change
-        // log in its manifest (see the README's history section).
-        change_log: None,
+        change_log,
         next_snapshot: Vec::new(),
     };
     Ok(pipeline::run(&config.spec, inputs, &options, &mut |_| {})?)
@@ -730,6 +738,12 @@ impl StateDir {
             parquet(OutputFile::Diff),
             encode::to_parquet(&output.diff.rows)?,
         ));
+        if let Some(history) = &output.history {
+            files.push((
+                CHANGE_LOG_FILE.to_string(),
+                encode::to_parquet(&history.log.rows)?,
+            ));
+        }
         files.push((
             REPORT_FILE.to_string(),
             serde_json::to_vec_pretty(&output.report).expect("reports serialise"),
@@ -737,12 +751,27 @@ impl StateDir {
         let dir = bucket_path::below(&self.root, [Self::version_name(version).as_str()])?;
         write_all_or_nothing(&dir, &files)?;
         failpoint("before-enriched");
+        // The tables analytics reads, beside the output: the enriched table, and the history
+        // when the spec keeps it; written together.
+        let mut published = Vec::new();
         if let Some(enriched) = &output.enriched {
-            let name = OutputFile::Enriched.file_name(format);
-            let bytes = format.encode(enriched)?;
-            bucket_path::below(&self.output, [name.as_str()])?;
+            published.push((
+                OutputFile::Enriched.file_name(format),
+                format.encode(enriched)?,
+            ));
+        }
+        if let Some(history) = &output.history {
+            published.push((
+                OutputFile::History.file_name(format),
+                format.encode(&history.versions)?,
+            ));
+        }
+        if !published.is_empty() {
+            for (name, _) in &published {
+                bucket_path::below(&self.output, [name.as_str()])?;
+            }
             lock.check()?;
-            write_all_or_nothing(&self.output, &[(name, bytes)])?;
+            write_all_or_nothing(&self.output, &published)?;
         }
         Ok(())
     }
