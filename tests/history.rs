@@ -576,3 +576,97 @@ fn ignore_null_updates_on_listed_columns_only_and_across_runs() {
         ])
     );
 }
+
+/// The documentation's rows with its truncate, at sequence 3 (`apply_as_truncates`).
+fn with_truncate() -> String {
+    format!("{CHANGES},,,TRUNCATE,3\n")
+}
+
+fn truncating(spec: String) -> String {
+    spec.replace(
+        "ops = { insert = [\"INSERT\"], update = [\"UPDATE\"], delete = [\"DELETE\"] }",
+        "ops = { insert = [\"INSERT\"], update = [\"UPDATE\"], delete = [\"DELETE\"], truncate = [\"TRUNCATE\"] }",
+    )
+}
+
+#[test]
+fn a_truncate_empties_the_table_at_its_place_in_the_order() {
+    let s = Scratch::new();
+    s.write("spec.toml", truncating(spec("[history]")));
+    s.write("changes.csv", with_truncate());
+    apply(&s, &["changes.csv"], &[]);
+    // Everything before sequence 3 is gone; the changes after it apply to the empty table.
+    assert_eq!(
+        csv_rows(&std::fs::read(s.path("out/snapshot.csv")).unwrap()),
+        table(&[
+            &["userId", "name", "city"],
+            &["125", "Mercedes", "Guadalajara"]
+        ])
+    );
+    // The truncate closes every version open at its place, as deleted.
+    assert_eq!(
+        columns(
+            &s,
+            "out/history.csv",
+            &["userId", "city", "valid_from", "valid_to", "deleted"]
+        ),
+        table(&[
+            &["userId", "city", "valid_from", "valid_to", "deleted"],
+            &["123", "Monterrey", "1", "3", "true"],
+            &["123", "Chihuahua", "5", "6", "true"],
+            &["124", "Oaxaca", "1", "3", "true"],
+            &["125", "Tijuana", "2", "3", "true"],
+            &["125", "Mexicali", "5", "6", "false"],
+            &["125", "Guadalajara", "6", "", "false"],
+            &["126", "Cancun", "2", "3", "true"],
+        ])
+    );
+    // The report counts it.
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.path("out/report.json")).unwrap()).unwrap();
+    assert_eq!(report["changes"][0]["truncates"], 1);
+}
+
+#[test]
+fn a_truncate_deletes_the_snapshots_rows_and_a_late_one_spares_newer_keys() {
+    let s = Scratch::new();
+    s.write("spec.toml", truncating(spec("")));
+    s.write(
+        "LOAD00000001.csv",
+        "userId,name,city\n1,Ann,Austin\n2,Bob,Boston\n",
+    );
+    s.write(
+        "a.csv",
+        "userId,name,city,operation,sequenceNum\n2,Bob,Denver,UPDATE,10\n3,Cy,Austin,INSERT,11\n",
+    );
+    apply(&s, &["a.csv"], &["--snapshot", "LOAD00000001.csv"]);
+    // A later run brings a truncate older than the changes of the first: it deletes only
+    // what it came after (key 1, from the load), not keys 2 and 3, changed since.
+    s.write(
+        "b.csv",
+        "userId,name,city,operation,sequenceNum\n,,,TRUNCATE,5\n",
+    );
+    apply(&s, &["b.csv"], &["--snapshot", "out"]);
+    assert_eq!(
+        csv_rows(&std::fs::read(s.path("out/snapshot.csv")).unwrap()),
+        table(&[
+            &["userId", "name", "city"],
+            &["2", "Bob", "Denver"],
+            &["3", "Cy", "Austin"],
+        ])
+    );
+    assert_eq!(
+        columns(&s, "out/diff.csv", &["userId", "change"]),
+        table(&[&["userId", "change"], &["1", "deleted"]])
+    );
+    // And a change older than the truncate, arriving after it, stays out.
+    s.write(
+        "c.csv",
+        "userId,name,city,operation,sequenceNum\n1,Ann,Austin,UPDATE,4\n",
+    );
+    apply(&s, &["c.csv"], &["--snapshot", "out"]);
+    assert_eq!(
+        csv_rows(&std::fs::read(s.path("out/snapshot.csv")).unwrap())[1..],
+        table(&[&["2", "Bob", "Denver"], &["3", "Cy", "Austin"]])[..]
+    );
+}

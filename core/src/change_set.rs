@@ -151,6 +151,16 @@ impl ChangeSet {
         })
     }
 
+    /// Adds `keys` (per key column) to the keys the run touches: a truncate touches every key
+    /// of the snapshot.
+    pub(crate) fn add_keys(&mut self, keys: &[ArrayRef]) -> Result<()> {
+        for (all, more) in self.all_keys.iter_mut().zip(keys) {
+            *all = arrow_select::concat::concat(&[all.as_ref(), more.as_ref()])
+                .map_err(Error::from)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn location(&self, change: usize) -> Location {
         self.sources.locate(change)
     }

@@ -14,6 +14,9 @@ pub enum Op {
     Insert,
     Update,
     Delete,
+    /// Empty the table (Databricks `apply_as_truncates`): every key that exists at its place
+    /// in the order is deleted. Its row's values, the key's included, mean nothing.
+    Truncate,
 }
 
 impl Op {
@@ -32,6 +35,7 @@ impl Op {
             Op::Insert => 'I',
             Op::Update => 'U',
             Op::Delete => 'D',
+            Op::Truncate => 'T',
         }
     }
 }

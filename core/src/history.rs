@@ -84,7 +84,7 @@ pub struct History {
 }
 
 /// The operation letters, in the order of the op column's dictionary.
-const OP_LETTERS: [&str; 4] = ["L", "I", "U", "D"];
+const OP_LETTERS: [&str; 5] = ["L", "I", "U", "D", "T"];
 
 /// `_tidemark_op`: one letter of [`OP_LETTERS`], dictionary-encoded (one byte a row).
 fn op_type() -> DataType {
@@ -96,6 +96,7 @@ fn op_code(op: Op) -> i8 {
         Op::Insert => 1,
         Op::Update => 2,
         Op::Delete => 3,
+        Op::Truncate => 4,
     }
 }
 
@@ -527,7 +528,7 @@ impl<'a> Positions<'a> {
         }
     }
 
-    fn key(&self, i: usize) -> (Option<i128>, Option<i128>, u32, u64) {
+    fn key(&self, i: usize) -> PositionKey {
         (
             self.sequence.is_valid(i).then(|| self.sequence.value(i)),
             self.change_sequence
@@ -552,13 +553,11 @@ fn versions_in(spec: &TableSpec, log: &ChangeLog, order: &LogOrder) -> Result<Re
     // Which codes of the log's op dictionary mean a delete: a log read back, or put together
     // from several, has its own dictionary, possibly with a letter twice.
     let op_column = log.column(OP_COLUMN).as_dictionary::<Int8Type>();
-    let is_delete: Vec<bool> = op_column
-        .values()
-        .as_string::<i32>()
-        .iter()
-        .map(|v| v == Some("D"))
-        .collect();
+    let letters = op_column.values().as_string::<i32>();
+    let is_delete: Vec<bool> = letters.iter().map(|v| v == Some("D")).collect();
+    let is_truncate: Vec<bool> = letters.iter().map(|v| v == Some("T")).collect();
     let ops = op_column.keys();
+    let truncates = Truncates::of(log, order, |i| is_truncate[ops.value(i) as usize]);
     let sequence = log
         .column(LOG_SEQUENCE_COLUMN)
         .as_primitive::<Decimal128Type>();
@@ -569,13 +568,31 @@ fn versions_in(spec: &TableSpec, log: &ChangeLog, order: &LogOrder) -> Result<Re
     let mut values: Vec<u32> = Vec::new();
     let mut valid_to: Vec<Option<i128>> = Vec::new();
     let mut deleted: Vec<bool> = Vec::new();
-    // The version of the key being read that is still open, if any.
+    // The version of the key being read that is still open, if any, and the row of its key's
+    // last change.
     let mut open: Option<usize> = None;
+    let mut previous: Option<usize> = None;
     for (step, &i) in order.rows.iter().enumerate() {
         let i = i as usize;
         if order.key_starts[step] {
+            // A truncate after the key's last change closes what it left open.
+            if let (Some(v), Some(truncate)) = (open, truncates.after(previous, None)) {
+                valid_to[v] = truncate;
+                deleted[v] = true;
+            }
+            open = None;
+            previous = None;
+        }
+        if is_truncate[ops.value(i) as usize] {
+            continue; // they act on every key: see `truncates`
+        }
+        // A truncate between the key's last change and this one closed its version.
+        if let (Some(v), Some(truncate)) = (open, truncates.after(previous, Some(i))) {
+            valid_to[v] = truncate;
+            deleted[v] = true;
             open = None;
         }
+        previous = Some(i);
         let at = sequence.is_valid(i).then(|| sequence.value(i));
         if is_delete[ops.value(i) as usize] {
             if let Some(v) = open.take() {
@@ -600,6 +617,10 @@ fn versions_in(spec: &TableSpec, log: &ChangeLog, order: &LogOrder) -> Result<Re
                 deleted.push(false);
             }
         }
+    }
+    if let (Some(v), Some(truncate)) = (open, truncates.after(previous, None)) {
+        valid_to[v] = truncate;
+        deleted[v] = true;
     }
     // A version is current when nothing closed it: no later change of its key, no delete.
     // (A version is closed by the next version of its key, or a delete: the last of a key is
@@ -637,6 +658,60 @@ fn versions_in(spec: &TableSpec, log: &ChangeLog, order: &LogOrder) -> Result<Re
     }
     let schema = versions_schema(&log.rows.schema(), table_columns, log.kind);
     RecordBatch::try_new(schema, columns).map_err(Error::from)
+}
+
+/// The log's truncates, in order: each closes every version open at its place.
+struct Truncates<'a> {
+    positions: Option<Positions<'a>>,
+    /// (position, sequence value) of each truncate, in order.
+    at: Vec<(PositionKey, Option<i128>)>,
+}
+
+type PositionKey = (Option<i128>, Option<i128>, u32, u64);
+
+impl<'a> Truncates<'a> {
+    fn of(log: &'a ChangeLog, order: &LogOrder, is_truncate: impl Fn(usize) -> bool) -> Self {
+        let rows: Vec<usize> = order
+            .rows
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| is_truncate(i))
+            .collect();
+        if rows.is_empty() {
+            return Truncates {
+                positions: None,
+                at: Vec::new(),
+            };
+        }
+        let positions = Positions::of(log);
+        let mut at: Vec<(PositionKey, Option<i128>)> = rows
+            .iter()
+            .map(|&i| (positions.key(i), positions.key(i).0))
+            .collect();
+        at.sort();
+        Truncates {
+            positions: Some(positions),
+            at,
+        }
+    }
+
+    /// The sequence value of the first truncate after log row `after` (after nothing: from
+    /// the start) and before row `before` (before nothing: to the end), if there is one.
+    fn after(&self, after: Option<usize>, before: Option<usize>) -> Option<Option<i128>> {
+        let positions = self.positions.as_ref()?;
+        let from = match after {
+            Some(row) => {
+                let key = positions.key(row);
+                self.at.partition_point(|(t, _)| *t <= key)
+            }
+            None => 0,
+        };
+        let (position, sequence) = self.at.get(from)?;
+        match before {
+            Some(row) if *position >= positions.key(row) => None,
+            _ => Some(*sequence),
+        }
+    }
 }
 
 /// The schema of the history of a log of schema `log`.

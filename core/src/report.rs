@@ -38,6 +38,9 @@ pub struct FileSummary {
     pub inserts: usize,
     pub updates: usize,
     pub deletes: usize,
+    /// Rows that emptied the table (`[cdc.ops] truncate`), when the file has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncates: Option<usize>,
     /// In a transaction file (`CDC_TXN-*`): the rows of other tables, skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other_tables: Option<usize>,

@@ -371,6 +371,9 @@ pub struct OpValues {
     pub update: Vec<String>,
     #[serde(default = "default_delete")]
     pub delete: Vec<String>,
+    /// Values that empty the table (none by default: DMS writes no such row).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub truncate: Vec<String>,
 }
 
 impl Default for OpValues {
@@ -379,6 +382,7 @@ impl Default for OpValues {
             insert: default_insert(),
             update: default_update(),
             delete: default_delete(),
+            truncate: Vec::new(),
         }
     }
 }

@@ -470,7 +470,22 @@ proptest! {
         split in 0usize..8,
         change_sequence in any::<bool>(),
         before_images in any::<bool>(),
+        truncates in prop::collection::vec((0usize..5, 0usize..8, 0u8..60), 0..3),
     ) {
+        // Now and then a truncate (`T`), at a random place of a random file.
+        let mut batches = batches;
+        for (file, row, tick) in truncates {
+            let file = file % batches.len();
+            let row = row % (batches[file].len() + 1);
+            let mut truncate = batches[file].first().cloned().unwrap_or_else(|| Change {
+                op: 'T', key: 0, values: Values { name: None, city: 0, date: None },
+                tick: 0, change_seq: 0, before: None,
+            });
+            truncate.op = 'T';
+            // Mostly tied with a neighbour, as changes of one transaction are.
+            truncate.tick = batches[file].get(row).map_or(tick, |c| c.tick);
+            batches[file].insert(row, truncate);
+        }
         let ordering = match change_sequence {
             true => Ordering::ChangeSequence,
             false => Ordering::Sequence,
@@ -515,6 +530,13 @@ fn history_model(
         }
     };
     for c in changes {
+        if c.op == 'T' {
+            let keys: Vec<i64> = versions.keys().copied().collect();
+            for key in keys {
+                close(&mut versions, key, c.tick, true);
+            }
+            continue;
+        }
         if let ('U', true, Some(before)) = (c.op, layout.before_images, c.before) {
             if before != c.key {
                 close(&mut versions, before, c.tick, true);
@@ -611,10 +633,11 @@ fn history_over_three_runs(
     split: usize,
     layout: Layout,
 ) -> Result<(), TestCaseError> {
-    let spec = TableSpec {
+    let mut spec = TableSpec {
         history: Some(tidemark_core::spec::HistorySpec::default()),
         ..TableSpec::users()
     };
+    spec.cdc.ops.truncate = vec!["T".into()];
     let want = history_model(base, batches, layout);
     let files = change_files(batches, layout);
     let mut shuffled: Vec<InputFile> = order

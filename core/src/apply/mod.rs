@@ -96,6 +96,9 @@ pub fn apply(
             )));
         }
     }
+    if set.ops.contains(&Op::Truncate) {
+        set.add_keys(&snapshot_keys)?;
+    }
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let keep_on_null = spec
         .cdc
@@ -187,6 +190,7 @@ fn file_summaries(
                     Op::Insert => f.inserts += 1,
                     Op::Update => f.updates += 1,
                     Op::Delete => f.deletes += 1,
+                    Op::Truncate => *f.truncates.get_or_insert(0) += 1,
                 }
             }
             f

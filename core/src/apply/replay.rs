@@ -129,6 +129,32 @@ pub(super) fn replay(
             options.cancel.check()?;
         }
         let c = c as usize;
+        if set.ops[c] == Op::Truncate {
+            // Every key that exists now, and whose version from earlier runs is older than
+            // the truncate, is deleted (a truncate older than a key's version is late for it).
+            let at = set.sequence.as_ref().map(|(_, seq)| position(c, seq[c]));
+            if let (Some((_, seq)), true) = (&set.sequence, at.is_some()) {
+                newest_applied = newest_applied.max(Some(seq[c]));
+            }
+            for key in 0..n_ids {
+                let fresh = match &at {
+                    Some(at) => {
+                        stored[key] == NONE
+                            || stored_positions
+                                .as_ref()
+                                .expect("stored rows come from versions")
+                                .precedes(stored[key] as usize, at)
+                    }
+                    None => true,
+                };
+                if exists[key] && fresh {
+                    exists[key] = false;
+                    last[key] = c as u32;
+                    count[key] += 1;
+                }
+            }
+            continue;
+        }
         let id = ids[c] as usize;
         let from = moved_from.get(c).copied().unwrap_or(NONE);
         // Whether the change comes after what key `id` has from earlier runs: only earlier

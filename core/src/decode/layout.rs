@@ -620,6 +620,7 @@ impl OpReader {
             (&ops.insert, Op::Insert),
             (&ops.update, Op::Update),
             (&ops.delete, Op::Delete),
+            (&ops.truncate, Op::Truncate),
         ]
         .into_iter()
         .filter(|(_, op)| wanted(*op))

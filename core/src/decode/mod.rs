@@ -336,8 +336,18 @@ fn check_keys_present(spec: &TableSpec, decoded: &Decoded, file: &str) -> Result
             .rows
             .column_by_name(key)
             .expect("key columns are in the schema");
-        if column.null_count() > 0 {
-            let index = (0..column.len()).find(|&i| column.is_null(i)).unwrap_or(0);
+        // A truncate's key means nothing.
+        let truncate = |i: usize| {
+            decoded
+                .ops
+                .as_ref()
+                .is_some_and(|ops| ops[i] == crate::changes::Op::Truncate)
+        };
+        let missing = match column.null_count() {
+            0 => None,
+            _ => (0..column.len()).find(|&i| column.is_null(i) && !truncate(i)),
+        };
+        if let Some(index) = missing {
             let row = match &decoded.row_numbers {
                 Some(rows) => rows[index],
                 None => decoded.first_row + index as u64,

@@ -678,6 +678,7 @@ fn op_values_of(seen: &BTreeSet<String>) -> OpValues {
         insert: Vec::new(),
         update: Vec::new(),
         delete: Vec::new(),
+        truncate: Vec::new(),
     };
     for value in seen {
         let list = match op_of(value) {
