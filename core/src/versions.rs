@@ -41,6 +41,69 @@ const SEQUENCE_KIND_METADATA: &str = "tidemark.sequence_kind";
 /// The newest sequence value applied so far: where `as_of` comes from when no run's changes
 /// are newer, so that it does not depend on the order files arrive in.
 const NEWEST_SEQUENCE_METADATA: &str = "tidemark.newest_sequence";
+/// Where the newest truncate applied so far stands ([`TruncatedAt`]).
+const TRUNCATED_AT_METADATA: &str = "tidemark.truncated_at";
+
+/// The position of the newest truncate applied so far: a change before it, of a key without a
+/// newer version, came before the table was emptied, and is stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TruncatedAt {
+    pub sequence: i128,
+    pub change_sequence: Option<i128>,
+    /// The last component of its file's name.
+    pub file: String,
+    pub row: u64,
+}
+
+impl TruncatedAt {
+    pub fn position(&self) -> Position<'_> {
+        Position {
+            sequence: self.sequence,
+            change_sequence: self.change_sequence,
+            file: FileOrder::of(&self.file),
+            row: self.row,
+        }
+    }
+
+    /// Whether the truncate comes before `change` in the order changes apply in.
+    pub fn precedes(&self, change: &Position) -> bool {
+        let ours = self.position();
+        if ours.sequence != change.sequence {
+            return ours.sequence < change.sequence;
+        }
+        if let (Some(a), Some(b)) = (ours.change_sequence, change.change_sequence) {
+            if a != b {
+                return a < b;
+            }
+        }
+        (ours.file, ours.row) < (change.file, change.row)
+    }
+
+    /// `sequence|change sequence|row|file`, as the state's metadata keeps it.
+    fn to_text(&self) -> String {
+        let change = self
+            .change_sequence
+            .map_or(String::new(), |c| c.to_string());
+        format!("{}|{change}|{}|{}", self.sequence, self.row, self.file)
+    }
+
+    fn parse(text: &str) -> Option<TruncatedAt> {
+        let mut parts = text.splitn(4, '|');
+        let sequence = parts.next()?.parse().ok()?;
+        let change_sequence = match parts.next()? {
+            "" => None,
+            c => Some(c.parse().ok()?),
+        };
+        let row = parts.next()?.parse().ok()?;
+        let file = parts.next()?.to_string();
+        Some(TruncatedAt {
+            sequence,
+            change_sequence,
+            file,
+            row,
+        })
+    }
+}
 
 /// Where each key's last applied change stands, deleted keys included.
 ///
@@ -70,7 +133,7 @@ pub struct Position<'a> {
 
 impl Versions {
     pub fn schema(table: &Schema, spec: &TableSpec, kind: SequenceKind) -> SchemaRef {
-        Self::schema_with(table, spec, kind, None)
+        Self::schema_with(table, spec, kind, None, None)
     }
 
     fn schema_with(
@@ -78,6 +141,7 @@ impl Versions {
         spec: &TableSpec,
         kind: SequenceKind,
         newest: Option<i128>,
+        truncated: Option<&TruncatedAt>,
     ) -> SchemaRef {
         let mut fields: Vec<Field> = spec
             .table
@@ -112,6 +176,9 @@ impl Versions {
         if let Some(newest) = newest {
             metadata.insert(NEWEST_SEQUENCE_METADATA.to_string(), newest.to_string());
         }
+        if let Some(truncated) = truncated {
+            metadata.insert(TRUNCATED_AT_METADATA.to_string(), truncated.to_text());
+        }
         Arc::new(Schema::new_with_metadata(fields, metadata))
     }
 
@@ -142,7 +209,16 @@ impl Versions {
             })?),
             None => None,
         };
-        let expected = Self::schema_with(table, spec, kind, newest);
+        let truncated = match metadata.get(TRUNCATED_AT_METADATA) {
+            Some(text) => Some(TruncatedAt::parse(text).ok_or_else(|| {
+                Error::at(
+                    Location::file(file),
+                    ErrorKind::Columns(format!("bad {TRUNCATED_AT_METADATA} {text:?}")),
+                )
+            })?),
+            None => None,
+        };
+        let expected = Self::schema_with(table, spec, kind, newest, truncated.as_ref());
         let bad = || {
             let names: Vec<String> = expected
                 .fields()
@@ -186,6 +262,15 @@ impl Versions {
             .metadata()
             .get(NEWEST_SEQUENCE_METADATA)
             .and_then(|v| v.parse().ok())
+    }
+
+    /// The newest truncate applied by the runs that led here.
+    pub fn truncated_at(&self) -> Option<TruncatedAt> {
+        self.rows
+            .schema()
+            .metadata()
+            .get(TRUNCATED_AT_METADATA)
+            .and_then(|t| TruncatedAt::parse(t))
     }
 
     pub(crate) fn key_columns(&self) -> &[ArrayRef] {
@@ -263,6 +348,7 @@ pub(crate) struct VersionsBuilder<'a> {
     files: Vec<String>,
     file_ids: HashMap<String, i32>,
     newest: Option<i128>,
+    truncated: Option<TruncatedAt>,
 }
 
 impl<'a> VersionsBuilder<'a> {
@@ -278,6 +364,7 @@ impl<'a> VersionsBuilder<'a> {
             files: Vec::new(),
             file_ids: HashMap::new(),
             newest: old.and_then(Versions::newest),
+            truncated: old.and_then(Versions::truncated_at),
         }
     }
 
@@ -339,6 +426,17 @@ impl<'a> VersionsBuilder<'a> {
         self.deleted.push(deleted);
     }
 
+    /// Notes a truncate a run applied; the state keeps the newest.
+    pub fn truncated(&mut self, at: TruncatedAt) {
+        let newer = match &self.truncated {
+            Some(kept) => kept.precedes(&at.position()),
+            None => true,
+        };
+        if newer {
+            self.truncated = Some(at);
+        }
+    }
+
     /// Notes the newest sequence value a run applied.
     pub fn applied(&mut self, newest: Option<i128>) {
         self.newest = self.newest.max(newest);
@@ -353,7 +451,7 @@ impl<'a> VersionsBuilder<'a> {
         new_keys: &[ArrayRef],
     ) -> Result<Versions> {
         let invalid = Error::from;
-        let schema = Versions::schema_with(table, spec, kind, self.newest);
+        let schema = Versions::schema_with(table, spec, kind, self.newest, self.truncated.as_ref());
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(new_keys.len() + POSITION_COLUMNS);
         for (i, new) in new_keys.iter().enumerate() {
             let kept = match self.old {

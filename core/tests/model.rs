@@ -262,6 +262,10 @@ fn model(
         Ordering::ChangeSequence => changes.sort_by_key(|c| (c.tick, c.change_seq)),
     }
     for c in changes {
+        if c.op == 'T' {
+            table.clear();
+            continue;
+        }
         if let ('U', true, Some(before)) = (c.op, layout.before_images, c.before) {
             table.remove(&before);
         }
@@ -319,7 +323,9 @@ fn run(
     state: Option<InputFile>,
     changes: Vec<InputFile>,
 ) -> pipeline::Output {
-    run_with(&TableSpec::users(), snapshot, state, None, changes)
+    let mut spec = TableSpec::users();
+    spec.cdc.ops.truncate = vec!["T".into()];
+    run_with(&spec, snapshot, state, None, changes)
 }
 
 fn run_with(
@@ -458,6 +464,27 @@ proptest! {
         permuted_over_three_runs(&base, &batches, &order, duplicate, split, layout)?;
     }
 
+    /// A truncate empties the table at its place in the order, in one run or over several:
+    /// a later run's change older than an earlier run's truncate stays out, a late truncate
+    /// spares the keys changed after it.
+    #[test]
+    fn truncates_in_any_permutation_and_duplication_of_files_give_the_same_table(
+        base in snapshot(),
+        batches in tied_batches(),
+        order in shuffle(),
+        duplicate in 0usize..8,
+        split in 0usize..8,
+        truncates in prop::collection::vec((0usize..5, 0usize..8, 0u8..60), 1..3),
+        change_sequence in any::<bool>(),
+    ) {
+        let batches = with_truncates(batches, &truncates);
+        let ordering = match change_sequence {
+            true => Ordering::ChangeSequence,
+            false => Ordering::Sequence,
+        };
+        permuted_over_three_runs(&base, &batches, &order, duplicate, split, ordering.into())?;
+    }
+
     /// History: whatever order and repetition the files come in, in one run or over several
     /// (each reading the change log the one before kept), every version of every key is the
     /// naive replay's, late changes at their place.
@@ -472,20 +499,7 @@ proptest! {
         before_images in any::<bool>(),
         truncates in prop::collection::vec((0usize..5, 0usize..8, 0u8..60), 0..3),
     ) {
-        // Now and then a truncate (`T`), at a random place of a random file.
-        let mut batches = batches;
-        for (file, row, tick) in truncates {
-            let file = file % batches.len();
-            let row = row % (batches[file].len() + 1);
-            let mut truncate = batches[file].first().cloned().unwrap_or_else(|| Change {
-                op: 'T', key: 0, values: Values { name: None, city: 0, date: None },
-                tick: 0, change_seq: 0, before: None,
-            });
-            truncate.op = 'T';
-            // Mostly tied with a neighbour, as changes of one transaction are.
-            truncate.tick = batches[file].get(row).map_or(tick, |c| c.tick);
-            batches[file].insert(row, truncate);
-        }
+        let batches = with_truncates(batches, &truncates);
         let ordering = match change_sequence {
             true => Ordering::ChangeSequence,
             false => Ordering::Sequence,
@@ -493,6 +507,35 @@ proptest! {
         let layout = Layout { ordering, before_images };
         history_over_three_runs(&base, &batches, &order, duplicate, split, layout)?;
     }
+}
+
+/// `batches` with truncates (`T`) at the given (file, row, tick) places: mostly tied with a
+/// neighbour, as changes of one transaction are.
+fn with_truncates(
+    mut batches: Vec<Vec<Change>>,
+    truncates: &[(usize, usize, u8)],
+) -> Vec<Vec<Change>> {
+    for &(file, row, tick) in truncates {
+        let file = file % batches.len();
+        let row = row % (batches[file].len() + 1);
+        let neighbour = batches[file].get(row).map(|c| c.tick);
+        batches[file].insert(
+            row,
+            Change {
+                op: 'T',
+                key: 0,
+                values: Values {
+                    name: None,
+                    city: 0,
+                    date: None,
+                },
+                tick: neighbour.unwrap_or(tick),
+                change_seq: tick,
+                before: None,
+            },
+        );
+    }
+    batches
 }
 
 /// The naive history: every change (and the snapshot's rows, before them) in apply order,

@@ -251,6 +251,15 @@ fn new_versions(
         }
     }
     builder.applied(replay.newest_applied);
+    if let Some(c) = replay.newest_truncate {
+        let (file, row) = set.sources.file_and_row(c);
+        builder.truncated(crate::versions::TruncatedAt {
+            sequence: sequence[c],
+            change_sequence: set.change_sequence.as_ref().map(|cs| cs[c]),
+            file: crate::files::base_name(file).to_string(),
+            row,
+        });
+    }
     let indices = UInt32Array::from(keys);
     let new_keys = set
         .all_keys

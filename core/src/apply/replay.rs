@@ -32,6 +32,8 @@ pub(super) struct Replay {
     pub anomalies: Vec<Anomaly>,
     /// The greatest sequence value among the changes applied.
     pub newest_applied: Option<i128>,
+    /// The last truncate applied, in the order changes apply in.
+    pub newest_truncate: Option<usize>,
     /// Per change, when asked for: what its key held just before it applied (see
     /// [`Previous`]); what an update's null fields keep under `ignore_null_updates`.
     pub previous: Option<Vec<Previous>>,
@@ -87,6 +89,9 @@ pub(super) fn replay(
         }
     }
     let stored_positions = versions.map(Versions::positions);
+    // A change before the newest truncate of earlier runs came before the table was emptied.
+    let truncated_at = versions.and_then(Versions::truncated_at);
+    let mut newest_truncate = None;
     // Each file's place in the apply order, for changes whose sequence ties a stored one.
     let file_orders: Vec<FileOrder> = changes.iter().map(|c| FileOrder::of(&c.file)).collect();
     let position = |c: usize, sequence: i128| -> Position {
@@ -136,6 +141,7 @@ pub(super) fn replay(
             if let (Some((_, seq)), true) = (&set.sequence, at.is_some()) {
                 newest_applied = newest_applied.max(Some(seq[c]));
             }
+            newest_truncate = Some(c);
             for key in 0..n_ids {
                 let fresh = match &at {
                     Some(at) => {
@@ -163,11 +169,12 @@ pub(super) fn replay(
         let fresh = |id: usize| match &at {
             Some(at) => {
                 let row = stored[id];
-                row == NONE
+                let after_version = row == NONE
                     || stored_positions
                         .as_ref()
                         .expect("stored rows come from versions")
-                        .precedes(row as usize, at)
+                        .precedes(row as usize, at);
+                after_version && truncated_at.as_ref().is_none_or(|t| t.precedes(at))
             }
             None => true,
         };
@@ -261,6 +268,7 @@ pub(super) fn replay(
         outcomes,
         anomalies: log.finish(),
         newest_applied,
+        newest_truncate,
         previous,
     })
 }
