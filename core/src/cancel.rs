@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorKind, Result};
 /// let cancel = Cancel::new();
 /// cancel.cancel();
 /// let seed = example::seed();
-/// let inputs = pipeline::Inputs { snapshot: seed.snapshot, changes: seed.changes, state: None };
+/// let inputs = pipeline::Inputs { snapshot: seed.snapshot, changes: seed.changes, ..Default::default() };
 /// let options = pipeline::Options { cancel: cancel.clone(), ..Default::default() };
 /// let err = pipeline::run(&TableSpec::users(), inputs, &options, &mut |_| {}).unwrap_err();
 /// assert_eq!(*err.kind(), ErrorKind::Cancelled);

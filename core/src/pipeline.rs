@@ -95,7 +95,7 @@ pub struct Output {
 /// ```
 /// use tidemark_core::{example, pipeline, TableSpec};
 /// let seed = example::seed();
-/// let inputs = pipeline::Inputs { snapshot: seed.snapshot, changes: seed.changes, state: None };
+/// let inputs = pipeline::Inputs { snapshot: seed.snapshot, changes: seed.changes, ..Default::default() };
 /// let out = pipeline::run(&TableSpec::users(), inputs, &pipeline::Options::default(), &mut |_| {}).unwrap();
 /// assert_eq!(out.table.num_rows(), 110);
 /// assert_eq!(out.report.features.unwrap().as_of.to_string(), "2021-10-18");

@@ -9,6 +9,10 @@ export type FileSummary = { file: string,
  */
 named_time: string | null, rows: number, inserts: number, updates: number, deletes: number, 
 /**
+ * Rows that emptied the table (`[cdc.ops] truncate`), when the file has any.
+ */
+truncates: number | null, 
+/**
  * In a transaction file (`CDC_TXN-*`): the rows of other tables, skipped.
  */
 other_tables: number | null, 
