@@ -28,7 +28,7 @@ const state = {
   tab: "diff",
   offset: 0,
   diffFilter: null,
-  sort: { enriched: null, snapshot: null },
+  sort: { enriched: null, snapshot: null, history: null },
   totalBytes: 0,
   decodedBytes: 0,
   pageTotal: 0,
@@ -208,8 +208,9 @@ async function run() {
     state.result = await tidemark.apply(snapshot, changes, options);
     state.result.seconds = (performance.now() - started) / 1000;
     state.offset = 0;
-    state.sort = { enriched: null, snapshot: null };
+    state.sort = { enriched: null, snapshot: null, history: null };
     if (state.result.rows.enriched == null && state.tab === "enriched") state.tab = "diff";
+    if (state.result.rows.history == null && state.tab === "history") state.tab = "diff";
     await renderResult();
   } catch (error) {
     showError(error);
@@ -305,7 +306,7 @@ async function renderResult() {
   renderAnomalies(report);
   renderLookup(f?.lookup);
   $("[data-download=state]").hidden = !hasState;
-  const tabCounts = { diff: rows.diff, enriched: rows.enriched, snapshot: rows.snapshot };
+  const tabCounts = { diff: rows.diff, enriched: rows.enriched, snapshot: rows.snapshot, history: rows.history };
   for (const tab of $$(".tabs [data-tab]")) {
     const n = tabCounts[tab.dataset.tab];
     tab.hidden = n == null;

@@ -18,6 +18,7 @@ function summary() {
   } catch {
     rows.enriched = null;
   }
+  rows.history = run.hasHistory() ? run.rowCount("history") : null;
   return { report: run.report(), rows, hasState: run.hasState() };
 }
 

@@ -209,6 +209,41 @@ test("a bad file shows the error with its file, row and column", async () => {
   assert.equal(await text("[data-count=inserted] .value"), "7");
 });
 
+test("with [history] in the spec, the History tab shows every version of every key", async () => {
+  const spec = cli(["spec"]).stdout + "\n[history]\n";
+  await page.setInputFiles("#pick-files", [
+    { name: "users.toml", mimeType: "text/plain", buffer: Buffer.from(spec) },
+    {
+      name: "20211021-000000000.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from("U,2021-10-19 12:00:00.000000,3,Steve Goodwin,Denver,2021-10-19\n"),
+    },
+    {
+      name: "20211022-000000000.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from("U,2021-10-19 10:00:00.000000,3,Steve Goodwin,Boston,2021-10-19\n"),
+    },
+  ]);
+  await page.waitForFunction(() => [...document.querySelectorAll("#files .name")].some((n) => n.textContent === "20211022-000000000.csv"));
+  // Only the load and the two sequenced files: the example's change files carry no sequence.
+  for (const name of await page.locator("#files .name").allInnerTexts()) {
+    if (/^2021101[789]-/.test(name)) await page.getByRole("combobox", { name: `Role of ${name}` }).selectOption("ignore");
+  }
+  await page.getByRole("button", { name: "Apply changes" }).click();
+  const tab = page.getByRole("tab", { name: /History/ });
+  await tab.waitFor({ state: "visible" });
+  // 103 keys from the load, and key 3's two updates: 105 versions.
+  assert.equal(await text('[data-tab="history"] .count'), "105");
+  await tab.click();
+  await page.waitForFunction(() => document.querySelector("#grid")?.dataset.table === "history");
+  const three = (await gridRows()).filter((r) => r.user_id === "3");
+  assert.deepEqual(three.map((r) => [r.city, r.is_current]), [["Charlotte", "false"], ["Boston", "false"], ["Denver", "true"]]);
+  // Set aside again, the spec no longer keeps history and the tab goes.
+  await page.getByRole("combobox", { name: "Role of users.toml" }).selectOption("ignore");
+  await page.getByRole("button", { name: "Apply changes" }).click();
+  await tab.waitFor({ state: "hidden" });
+});
+
 test("works offline once loaded", async () => {
   await page.waitForSelector("#offline:not([hidden])");
   await context.setOffline(true);
