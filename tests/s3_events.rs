@@ -197,7 +197,13 @@ fn enriched(s: &Scratch) -> Vec<Vec<String>> {
 
 /// The enriched table the CLI computes from the seed, in one run.
 fn expected(s: &Scratch) -> Vec<Vec<String>> {
-    let changes: Vec<String> = CDC
+    cli_apply(s, &CDC, &[]);
+    table_rows(&read_parquet(&s.path("cli/enriched.parquet")))
+}
+
+/// `tidemark apply` of the bucket's LOAD and the change files `names`, in one run, into `cli`.
+fn cli_apply(s: &Scratch, names: &[&str], extra: &[&str]) {
+    let changes: Vec<String> = names
         .iter()
         .map(|name| format!("root/raw/{}", cdc_key(name)))
         .collect();
@@ -208,12 +214,11 @@ fn expected(s: &Scratch) -> Vec<Vec<String>> {
         "--out",
         "cli",
         "--quiet",
-        "--changes",
     ];
+    args.extend_from_slice(extra);
+    args.push("--changes");
     args.extend(changes.iter().map(String::as_str));
-    let out = tidemark(&s.path(""), &args);
-    assert_success(&out);
-    table_rows(&read_parquet(&s.path("cli/enriched.parquet")))
+    assert_success(&tidemark(&s.path(""), &args));
 }
 
 fn manifest(s: &Scratch) -> serde_json::Value {
@@ -1128,23 +1133,8 @@ fn history_like_the_cli(runtime: Runtime) {
         assert_success(&out);
     }
 
-    let changes: Vec<String> = SEQUENCED
-        .iter()
-        .map(|(name, _)| format!("root/raw/{}", cdc_key(name)))
-        .collect();
-    let mut args = vec![
-        "apply",
-        "--spec",
-        "root/analytics/users/users.toml",
-        "--snapshot",
-        "root/raw/dms/users/LOAD00000001.csv",
-        "--out",
-        "cli",
-        "--quiet",
-        "--changes",
-    ];
-    args.extend(changes.iter().map(String::as_str));
-    assert_success(&tidemark(&s.path(""), &args));
+    let names: Vec<&str> = SEQUENCED.iter().map(|(name, _)| *name).collect();
+    cli_apply(&s, &names, &["--spec", "root/analytics/users/users.toml"]);
 
     // The files are named as each face was given them (an S3 key, a path): compare their
     // last part, and every other column as it is.
