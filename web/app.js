@@ -209,6 +209,7 @@ async function run() {
     state.result.seconds = (performance.now() - started) / 1000;
     state.offset = 0;
     state.sort = { enriched: null, snapshot: null, history: null };
+    $("#key-history").hidden = true;
     if (state.result.rows.enriched == null && state.tab === "enriched") state.tab = "diff";
     if (state.result.rows.history == null && state.tab === "history") state.tab = "diff";
     await renderResult();
@@ -427,11 +428,45 @@ function renderDiff(grid, page) {
     return el("tr", { class: r.change, "data-key": r.key.join("|") },
       el("td", {}, el("span", { class: `badge ${r.change}` }, r.change),
         r.changes > 1 ? el("span", { class: "times", title: `${r.changes} changes applied to the key` }, ` ×${r.changes}`) : null),
-      r.key.map((k) => valueCell(k, { class: "key" })),
+      r.key.map((k) =>
+        state.result.rows.history == null
+          ? valueCell(k, { class: "key" })
+          : el("td", { class: "key" }, el("button", {
+            type: "button",
+            class: "link",
+            title: "Every version of this key",
+            onclick: () => showKeyHistory(r.key),
+          }, k))),
       cells,
       el("td", { class: "source", title: r.sequence ? `sequence ${r.sequence}` : "" }, `${baseName(r.file)}:${r.row}`));
   });
   grid.replaceChildren(el("thead", {}, head), el("tbody", {}, rows));
+}
+
+/** The timeline of one key: its versions in order, the cells each one changed marked. */
+async function showKeyHistory(key) {
+  const page = await tidemark.keyHistory(key);
+  const section = $("#key-history");
+  $("#key-history-title").textContent = `History of key ${key.join(", ")}: ${plural(page.total, "version")}`;
+  const at = (name) => page.columns.indexOf(name);
+  const provenance = new Set(["valid_from", "valid_to", "is_current", "deleted", "_tidemark_op", "_tidemark_file", "_tidemark_row"]);
+  const values = page.columns.filter((c) => !provenance.has(c));
+  const head = el("tr", {}, el("th", {}, "valid from"), el("th", {}, "valid to"), values.map((c) => el("th", {}, c)), el("th", {}, "opened by"));
+  const rows = page.rows.map((row, n) => {
+    const previous = n > 0 ? page.rows[n - 1] : null;
+    const state_ = row[at("deleted")] === "true" ? "deleted" : row[at("is_current")] === "true" ? "current" : "";
+    return el("tr", { class: state_ },
+      valueCell(row[at("valid_from")]),
+      valueCell(row[at("valid_to")]),
+      values.map((c) => {
+        const changed = previous !== null && previous[at(c)] !== row[at(c)];
+        return valueCell(row[at(c)], { class: changed ? "changed" : "", "data-column": c });
+      }),
+      el("td", { class: "source" }, `${row[at("_tidemark_op")]} ${baseName(row[at("_tidemark_file")])}:${row[at("_tidemark_row")]}`));
+  });
+  $("#key-history-grid").replaceChildren(el("thead", {}, head), el("tbody", {}, rows));
+  section.hidden = false;
+  section.scrollIntoView({ block: "nearest" });
 }
 
 function renderTable(grid, page, sort) {

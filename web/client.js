@@ -104,6 +104,11 @@ export class Tidemark {
     return this.call("diffPage", { offset, limit, change });
   }
 
+  /** Every version of one key (its key values as the diff shows them), in order. */
+  keyHistory(key) {
+    return this.call("keyHistory", { key });
+  }
+
   /**
    * @param {"snapshot" | "enriched" | "diff" | "state" | "report"} output
    * @param {"parquet" | "csv"} format

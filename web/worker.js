@@ -42,6 +42,7 @@ const methods = {
   page: ({ table, offset, limit, sortBy, descending }) =>
     current().page(table, offset, limit, sortBy ?? undefined, descending ?? undefined),
   diffPage: ({ offset, limit, change }) => current().diffPage(offset, limit, change ?? undefined),
+  keyHistory: ({ key }) => current().keyHistory(key),
   encode: ({ output, format }) =>
     output === "report" ? new TextEncoder().encode(current().reportJson() + "\n") : current().encode(output, format),
 };

@@ -238,6 +238,24 @@ test("with [history] in the spec, the History tab shows every version of every k
   await page.waitForFunction(() => document.querySelector("#grid")?.dataset.table === "history");
   const three = (await gridRows()).filter((r) => r.user_id === "3");
   assert.deepEqual(three.map((r) => [r.city, r.is_current]), [["Charlotte", "false"], ["Boston", "false"], ["Denver", "true"]]);
+  // From the diff, a key's timeline: each version, the cells it changed, the change behind it.
+  await page.getByRole("tab", { name: /Diff/ }).click();
+  await page.locator('#grid tr[data-key="3"] td.key button').click();
+  await page.waitForSelector("#key-history:not([hidden])");
+  assert.equal(await text("#key-history-title"), "History of key 3: 3 versions");
+  const versions = await page.evaluate(() =>
+    [...document.querySelectorAll("#key-history-grid tbody tr")].map((tr) => ({
+      city: tr.querySelector('[data-column="city"]').textContent,
+      changed: tr.querySelector('[data-column="city"]').classList.contains("changed"),
+      from: tr.children[0].textContent,
+      by: tr.lastElementChild.textContent,
+    })),
+  );
+  assert.deepEqual(versions, [
+    { city: "Charlotte", changed: false, from: "NULL", by: "L LOAD00000001.csv:4" },
+    { city: "Boston", changed: true, from: "2021-10-19 10:00:00.000000", by: "U 20211022-000000000.csv:1" },
+    { city: "Denver", changed: true, from: "2021-10-19 12:00:00.000000", by: "U 20211021-000000000.csv:1" },
+  ]);
   // Set aside again, the spec no longer keeps history and the tab goes.
   await page.getByRole("combobox", { name: "Role of users.toml" }).selectOption("ignore");
   await page.getByRole("button", { name: "Apply changes" }).click();

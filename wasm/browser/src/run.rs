@@ -215,6 +215,52 @@ impl Run {
         self.output.versions.is_some()
     }
 
+    /// Every version of one key, in order (its key values as the diff shows them, one per key
+    /// column): the key's timeline. Empty when the history has no such key.
+    #[wasm_bindgen(js_name = keyHistory)]
+    pub fn key_history(&self, key: Vec<String>) -> Result<Page, JsValue> {
+        let history = &self.history()?.versions;
+        let options = format_options();
+        let key_cells: Vec<_> = self
+            .key
+            .iter()
+            .map(|k| {
+                let column = history
+                    .column_by_name(k)
+                    .expect("history has the key columns");
+                crate::cells::column_cells(column, &options)
+            })
+            .collect();
+        if key.len() != key_cells.len() {
+            return Err(usage_error(&format!(
+                "a key has {} values ({}), not {}",
+                key_cells.len(),
+                self.key.join(", "),
+                key.len()
+            )));
+        }
+        let shown = cells(history, &options);
+        let rows: JsArray = (0..history.num_rows())
+            .filter(|&row| {
+                key_cells
+                    .iter()
+                    .zip(&key)
+                    .all(|(cells, want)| cells.value(row).as_string().as_deref() == Some(want))
+            })
+            .map(|row| shown.iter().map(|c| c.value(row)).collect::<JsArray>())
+            .collect();
+        let value: JsValue = Object::new().into();
+        set(&value, "offset", 0.0);
+        set(&value, "total", rows.length() as f64);
+        set(
+            &value,
+            "columns",
+            string_array(history.schema().fields().iter().map(|f| f.name().as_str())),
+        );
+        set(&value, "rows", rows);
+        Ok(value.unchecked_into())
+    }
+
     /// Whether the run kept history (the spec's `[history]`): the `history` table and the
     /// `change_log` output.
     #[wasm_bindgen(js_name = hasHistory)]
