@@ -22,7 +22,8 @@
 //! whose history it tracks ([`crate::spec::HistorySpec`]); then a change that leaves those
 //! columns as they were updates the current version in place (its values become the
 //! change's; `valid_from` and provenance stay the opening change's). A delete closes the
-//! current version; a delete of a key without one changes nothing.
+//! current version; a delete of a key without one changes nothing. A truncate closes every
+//! version open at its place.
 //!
 //! The snapshot's rows have no sequence value: their versions start at `valid_from` null
 //! ("since the load"), before any change.
@@ -46,7 +47,7 @@ use crate::spec::{SequenceKind, TableSpec};
 use crate::versions::{VERSION_CHANGE_SEQUENCE_COLUMN, VERSION_FILE_COLUMN, VERSION_ROW_COLUMN};
 
 /// The change's operation in the log and the history: `L` (a row of the snapshot history
-/// started from), `I`, `U` or `D`.
+/// started from), `I`, `U`, `D` or `T` (a truncate, in the log only).
 pub const OP_COLUMN: &str = "_tidemark_op";
 /// The change's sequence value in the log (decimal(38,0); null for `L` rows).
 pub const LOG_SEQUENCE_COLUMN: &str = "_tidemark_sequence";
@@ -58,13 +59,11 @@ pub const IS_CURRENT_COLUMN: &str = "is_current";
 /// The version was closed by a delete (of its key, or a move of its row to another key).
 pub const DELETED_COLUMN: &str = "deleted";
 const SEQUENCE_KIND_METADATA: &str = "tidemark.sequence_kind";
-/// The operation letter of a snapshot's row in the log.
-const LOAD: &str = "L";
 
-/// Every change applied, per key in apply order: the history's state between runs. See the
+/// Every change applied, each once: the history's state between runs. See the
 /// module documentation.
 ///
-/// Its rows are the table's columns, then `_tidemark_op` (`L`, `I`, `U`, `D`),
+/// Its rows are the table's columns, then `_tidemark_op` (`L`, `I`, `U`, `D`, `T`; dictionary-encoded),
 /// `_tidemark_sequence` and `_tidemark_change_sequence` (decimal(38,0)), `_tidemark_file`
 /// (dictionary text: the file's name as given) and `_tidemark_row` (uint64).
 #[derive(Debug, Clone)]
@@ -83,13 +82,17 @@ pub struct History {
     pub versions: RecordBatch,
 }
 
-/// The operation letters, in the order of the op column's dictionary.
+/// The operation letters, in the order of the op column's dictionary: `L` for a row of the
+/// snapshot history started from.
 const OP_LETTERS: [&str; 5] = ["L", "I", "U", "D", "T"];
 
 /// `_tidemark_op`: one letter of [`OP_LETTERS`], dictionary-encoded (one byte a row).
 fn op_type() -> DataType {
     DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8))
 }
+
+/// The code of a snapshot's row.
+const LOAD_CODE: i8 = 0;
 
 fn op_code(op: Op) -> i8 {
     match op {
@@ -100,21 +103,13 @@ fn op_code(op: Op) -> i8 {
     }
 }
 
-fn op_array<'a>(letters: impl Iterator<Item = &'a str>) -> ArrayRef {
-    let keys: Vec<i8> = letters
-        .map(|l| {
-            OP_LETTERS
-                .iter()
-                .position(|o| *o == l)
-                .expect("an op letter") as i8
-        })
-        .collect();
+/// `_tidemark_op` from the letters' codes (their places in [`OP_LETTERS`]).
+fn op_array(codes: impl Iterator<Item = i8>) -> ArrayRef {
+    let keys: Vec<i8> = codes.collect();
+    let letters = Arc::new(StringArray::from(OP_LETTERS.to_vec()));
     Arc::new(
-        DictionaryArray::<Int8Type>::try_new(
-            keys.into(),
-            Arc::new(StringArray::from(OP_LETTERS.to_vec())),
-        )
-        .expect("keys within the letters"),
+        DictionaryArray::<Int8Type>::try_new(keys.into(), letters)
+            .expect("codes are places in OP_LETTERS"),
     )
 }
 
@@ -186,11 +181,6 @@ impl ChangeLog {
     }
 }
 
-/// The log's rows for one set of events, before they are merged into the log.
-struct Events {
-    rows: RecordBatch,
-}
-
 /// The history after this run: `old` (the log of earlier runs; without one, history starts
 /// from `snapshot`'s rows) with the run's changes `set` logged at their places.
 pub(crate) fn extend(
@@ -229,10 +219,10 @@ pub(crate) fn extend(
     let mut parts: Vec<RecordBatch> = Vec::new();
     match old {
         Some(old) => parts.push(old.rows.clone()),
-        None => parts.push(load_events(&schema, snapshot)?.rows),
+        None => parts.push(load_events(&schema, snapshot)?),
     }
-    parts.push(change_events(&schema, set)?.rows);
-    parts.extend(move_events(spec, &schema, set)?.map(|e| e.rows));
+    parts.push(change_events(&schema, set)?);
+    parts.extend(move_events(spec, &schema, set)?);
     let all = ChangeLog {
         kind,
         rows: arrow_select::concat::concat_batches(&schema, &parts).map_err(Error::from)?,
@@ -257,7 +247,7 @@ pub(crate) fn extend(
 }
 
 /// The snapshot's rows as `L` events, before every change.
-fn load_events(schema: &SchemaRef, snapshot: &Snapshot) -> Result<Events> {
+fn load_events(schema: &SchemaRef, snapshot: &Snapshot) -> Result<RecordBatch> {
     let n = snapshot.rows.num_rows();
     // One dictionary entry per file, each row pointing at its file's.
     let names: Vec<&str> = snapshot.sources.files().collect();
@@ -273,23 +263,21 @@ fn load_events(schema: &SchemaRef, snapshot: &Snapshot) -> Result<Events> {
             .map_err(Error::from)?;
     let mut columns: Vec<ArrayRef> = snapshot.rows.columns().to_vec();
     columns.extend([
-        op_array(std::iter::repeat_n(LOAD, n)),
+        op_array(std::iter::repeat_n(LOAD_CODE, n)),
         arrow_array::new_null_array(&decimal(), n),
         arrow_array::new_null_array(&decimal(), n),
         Arc::new(files),
         Arc::new(UInt64Array::from(rows)),
     ]);
-    Ok(Events {
-        rows: RecordBatch::try_new(schema.clone(), columns).map_err(Error::from)?,
-    })
+    RecordBatch::try_new(schema.clone(), columns).map_err(Error::from)
 }
 
 /// The run's changes, one event each, in the order they came.
-fn change_events(schema: &SchemaRef, set: &ChangeSet) -> Result<Events> {
+fn change_events(schema: &SchemaRef, set: &ChangeSet) -> Result<RecordBatch> {
     let n = set.ops.len();
     let mut columns: Vec<ArrayRef> = set.rows.columns().to_vec();
     columns.extend([
-        op_array(set.ops.iter().map(|&op| OP_LETTERS[op_code(op) as usize])),
+        op_array(set.ops.iter().map(|&op| op_code(op))),
         sequence_array(set, 0..n)?,
         change_sequence_array(set, 0..n)?,
         file_array(set, 0..n),
@@ -297,14 +285,16 @@ fn change_events(schema: &SchemaRef, set: &ChangeSet) -> Result<Events> {
             (0..n).map(|c| set.sources.file_and_row(c).1),
         )),
     ]);
-    Ok(Events {
-        rows: RecordBatch::try_new(schema.clone(), columns).map_err(Error::from)?,
-    })
+    RecordBatch::try_new(schema.clone(), columns).map_err(Error::from)
 }
 
 /// For each update that moves its row to another key (DMS before-images), a delete of the
 /// key it moves from, at the update's place.
-fn move_events(spec: &TableSpec, schema: &SchemaRef, set: &ChangeSet) -> Result<Option<Events>> {
+fn move_events(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    set: &ChangeSet,
+) -> Result<Option<RecordBatch>> {
     if set.moves.is_empty() {
         return Ok(None);
     }
@@ -322,7 +312,7 @@ fn move_events(spec: &TableSpec, schema: &SchemaRef, set: &ChangeSet) -> Result<
         columns.push(column);
     }
     columns.extend([
-        op_array(std::iter::repeat_n("D", n)),
+        op_array(std::iter::repeat_n(op_code(Op::Delete), n)),
         sequence_array(set, changes.iter().copied())?,
         change_sequence_array(set, changes.iter().copied())?,
         file_array(set, changes.iter().copied()),
@@ -330,9 +320,9 @@ fn move_events(spec: &TableSpec, schema: &SchemaRef, set: &ChangeSet) -> Result<
             changes.iter().map(|&c| set.sources.file_and_row(c).1),
         )),
     ]);
-    Ok(Some(Events {
-        rows: RecordBatch::try_new(schema.clone(), columns).map_err(Error::from)?,
-    }))
+    RecordBatch::try_new(schema.clone(), columns)
+        .map(Some)
+        .map_err(Error::from)
 }
 
 fn sequence_array(set: &ChangeSet, changes: impl Iterator<Item = usize>) -> Result<ArrayRef> {

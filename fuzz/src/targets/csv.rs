@@ -212,11 +212,11 @@ impl Target for Csv {
             // The input as a change file, applied to a valid snapshot, features and all.
             let inputs = Inputs {
                 snapshot: vec![InputFile::new("LOAD00000001.csv", load.clone())],
-                state: None,
                 changes: vec![InputFile::new(
                     format!("20211017-194324349{suffix}"),
                     input.to_vec(),
                 )],
+                ..Default::default()
             };
             let run = pipeline::run(spec, inputs, &self.options, &mut |_| {});
             outcomes.push(outcome(&run, |o| o.table.num_rows()));

@@ -162,8 +162,8 @@ impl Target for Spec {
         let _ = spec.schema();
         let inputs = Inputs {
             snapshot: self.seed[..1].to_vec(),
-            state: None,
             changes: self.seed[1..].to_vec(),
+            ..Default::default()
         };
         let run = pipeline::run(&spec, inputs, &self.options, &mut |_| {});
         format!("spec ok, run {}", outcome(&run, |o| o.table.num_rows()))
