@@ -146,9 +146,13 @@ impl ChangeLog {
                 ErrorKind::Columns(format!("not a Tidemark change log: {why}")),
             )
         };
-        let kind = match rows.schema().metadata().get(SEQUENCE_KIND_METADATA) {
-            Some(k) if k == "number" => SequenceKind::Number,
-            Some(k) if k == "timestamp" => SequenceKind::Timestamp,
+        let kind = match rows
+            .schema()
+            .metadata()
+            .get(SEQUENCE_KIND_METADATA)
+            .map(|k| k.parse())
+        {
+            Some(Ok(kind)) => kind,
             _ => return Err(bad("no sequence kind".into())),
         };
         let expected = Self::schema(table, kind);

@@ -422,6 +422,20 @@ pub enum SequenceKind {
     Number,
 }
 
+/// Reads what [`Display`](std::fmt::Display) writes (`timestamp`, `number`): the kind as
+/// state files and change logs keep it in their metadata.
+impl std::str::FromStr for SequenceKind {
+    type Err = ();
+
+    fn from_str(text: &str) -> std::result::Result<Self, ()> {
+        match text {
+            "timestamp" => Ok(SequenceKind::Timestamp),
+            "number" => Ok(SequenceKind::Number),
+            _ => Err(()),
+        }
+    }
+}
+
 impl std::fmt::Display for SequenceKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

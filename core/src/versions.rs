@@ -67,16 +67,7 @@ impl TruncatedAt {
 
     /// Whether the truncate comes before `change` in the order changes apply in.
     pub fn precedes(&self, change: &Position) -> bool {
-        let ours = self.position();
-        if ours.sequence != change.sequence {
-            return ours.sequence < change.sequence;
-        }
-        if let (Some(a), Some(b)) = (ours.change_sequence, change.change_sequence) {
-            if a != b {
-                return a < b;
-            }
-        }
-        (ours.file, ours.row) < (change.file, change.row)
+        self.position().precedes(change)
     }
 
     /// `sequence|change sequence|row|file`, as the state's metadata keeps it.
@@ -131,6 +122,29 @@ pub struct Position<'a> {
     pub row: u64,
 }
 
+impl Position<'_> {
+    /// Whether `self` comes before `later` in the order changes apply in.
+    pub fn precedes(&self, later: &Position) -> bool {
+        sequence_precedes(
+            (self.sequence, self.change_sequence),
+            (later.sequence, later.change_sequence),
+        )
+        .unwrap_or_else(|| (self.file, self.row) < (later.file, later.row))
+    }
+}
+
+/// The first two steps of the order, sequence then change sequence (when both sides have
+/// one): whether `a` comes before `b`, or `None` when they tie there (file and row decide).
+fn sequence_precedes(a: (i128, Option<i128>), b: (i128, Option<i128>)) -> Option<bool> {
+    if a.0 != b.0 {
+        return Some(a.0 < b.0);
+    }
+    match (a.1, b.1) {
+        (Some(x), Some(y)) if x != y => Some(x < y),
+        _ => None,
+    }
+}
+
 impl Versions {
     pub fn schema(table: &Schema, spec: &TableSpec, kind: SequenceKind) -> SchemaRef {
         Self::schema_with(table, spec, kind, None, None)
@@ -167,10 +181,6 @@ impl Versions {
             DataType::Decimal128(38, 0),
             true,
         ));
-        let kind = match kind {
-            SequenceKind::Timestamp => "timestamp",
-            SequenceKind::Number => "number",
-        };
         let mut metadata: HashMap<String, String> =
             [(SEQUENCE_KIND_METADATA.to_string(), kind.to_string())].into();
         if let Some(newest) = newest {
@@ -190,9 +200,8 @@ impl Versions {
         file: &str,
     ) -> Result<Versions> {
         let metadata = rows.schema().metadata().clone();
-        let kind = match metadata.get(SEQUENCE_KIND_METADATA).map(String::as_str) {
-            Some("number") => SequenceKind::Number,
-            Some("timestamp") => SequenceKind::Timestamp,
+        let kind = match metadata.get(SEQUENCE_KIND_METADATA).map(|k| k.parse()) {
+            Some(Ok(kind)) => kind,
             _ => {
                 return Err(Error::at(
                     Location::file(file),
@@ -311,15 +320,16 @@ impl StoredPositions<'_> {
     /// change sequence when both have one, then by file and row. A position whose file is not
     /// known counts as the last of its sequence value (and change sequence).
     pub fn precedes(&self, row: usize, change: &Position) -> bool {
-        let sequence = self.sequence.value(row);
-        if sequence != change.sequence {
-            return sequence < change.sequence;
-        }
-        if let (true, Some(theirs)) = (self.change_sequence.is_valid(row), change.change_sequence) {
-            let ours = self.change_sequence.value(row);
-            if ours != theirs {
-                return ours < theirs;
-            }
+        let change_sequence = self
+            .change_sequence
+            .is_valid(row)
+            .then(|| self.change_sequence.value(row));
+        let by_sequence = sequence_precedes(
+            (self.sequence.value(row), change_sequence),
+            (change.sequence, change.change_sequence),
+        );
+        if let Some(decided) = by_sequence {
+            return decided;
         }
         if self.file_keys.is_null(row) || self.row.is_null(row) {
             return false;

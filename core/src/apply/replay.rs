@@ -134,26 +134,28 @@ pub(super) fn replay(
             options.cancel.check()?;
         }
         let c = c as usize;
+        let at = set.sequence.as_ref().map(|(_, seq)| position(c, seq[c]));
+        // Whether the change comes after what key `id` has from earlier runs: only earlier
+        // runs can hold a newer position, as this run's changes come in order.
+        let after_version = |id: usize| match &at {
+            Some(at) => {
+                stored[id] == NONE
+                    || stored_positions
+                        .as_ref()
+                        .expect("stored rows come from versions")
+                        .precedes(stored[id] as usize, at)
+            }
+            None => true,
+        };
         if set.ops[c] == Op::Truncate {
             // Every key that exists now, and whose version from earlier runs is older than
             // the truncate, is deleted (a truncate older than a key's version is late for it).
-            let at = set.sequence.as_ref().map(|(_, seq)| position(c, seq[c]));
-            if let (Some((_, seq)), true) = (&set.sequence, at.is_some()) {
+            if let Some((_, seq)) = &set.sequence {
                 newest_applied = newest_applied.max(Some(seq[c]));
             }
             newest_truncate = Some(c);
             for key in 0..n_ids {
-                let fresh = match &at {
-                    Some(at) => {
-                        stored[key] == NONE
-                            || stored_positions
-                                .as_ref()
-                                .expect("stored rows come from versions")
-                                .precedes(stored[key] as usize, at)
-                    }
-                    None => true,
-                };
-                if exists[key] && fresh {
+                if exists[key] && after_version(key) {
                     exists[key] = false;
                     last[key] = c as u32;
                     count[key] += 1;
@@ -163,20 +165,12 @@ pub(super) fn replay(
         }
         let id = ids[c] as usize;
         let from = moved_from.get(c).copied().unwrap_or(NONE);
-        // Whether the change comes after what key `id` has from earlier runs: only earlier
-        // runs can hold a newer position, as this run's changes come in order.
-        let at = set.sequence.as_ref().map(|(_, seq)| position(c, seq[c]));
-        let fresh = |id: usize| match &at {
-            Some(at) => {
-                let row = stored[id];
-                let after_version = row == NONE
-                    || stored_positions
-                        .as_ref()
-                        .expect("stored rows come from versions")
-                        .precedes(row as usize, at);
-                after_version && truncated_at.as_ref().is_none_or(|t| t.precedes(at))
-            }
-            None => true,
+        // ...and after the newest truncate of earlier runs, before which the table was emptied.
+        let fresh = |id: usize| {
+            after_version(id)
+                && at
+                    .as_ref()
+                    .is_none_or(|at| truncated_at.as_ref().is_none_or(|t| t.precedes(at)))
         };
         let from_fresh = from != NONE && fresh(from as usize);
         let to_fresh = fresh(id);
