@@ -34,6 +34,16 @@ if ! "$WASI_VENV/bin/python" -c 'import wasmtime' 2>/dev/null; then
   "$WASI_VENV/bin/pip" install -q "wasmtime==50.0.1"
 fi
 export TIDEMARK_WASI_PYTHON="$WASI_VENV/bin/python"
+# The Delta tests read what the program writes with independent readers (delta-rs's
+# `deltalake`, Polars) and run a real S3-compatible server (moto): all from PyPI.
+DELTA_VENV="$HOME/.cache/tidemark/delta-venv"
+DELTA_PACKAGES=("deltalake==1.6.6" "polars==2.1.0" "pyarrow==26.0.1" "moto[server]==5.2.6" "boto3==1.44.18")
+if ! "$DELTA_VENV/bin/python" -c 'import deltalake, polars, moto.server, boto3' 2>/dev/null; then
+  step "installing the Delta readers and the S3 server (PyPI deltalake, polars, moto) into $DELTA_VENV"
+  python3 -m venv "$DELTA_VENV"
+  "$DELTA_VENV/bin/pip" install -q "${DELTA_PACKAGES[@]}"
+fi
+export TIDEMARK_DELTA_PYTHON="$DELTA_VENV/bin/python"
 
 step "benchmark driver: its own checks (python3 scripts/bench.py --self-test; no build, no data)"
 python3 scripts/bench.py --self-test

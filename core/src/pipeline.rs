@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate};
 
 use crate::apply::{ApplyOptions, Versions, apply};
 use crate::cancel::Cancel;
-use crate::changes::ChangeBatch;
+use crate::changes::{ChangeBatch, Snapshot};
 use crate::decode::{decode_changes, decode_snapshot, read_parquet, table_schema};
 use crate::diff::Diff;
 use crate::error::{Error, ErrorKind, Result};
@@ -102,10 +102,34 @@ pub struct Output {
 /// ```
 pub fn run(
     spec: &TableSpec,
-    mut inputs: Inputs,
+    inputs: Inputs,
     options: &Options,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Output> {
+    let decoded = decode(spec, inputs, options, progress)?;
+    run_decoded(spec, decoded, options, progress)
+}
+
+/// A run's inputs decoded: what [`run_decoded`] applies. Faces that keep the table somewhere
+/// other than files (a Delta table read a bucket of keys at a time) build it themselves.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub snapshot: Snapshot,
+    /// The names of the snapshot's files, for the report.
+    pub snapshot_files: Vec<String>,
+    pub versions: Option<Versions>,
+    pub change_log: Option<ChangeLog>,
+    /// One batch per change file, in the order they apply.
+    pub changes: Vec<ChangeBatch>,
+}
+
+/// Decodes a run's inputs (the first half of [`run`]).
+pub fn decode(
+    spec: &TableSpec,
+    mut inputs: Inputs,
+    options: &Options,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Decoded> {
     // A window out of range fails before any file is decoded, not after the whole run.
     if let Some(days) = options.window_days {
         if !crate::error::WINDOW_DAYS.contains(&days) {
@@ -181,6 +205,29 @@ pub fn run(
         changes.extend(changes_between(spec, &snapshot, &next, time)?);
     }
 
+    Ok(Decoded {
+        snapshot,
+        snapshot_files,
+        versions,
+        change_log,
+        changes,
+    })
+}
+
+/// Applies decoded inputs and enriches the result (the second half of [`run`]).
+pub fn run_decoded(
+    spec: &TableSpec,
+    decoded: Decoded,
+    options: &Options,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Output> {
+    let Decoded {
+        snapshot,
+        snapshot_files,
+        versions,
+        change_log,
+        changes,
+    } = decoded;
     options.cancel.check()?;
     progress(Stage::Apply);
     let applied = apply(

@@ -49,7 +49,7 @@ impl<'a> InferredLog<'a> {
 /// The spec of a run: `--spec`; else the one the inputs imply (as `spec --infer`); else, when
 /// the files cannot say the key and no inference setting was given, the bundled `users` spec
 /// (the seed's), as before inference existed.
-fn spec_of_run(
+pub(super) fn spec_of_run(
     args: &ApplyArgs,
     snapshot: &[InputFile],
     changes: &[InputFile],
@@ -65,6 +65,14 @@ fn spec_of_run(
 }
 
 pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
+    if args.delta || args.out.to_string_lossy().contains("://") {
+        #[cfg(not(target_arch = "wasm32"))]
+        return super::delta::apply(args);
+        #[cfg(target_arch = "wasm32")]
+        return Err(CliError::Usage(
+            "Delta tables (--delta, s3:// outputs) are written by the native build only".into(),
+        ));
+    }
     let started = Instant::now();
     // Taken before anything is read: a run that reads the folder's current run (`--snapshot`
     // the same folder) must not switch it after another run switched it since.
@@ -251,7 +259,7 @@ fn write_outputs(
     Ok(names)
 }
 
-fn finish(
+pub(super) fn finish(
     output: &Output,
     inferred: Option<&Inferred>,
     timings: &Timings,

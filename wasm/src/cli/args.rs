@@ -61,8 +61,21 @@ pub struct ApplyArgs {
     /// Where to write snapshot, enriched, diff, report.json (and state.parquet). Each run is
     /// kept whole in DIR/.tidemark/runs/ and the folder switches to it in one step; the names
     /// at the top of DIR show the current run.
+    /// With --delta (implied by an s3://bucket/prefix): where the Delta tables are (table/,
+    /// diff/, enriched/).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Keep the table as Delta Lake tables at --out (a folder, or s3://bucket/prefix with
+    /// credentials, region and AWS_ENDPOINT_URL from the AWS environment): table/ (the
+    /// maintained table: each run rewrites only the buckets of keys its changes touch, in one
+    /// commit with Tidemark's state), diff/ (every run's diff, with the table version it made)
+    /// and enriched/. --snapshot is read only by the run that creates the table.
+    #[arg(long)]
+    pub delta: bool,
+    /// How many buckets of keys a Delta table created by this run has: more buckets, less
+    /// read and written for a few changes; fewer, bigger files.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub buckets: u32,
     /// The table spec (TOML). Without it, the spec is inferred from the inputs as `tidemark
     /// spec --infer` does (the report says what it inferred); when the files cannot say the
     /// key and no --key is given, the seed's `users` spec (see `tidemark spec`).

@@ -4,6 +4,7 @@
 //!
 //! - [`args`]: what clap reads;
 //! - [`apply`]: `apply` and `demo`, from inputs to the output folder;
+//! - `delta`: `apply --delta`, into Delta Lake tables on a folder or S3 (native builds);
 //! - [`progress`]: the progress bar and the phases' timings of one run;
 //! - [`spec`]: the bundled spec, or the one files imply (`spec --infer`);
 //! - [`summary`] and [`table`]: what a run prints for people;
@@ -11,6 +12,8 @@
 
 mod apply;
 mod args;
+#[cfg(not(target_arch = "wasm32"))]
+mod delta;
 mod handle_s3_event;
 mod progress;
 mod spec;
@@ -68,6 +71,11 @@ pub(crate) enum CliError {
     Edge(#[from] EdgeError),
     #[error(transparent)]
     Event(#[from] EventError),
+    #[cfg(not(target_arch = "wasm32"))]
+    #[error(transparent)]
+    Delta(#[from] tidemark_delta::DeltaError),
+    #[error("{0}")]
+    Usage(String),
     #[error("{failed} of {total} record(s) could not be processed:\n{causes}")]
     Records {
         failed: usize,

@@ -36,6 +36,18 @@ pub(super) fn run_with_progress(
         .chain(&inputs.state)
         .map(|f| f.bytes.len())
         .sum();
+    with_progress(total_bytes, show_progress, |on_stage| {
+        Ok(pipeline::run(spec, inputs, options, on_stage)?)
+    })
+}
+
+/// Runs `run` (a pipeline reporting its stages) with a progress bar over `total_bytes` of
+/// input, and times its phases.
+pub(super) fn with_progress<T>(
+    total_bytes: usize,
+    show_progress: bool,
+    run: impl FnOnce(&mut dyn FnMut(Stage)) -> Result<T, CliError>,
+) -> Result<(T, Timings), CliError> {
     let bar = if show_progress && std::io::stderr().is_terminal() {
         let bar =
             ProgressBar::with_draw_target(Some(total_bytes as u64), ProgressDrawTarget::stderr());
@@ -76,7 +88,7 @@ pub(super) fn run_with_progress(
         }
         Stage::Done => marks.push(("done", Instant::now())),
     };
-    let output = pipeline::run(spec, inputs, options, &mut on_stage);
+    let output = run(&mut on_stage);
     bar.finish_and_clear();
     let output = output?;
     let mut timings = Timings::default();

@@ -1,0 +1,47 @@
+//! Tidemark's tables as Delta Lake tables, on a local folder or `s3://bucket/prefix`, through
+//! the official Delta kernel (`delta_kernel` and its default engine).
+//!
+//! A place (`--out`) holds up to three Delta tables, one folder each:
+//!
+//! | folder | what | each run |
+//! |---|---|---|
+//! | `table/` | the maintained table, partitioned by `_tidemark_bucket` (a hash of the key, [`bucket`]) | rewrites only the buckets its changes touch: one commit that removes their files and adds their new ones, with Tidemark's state ([`meta`]) |
+//! | `diff/` | the change feed: every run's diff, with `_tidemark_table_version` | appends one commit |
+//! | `enriched/` | the table with its features | replaces it in one commit |
+//!
+//! Tidemark's state (the position of each key's last change, deleted keys included) is kept
+//! per bucket in files under `table/_tidemark_state/`, named by the `tidemark` domain metadata
+//! of the commit that wrote them: a reader of any version of the table finds the state that
+//! goes with it, and a run that fails before its commit leaves the table as it was.
+
+pub mod bucket;
+pub mod meta;
+pub mod run;
+pub mod store;
+pub mod table;
+
+pub use run::{Applied, Request, apply};
+pub use store::Place;
+
+/// Why a Delta run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeltaError {
+    #[error(transparent)]
+    Core(#[from] tidemark_core::Error),
+    #[error("Delta: {0}")]
+    Kernel(#[from] delta_kernel::KernelError),
+    #[error("object store: {0}")]
+    Store(#[from] delta_kernel::object_store::Error),
+    #[error(transparent)]
+    Arrow(arrow_schema::ArrowError),
+    #[error("{0}")]
+    Location(String),
+    #[error("{0}")]
+    Layout(String),
+    #[error("{0}")]
+    State(String),
+    #[error("{0}")]
+    Unsupported(&'static str),
+    #[error("another writer kept committing first: gave up after {0} attempts")]
+    Busy(u32),
+}

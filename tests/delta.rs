@@ -1,0 +1,558 @@
+//! Delta Lake tables (`tidemark apply --delta`), on a local folder and on a real S3-compatible
+//! server (moto, from PyPI, started once for this file's tests): what the program writes is
+//! read back by independent readers (delta-rs's `deltalake` and Polars, `tests/delta/read.py`)
+//! and compared with what the same changes give in an output folder.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// The Python with `deltalake`, `polars` and `moto` that scripts/test.sh installs.
+fn python() -> PathBuf {
+    let python = std::env::var_os("TIDEMARK_DELTA_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
+                .join(".cache/tidemark/delta-venv/bin/python")
+        });
+    assert!(
+        python.exists(),
+        "no Delta readers at {}: run scripts/test.sh, which installs them",
+        python.display()
+    );
+    python
+}
+
+/// The table at `uri` as the independent readers see it (both must agree), columns in the
+/// order and types of `like` (a folder run's output), rows by key.
+fn read_delta(
+    uri: &str,
+    like: &Path,
+    env: &[(&str, String)],
+    version: Option<u64>,
+) -> Vec<Vec<String>> {
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let mut command = Command::new(python());
+    command
+        .arg(repo().join("tests/delta/read.py"))
+        .arg(uri)
+        .arg(out.path())
+        .arg("--like")
+        .arg(like);
+    if let Some(version) = version {
+        command.args(["--version", &version.to_string()]);
+    }
+    let result = command
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("python runs");
+    assert!(
+        result.status.success(),
+        "reading {uri} failed:\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    table_rows(&read_parquet(out.path()))
+}
+
+/// The change files of the seed, in their order.
+const SEED_CHANGES: [&str; 5] = [
+    "20211017-194324349.csv",
+    "20211018-223933563.csv",
+    "20211018-224657689.csv",
+    "20211018-225235856.csv",
+    "20211018-225959941.csv",
+];
+
+fn seed_file(name: &str) -> String {
+    seed().join(name).display().to_string()
+}
+
+/// The seed applied all at once into an output folder: what every Delta run must match.
+fn folder_run(s: &Scratch) -> PathBuf {
+    let mut args = vec![
+        "apply".to_string(),
+        "--snapshot".into(),
+        seed_file("LOAD00000001.csv"),
+        "--changes".into(),
+    ];
+    args.extend(SEED_CHANGES.iter().map(|f| seed_file(f)));
+    args.extend(["--out".into(), "folder".into(), "--quiet".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_success(&tidemark(&s.path(""), &args));
+    s.path("folder")
+}
+
+/// `tidemark apply --delta --out lake` of one change file of the seed (with the full load on
+/// the first).
+fn delta_run(s: &Scratch, lake: &str, first: bool, change: &str, env: &[(&str, String)]) -> String {
+    let mut args = vec![
+        "--changes".to_string(),
+        seed_file(change),
+        "--buckets".into(),
+        "8".into(),
+    ];
+    if first {
+        args.extend(["--snapshot".into(), seed_file("LOAD00000001.csv")]);
+    }
+    run_delta(s, lake, &args, env)
+}
+
+/// `tidemark apply --delta --out lake` with `args`; its standard output.
+fn run_delta(s: &Scratch, lake: &str, args: &[String], env: &[(&str, String)]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_tidemark"))
+        .current_dir(s.path(""))
+        .args(["apply", "--delta", "--out", lake])
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert_success(&output);
+    stdout(&output)
+}
+
+/// A table whose changes carry a sequence (the Databricks AUTO CDC documentation's example,
+/// as tests/history.rs has it), in four DMS-named files whose sequences interleave: applied
+/// in any order, they give one table.
+const SEQUENCED_SPEC: &str = r#"
+[table]
+name = "users"
+key = ["userId"]
+columns = [
+  { name = "userId", type = "int64" },
+  { name = "name", type = "string" },
+  { name = "city", type = "string" },
+]
+
+[cdc]
+op_column = "operation"
+sequence = { column = "sequenceNum", kind = "number" }
+ops = { insert = ["INSERT"], update = ["UPDATE"], delete = ["DELETE"] }
+"#;
+
+const SEQUENCED_FILES: [(&str, &str); 4] = [
+    (
+        "20240101-000000001.csv",
+        "124,Raul,Oaxaca,INSERT,1\n123,Isabel,Monterrey,INSERT,1\n",
+    ),
+    (
+        "20240101-000000002.csv",
+        "125,Mercedes,Tijuana,INSERT,2\n126,Lily,Cancun,INSERT,2\n",
+    ),
+    (
+        "20240101-000000003.csv",
+        "123,,,DELETE,6\n125,Mercedes,Guadalajara,UPDATE,6\n",
+    ),
+    (
+        "20240101-000000004.csv",
+        "125,Mercedes,Mexicali,UPDATE,5\n123,Isabel,Chihuahua,UPDATE,5\n",
+    ),
+];
+
+/// Writes the spec and the sequenced files into `s`; returns the files' paths.
+fn sequenced(s: &Scratch) -> Vec<String> {
+    s.write("spec.toml", SEQUENCED_SPEC);
+    SEQUENCED_FILES
+        .iter()
+        .map(|(name, rows)| {
+            s.write(
+                &format!("cdc/{name}"),
+                format!("userId,name,city,operation,sequenceNum\n{rows}"),
+            )
+            .display()
+            .to_string()
+        })
+        .collect()
+}
+
+/// The sequenced files applied all at once into an output folder.
+fn sequenced_folder_run(s: &Scratch, files: &[String]) -> PathBuf {
+    let mut args = vec![
+        "apply",
+        "--spec",
+        "spec.toml",
+        "--out",
+        "folder",
+        "--quiet",
+        "--changes",
+    ];
+    args.extend(files.iter().map(String::as_str));
+    assert_success(&tidemark(&s.path(""), &args));
+    s.path("folder/snapshot.parquet")
+}
+
+/// The other sequenced files applied to `lake` at once, each by its own process: every commit
+/// but one finds its version taken and redoes its work on the newer table.
+fn apply_at_once(s: &Scratch, lake: &str, files: &[String], env: &[(&str, String)]) {
+    let children: Vec<_> = files
+        .iter()
+        .map(|file| {
+            Command::new(env!("CARGO_BIN_EXE_tidemark"))
+                .current_dir(s.path(""))
+                .args([
+                    "apply",
+                    "--delta",
+                    "--spec",
+                    "spec.toml",
+                    "--out",
+                    lake,
+                    "--quiet",
+                ])
+                .args(["--changes", file])
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        assert_success(&child.wait_with_output().unwrap());
+    }
+}
+
+#[test]
+fn the_seed_applied_a_file_at_a_time_to_a_delta_table_is_the_folder_run() {
+    let s = Scratch::new();
+    let folder = folder_run(&s);
+    for (i, change) in SEED_CHANGES.iter().enumerate() {
+        delta_run(&s, "lake", i == 0, change, &[]);
+    }
+    let lake = s.path("lake").display().to_string();
+    assert_eq!(
+        read_delta(
+            &format!("{lake}/table"),
+            &folder.join("snapshot.parquet"),
+            &[],
+            None
+        ),
+        table_rows(&read_parquet(&folder.join("snapshot.parquet"))),
+    );
+    assert_eq!(
+        read_delta(
+            &format!("{lake}/enriched"),
+            &folder.join("enriched.parquet"),
+            &[],
+            None
+        ),
+        table_rows(&read_parquet(&folder.join("enriched.parquet"))),
+    );
+}
+
+#[test]
+fn each_version_of_the_table_is_the_folder_run_up_to_that_file() {
+    let s = Scratch::new();
+    for (i, change) in SEED_CHANGES.iter().enumerate() {
+        delta_run(&s, "lake", i == 0, change, &[]);
+    }
+    let lake = s.path("lake/table").display().to_string();
+    // Version 0 is the full load with the first file; each later file made one version.
+    for upto in 1..=SEED_CHANGES.len() {
+        let t = Scratch::new();
+        let mut args = vec![
+            "apply".to_string(),
+            "--snapshot".into(),
+            seed_file("LOAD00000001.csv"),
+            "--changes".into(),
+        ];
+        args.extend(SEED_CHANGES[..upto].iter().map(|f| seed_file(f)));
+        args.extend(["--out".into(), "folder".into(), "--quiet".into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_success(&tidemark(&t.path(""), &args));
+        let expected = t.path("folder/snapshot.parquet");
+        assert_eq!(
+            read_delta(&lake, &expected, &[], Some(upto as u64 - 1)),
+            table_rows(&read_parquet(&expected)),
+            "version {}",
+            upto - 1
+        );
+    }
+}
+
+/// The `add` and `remove` actions of one commit of the table at `table` (a local folder), as
+/// the partition (bucket) each names.
+fn commit_actions(table: &Path, version: u64) -> (Vec<String>, Vec<String>) {
+    let log =
+        std::fs::read_to_string(table.join(format!("_delta_log/{version:020}.json"))).unwrap();
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    for line in log.lines() {
+        let action: serde_json::Value = serde_json::from_str(line).unwrap();
+        for (kind, into) in [("add", &mut added), ("remove", &mut removed)] {
+            if let Some(file) = action.get(kind) {
+                // Remove actions need not repeat the partition values: the path has them.
+                let path = file["path"].as_str().unwrap();
+                let bucket = path
+                    .split('/')
+                    .find_map(|p| p.strip_prefix("_tidemark_bucket="));
+                into.push(bucket.expect("a bucket's file").to_string());
+            }
+        }
+    }
+    (added, removed)
+}
+
+#[test]
+fn a_run_rewrites_only_the_buckets_its_changes_touch() {
+    let s = Scratch::new();
+    delta_run(&s, "lake", true, SEED_CHANGES[0], &[]);
+    // One update of one key.
+    let one = s.write(
+        "one/20211019-000000000.csv",
+        "U,6,Mindy George,Los Angeles,2021-10-20\n",
+    );
+    let printed = run_delta(
+        &s,
+        "lake",
+        &["--changes".into(), one.display().to_string()],
+        &[],
+    );
+    let printed = printed.replace(&s.path("").display().to_string(), "");
+    let (added, removed) = commit_actions(&s.path("lake/table"), 1);
+    assert_eq!(added.len(), 1, "one file added: {added:?}\n{printed}");
+    assert_eq!(removed, added, "the bucket's old file removed, no other");
+    assert!(printed.contains("1 of 8 buckets rewritten"), "{printed}");
+}
+
+#[test]
+fn change_files_applied_again_change_nothing_in_the_table() {
+    // Without a sequence (the seed), the table remembers which files it applied.
+    let s = Scratch::new();
+    let folder = folder_run(&s);
+    for (i, change) in SEED_CHANGES.iter().enumerate() {
+        delta_run(&s, "lake", i == 0, change, &[]);
+    }
+    let printed = delta_run(&s, "lake", false, SEED_CHANGES[2], &[]);
+    assert!(
+        printed.contains("version 4 (0 of 8 buckets rewritten)"),
+        "{printed}"
+    );
+    let lake = s.path("lake").display().to_string();
+    assert_eq!(
+        read_delta(
+            &format!("{lake}/table"),
+            &folder.join("snapshot.parquet"),
+            &[],
+            None
+        ),
+        table_rows(&read_parquet(&folder.join("snapshot.parquet"))),
+    );
+
+    // With one, by the positions it keeps, even under another name.
+    let s = Scratch::new();
+    let files = sequenced(&s);
+    let expected = sequenced_folder_run(&s, &files);
+    for file in &files {
+        run_delta(
+            &s,
+            "lake",
+            &[
+                "--spec".into(),
+                "spec.toml".into(),
+                "--changes".into(),
+                file.clone(),
+            ],
+            &[],
+        );
+    }
+    let renamed = s.write(
+        "again/20240102-000000000.csv",
+        std::fs::read(&files[1]).unwrap(),
+    );
+    run_delta(
+        &s,
+        "lake",
+        &[
+            "--spec".into(),
+            "spec.toml".into(),
+            "--changes".into(),
+            renamed.display().to_string(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        read_delta(
+            &s.path("lake/table").display().to_string(),
+            &expected,
+            &[],
+            None
+        ),
+        table_rows(&read_parquet(&expected)),
+    );
+}
+
+#[test]
+fn runs_at_the_same_time_on_one_table_lose_no_change() {
+    let s = Scratch::new();
+    let files = sequenced(&s);
+    let expected = sequenced_folder_run(&s, &files);
+    run_delta(
+        &s,
+        "lake",
+        &[
+            "--spec".into(),
+            "spec.toml".into(),
+            "--changes".into(),
+            files[0].clone(),
+        ],
+        &[],
+    );
+    apply_at_once(&s, "lake", &files[1..], &[]);
+    assert_eq!(
+        read_delta(
+            &s.path("lake/table").display().to_string(),
+            &expected,
+            &[],
+            None
+        ),
+        table_rows(&read_parquet(&expected)),
+    );
+}
+
+#[test]
+fn a_snapshot_given_to_an_existing_table_is_refused() {
+    let s = Scratch::new();
+    delta_run(&s, "lake", true, SEED_CHANGES[0], &[]);
+    let output = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--delta",
+            "--out",
+            "lake",
+            "--snapshot",
+            &seed_file("LOAD00000001.csv"),
+            "--changes",
+            &seed_file(SEED_CHANGES[1]),
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("a snapshot is read only when the table is created"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// A moto S3 server on a free port, for all tests of this file: started by the first that
+/// needs it, stopped when the test process ends (its keeper waits on our end of a pipe).
+struct S3 {
+    endpoint: String,
+    _keeper: Mutex<(Child, ChildStdin)>,
+}
+
+fn s3() -> &'static S3 {
+    static SERVER: OnceLock<S3> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let keeper = "import subprocess, sys\n\
+            server = subprocess.Popen([sys.executable, '-m', 'moto.server', '-p', sys.argv[1]],\n\
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n\
+            sys.stdin.read()\n\
+            server.terminate()\n";
+        let mut child = Command::new(python())
+            .args(["-c", keeper, &port.to_string()])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("python runs");
+        let stdin = child.stdin.take().unwrap();
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        S3 {
+            endpoint,
+            _keeper: Mutex::new((child, stdin)),
+        }
+    })
+}
+
+fn s3_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", s3().endpoint.clone()),
+        ("AWS_ALLOW_HTTP", "true".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "tidemark".into()),
+        ("AWS_SECRET_ACCESS_KEY", "tidemark".into()),
+    ]
+}
+
+fn create_bucket(name: &str) {
+    let script = "import boto3, os, sys\n\
+        boto3.client('s3', endpoint_url=os.environ['AWS_ENDPOINT_URL']).create_bucket(Bucket=sys.argv[1])\n";
+    let output = Command::new(python())
+        .args(["-c", script, name])
+        .envs(s3_env())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn on_s3_the_table_is_the_folder_run() {
+    let s = Scratch::new();
+    let folder = folder_run(&s);
+    create_bucket("lake-seed");
+    let env = s3_env();
+    for (i, change) in SEED_CHANGES.iter().enumerate() {
+        delta_run(&s, "s3://lake-seed/tables/users", i == 0, change, &env);
+    }
+    assert_eq!(
+        read_delta(
+            "s3://lake-seed/tables/users/table",
+            &folder.join("snapshot.parquet"),
+            &env,
+            None
+        ),
+        table_rows(&read_parquet(&folder.join("snapshot.parquet"))),
+    );
+    assert_eq!(
+        read_delta(
+            "s3://lake-seed/tables/users/enriched",
+            &folder.join("enriched.parquet"),
+            &env,
+            None
+        ),
+        table_rows(&read_parquet(&folder.join("enriched.parquet"))),
+    );
+}
+
+#[test]
+fn on_s3_runs_at_the_same_time_lose_no_change() {
+    let s = Scratch::new();
+    let files = sequenced(&s);
+    let expected = sequenced_folder_run(&s, &files);
+    create_bucket("lake-race");
+    let env = s3_env();
+    let lake = "s3://lake-race/users";
+    run_delta(
+        &s,
+        lake,
+        &[
+            "--spec".into(),
+            "spec.toml".into(),
+            "--changes".into(),
+            files[0].clone(),
+        ],
+        &env,
+    );
+    apply_at_once(&s, lake, &files[1..], &env);
+    assert_eq!(
+        read_delta("s3://lake-race/users/table", &expected, &env, None),
+        table_rows(&read_parquet(&expected)),
+    );
+}

@@ -1,0 +1,111 @@
+//! `tidemark apply --delta`: the run's inputs applied to Delta Lake tables on a folder or S3
+//! (see `tidemark_delta` for the tables and how a run touches only some of them).
+
+use std::time::Instant;
+
+use tidemark_core::features::lookup::Lookup;
+use tidemark_core::files::OutputFile;
+use tidemark_core::pipeline::Options;
+use tidemark_delta::run::{DIFF, ENRICHED, Request, TABLE};
+use tidemark_delta::{Place, apply as apply_to};
+
+use super::CliError;
+use super::apply::{finish, spec_of_run};
+use super::args::ApplyArgs;
+use super::progress::with_progress;
+use crate::io::inputs::{self, Reading};
+
+pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
+    let started = Instant::now();
+    for (given, flag) in [
+        (args.state.is_some(), "--state"),
+        (args.change_log.is_some(), "--change-log"),
+        (args.next_snapshot.is_some(), "--next-snapshot"),
+    ] {
+        if given {
+            return Err(CliError::Usage(format!(
+                "{flag} is not used with Delta tables: their state is kept in the table"
+            )));
+        }
+    }
+    let reading = if args.no_mmap {
+        Reading::CopyAll
+    } else {
+        Reading::MapBigFiles
+    };
+    if args.spec.is_some() {
+        inputs::read_spec(args.spec.as_deref())?;
+    }
+    let location = args.out.to_string_lossy().into_owned();
+    let place = Place::open(&location)?;
+    let initial = match &args.snapshot {
+        Some(path) => inputs::snapshot(path, reading)?.files,
+        None => Vec::new(),
+    };
+    let changes = inputs::changes(&args.changes, reading)?;
+    let (spec, inferred) = spec_of_run(&args, &initial, &changes)?;
+    let lookup = match &args.lookup {
+        Some(path) => Some(Lookup::from_file(&inputs::read_with(path, reading)?)?),
+        None => None,
+    };
+    let options = Options {
+        as_of: args.as_of,
+        window_days: args.window_days,
+        lookup,
+        strict: args.strict,
+        ..Default::default()
+    };
+    let request = Request {
+        spec: &spec,
+        initial,
+        changes,
+        options: &options,
+        buckets: args.buckets,
+        write_diff: args.outputs.contains(&OutputFile::Diff),
+        write_enriched: args.outputs.contains(&OutputFile::Enriched),
+    };
+    let total_bytes = request
+        .initial
+        .iter()
+        .chain(&request.changes)
+        .map(|f| f.bytes.len())
+        .sum();
+    let show_progress = !args.output.quiet && !args.output.json;
+    let (applied, mut timings) = with_progress(total_bytes, show_progress, |on_stage| {
+        Ok(apply_to(&place, &request, on_stage)?)
+    })?;
+    timings.total = started.elapsed().as_secs_f64();
+    let mut written = vec![format!(
+        "{} version {} ({} of {} buckets {}{})",
+        place.table_url(TABLE),
+        applied.table_version,
+        applied.buckets_touched,
+        applied.buckets,
+        if applied.created {
+            "written, table created"
+        } else {
+            "rewritten"
+        },
+        if applied.attempts > 1 {
+            format!(", after {} attempts", applied.attempts)
+        } else {
+            String::new()
+        }
+    )];
+    if applied.buckets_touched > 0 {
+        if request.write_diff {
+            written.push(place.table_url(DIFF).to_string());
+        }
+        if request.write_enriched && spec.features.is_some() {
+            written.push(place.table_url(ENRICHED).to_string());
+        }
+    }
+    finish(
+        &applied.output,
+        inferred.as_ref(),
+        &timings,
+        written,
+        &args.output,
+    );
+    Ok(())
+}
