@@ -17,7 +17,7 @@ use crate::bench::Bench;
 use crate::dialogs::{DialogRequest, FileDialogs};
 use crate::export::{self, ExportTarget, Exported};
 use crate::jobs::Worker;
-use crate::review::{DiffFilter, Review, SortKey, sort_order};
+use crate::review::{DiffFilter, Review, SortKey, Timeline, sort_order};
 use crate::session::{FileRole, Session, read_paths};
 
 /// What the app opens first.
@@ -27,6 +27,8 @@ pub enum Startup {
     Seed,
     /// Files and folders from the command line.
     Paths(Vec<PathBuf>),
+    /// A session put together in memory: any spec (one that keeps history, say) and files.
+    Session(Box<Session>),
 }
 
 /// Which table the central panel shows.
@@ -51,6 +53,9 @@ pub enum Action {
     FilterDiff(DiffFilter),
     /// Show one key in the diff (from an anomaly's example).
     FindKey(String),
+    /// Show the timeline of the key of a diff row (when the run kept history).
+    ShowTimeline(u32),
+    CloseTimeline,
     SortTable(usize),
     SetExportFormat(OutputFormat),
     DismissNotice,
@@ -158,6 +163,12 @@ pub struct TidemarkApp {
     /// The sort on screen while `table_sort` is being computed.
     previous_sort: Option<SortKey>,
     pub(crate) sort_orders: HashMap<SortKey, Arc<Vec<u32>>>,
+    /// The timelines of keys: computed off the UI thread, one at a time.
+    timelines: Worker<Result<Timeline, String>>,
+    /// The diff row whose timeline was asked for last, shown or on its way.
+    pub(crate) timeline_row: Option<u32>,
+    /// The timeline on screen (of `timeline_row`'s key once computed).
+    pub(crate) timeline: Option<Timeline>,
     pub(crate) export_format: OutputFormat,
     /// Jump the table on screen to this scroll offset on the next frame (new filter, benchmark).
     pub(crate) scroll_to: Option<f32>,
@@ -191,6 +202,9 @@ impl TidemarkApp {
             table_sort: None,
             previous_sort: None,
             sort_orders: HashMap::new(),
+            timelines: Worker::new(repaint(ctx)),
+            timeline_row: None,
+            timeline: None,
             export_format: OutputFormat::Parquet,
             scroll_to: None,
             bench: None,
@@ -198,6 +212,7 @@ impl TidemarkApp {
         match startup {
             Startup::Seed => app.review(Session::seed(), "Loading the seed example"),
             Startup::Paths(paths) => app.review_paths(paths, FileRole::Open),
+            Startup::Session(session) => app.review(*session, "Reviewing"),
         }
         app
     }
@@ -216,9 +231,14 @@ impl TidemarkApp {
         self.notice.as_ref()
     }
 
-    /// Whether anything is still on its way: a job, a sort, an open dialog.
+    /// Whether anything is still on its way: a job, a sort, a timeline, an open dialog.
     pub fn is_busy(&self) -> bool {
-        self.jobs.is_busy() || self.sorts.is_busy() || self.dialog_open
+        self.jobs.is_busy() || self.sorts.is_busy() || self.timelines.is_busy() || self.dialog_open
+    }
+
+    /// The key timeline on screen, if any.
+    pub fn timeline(&self) -> Option<&Timeline> {
+        self.timeline.as_ref()
     }
 
     /// Starts a review of `session`; the draft shows it meanwhile.
@@ -298,6 +318,15 @@ impl TidemarkApp {
                 Err(message) => self.notice = Some(Notice::Error(message.into())),
             }
         }
+        if let Some(done) = self.timelines.finished() {
+            match done {
+                Ok(timeline) => self.timeline = Some(timeline),
+                Err(message) => {
+                    self.timeline_row = None;
+                    self.notice = Some(Notice::Error(message.into()));
+                }
+            }
+        }
         while let Ok((request, paths)) = self.dialog_answers.try_recv() {
             self.dialog_open = false;
             if !paths.is_empty() {
@@ -333,6 +362,10 @@ impl TidemarkApp {
             self.notice = None;
         }
         self.diff_rows_for = None;
+        // A timeline belongs to the review it came from (its diff rows are that diff's).
+        self.timelines.cancel();
+        self.timeline_row = None;
+        self.timeline = None;
         self.sort_orders.clear();
         self.sorts.cancel();
         if let Some(key) = self.table_sort {
@@ -437,6 +470,12 @@ impl TidemarkApp {
                 self.key_query = key;
                 self.scroll_to = Some(0.0);
             }
+            Action::ShowTimeline(row) => self.start_timeline(row),
+            Action::CloseTimeline => {
+                self.timelines.cancel();
+                self.timeline_row = None;
+                self.timeline = None;
+            }
             Action::SortTable(column) => {
                 let descending = self
                     .table_sort
@@ -453,6 +492,23 @@ impl TidemarkApp {
             Action::SetExportFormat(format) => self.export_format = format,
             Action::DismissNotice => self.notice = None,
         }
+    }
+
+    fn start_timeline(&mut self, row: u32) {
+        let Some(review) = self.shown.as_ref().map(|s| Arc::clone(&s.review)) else {
+            return;
+        };
+        if self.timeline_row == Some(row) && (self.timeline.is_some() || self.timelines.is_busy()) {
+            return;
+        }
+        self.timeline_row = Some(row);
+        self.timelines
+            .start("Reading the key's history", move |_| review.timeline(row));
+    }
+
+    /// Whether the timeline asked for is still being computed.
+    pub(crate) fn timeline_pending(&self) -> bool {
+        self.timelines.is_busy()
     }
 
     fn start_sort(&mut self, key: SortKey) {

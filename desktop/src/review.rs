@@ -3,12 +3,16 @@
 
 use std::time::{Duration, Instant};
 
-use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::UInt64Type;
+use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::SortOptions;
 use tidemark_core::Cancel;
 use tidemark_core::diff::ChangeKind;
+use tidemark_core::history;
 use tidemark_core::pipeline::{self, Options, Stage};
+use tidemark_core::versions::{VERSION_FILE_COLUMN, VERSION_ROW_COLUMN};
 
 use crate::app::Problem;
 use crate::session::{Session, short_name};
@@ -214,6 +218,202 @@ fn key_text(keys: &[arrow_array::ArrayRef], rows: usize) -> Result<Vec<String>, 
         .collect())
 }
 
+/// Where one version of a key stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionState {
+    /// Nothing closed it: the key's value now.
+    Current,
+    /// A later change of the key opened the next version.
+    Closed,
+    /// A delete (or a truncate) closed it.
+    Deleted,
+}
+
+impl VersionState {
+    pub fn label(self) -> &'static str {
+        match self {
+            VersionState::Current => "current",
+            VersionState::Closed => "closed",
+            VersionState::Deleted => "deleted",
+        }
+    }
+}
+
+/// One version of a key, as its timeline shows it: formatted off the UI thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineVersion {
+    /// The sequence value of the change that opened it; `None` for a row of the snapshot
+    /// history started from ("since the load").
+    pub valid_from: Option<String>,
+    /// The sequence value of the change that closed it; `None` while it is current.
+    pub valid_to: Option<String>,
+    pub state: VersionState,
+    /// The change that opened it: its operation (`load`, `insert`, `update`), its file (as
+    /// given) and its row in that file.
+    pub operation: String,
+    pub file: String,
+    pub row: u64,
+    /// One per [`Timeline::columns`].
+    pub values: Vec<String>,
+    /// Per [`Timeline::columns`]: whether the value differs from the previous version's
+    /// (nulls equal each other; nothing is changed in the first version).
+    pub changed: Vec<bool>,
+}
+
+/// Every version of one key of the diff, oldest first: what the history (`[history]`) kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeline {
+    /// The diff row it is the timeline of.
+    pub diff_row: u32,
+    /// The key's values as the diff shows them, joined by ", ".
+    pub key: String,
+    /// The table's columns other than the key's.
+    pub columns: Vec<String>,
+    pub versions: Vec<TimelineVersion>,
+}
+
+impl Review {
+    /// Whether the run kept history (the spec's `[history]`): then a key of the diff has a
+    /// timeline.
+    pub fn has_history(&self) -> bool {
+        self.output.history.is_some()
+    }
+
+    /// The timeline of the key of diff row `diff_row`: its versions, found by the core's rule
+    /// ([`history::key_versions`]), each with the cells it changed.
+    pub fn timeline(&self, diff_row: u32) -> Result<Timeline, String> {
+        let history = self
+            .output
+            .history
+            .as_ref()
+            .ok_or("no history: the spec keeps none ([history])")?;
+        let diff = &self.output.diff;
+        let row = diff_row as usize;
+        let rows = history::key_versions(&history.versions, &self.key_columns, diff.keys(), row)
+            .map_err(|e| e.to_string())?;
+        let versions =
+            arrow_select::take::take_record_batch(&history.versions, &UInt32Array::from(rows))
+                .map_err(|e| e.to_string())?;
+        let n = versions.num_rows();
+        let options = FormatOptions::default().with_null("null");
+        let format = |name: &str| -> Result<(ArrayRef, Vec<Option<String>>), String> {
+            let column = versions
+                .column_by_name(name)
+                .ok_or_else(|| format!("the history has no column `{name}`"))?
+                .clone();
+            let formatter =
+                ArrayFormatter::try_new(column.as_ref(), &options).map_err(|e| e.to_string())?;
+            let nulls = column.logical_nulls();
+            let text = (0..n)
+                .map(|i| {
+                    let null = nulls.as_ref().is_some_and(|nulls| nulls.is_null(i));
+                    (!null).then(|| formatter.value(i).to_string())
+                })
+                .collect();
+            drop(formatter);
+            Ok((column, text))
+        };
+
+        let key = {
+            let keys = self
+                .key_columns
+                .iter()
+                .zip(diff.keys())
+                .map(|(_, values)| {
+                    ArrayFormatter::try_new(values.as_ref(), &options)
+                        .map(|f| f.value(row).to_string())
+                        .map_err(|e| e.to_string())
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            keys.join(", ")
+        };
+        // The table's columns come first in the history, up to `valid_from`.
+        let schema = versions.schema();
+        let table_columns = schema
+            .index_of(history::VALID_FROM_COLUMN)
+            .map_err(|e| e.to_string())?;
+        let columns: Vec<String> = schema.fields()[..table_columns]
+            .iter()
+            .map(|f| f.name().clone())
+            .filter(|name| !self.key_columns.contains(name))
+            .collect();
+        let mut values = Vec::with_capacity(columns.len());
+        let mut changed = Vec::with_capacity(columns.len());
+        for name in &columns {
+            let (column, text) = format(name)?;
+            values.push(text);
+            let mut differs = vec![false; n];
+            if n > 1 {
+                let distinct =
+                    arrow_ord::cmp::distinct(&column.slice(1, n - 1), &column.slice(0, n - 1))
+                        .map_err(|e| e.to_string())?;
+                for i in distinct.values().set_indices() {
+                    differs[i + 1] = true;
+                }
+            }
+            changed.push(differs);
+        }
+        let (_, valid_from) = format(history::VALID_FROM_COLUMN)?;
+        let (_, valid_to) = format(history::VALID_TO_COLUMN)?;
+        let (_, operation) = format(history::OP_COLUMN)?;
+        let (_, file) = format(VERSION_FILE_COLUMN)?;
+        let flag = |name: &str| -> Result<arrow_array::BooleanArray, String> {
+            Ok(versions
+                .column_by_name(name)
+                .ok_or_else(|| format!("the history has no column `{name}`"))?
+                .as_boolean()
+                .clone())
+        };
+        let is_current = flag(history::IS_CURRENT_COLUMN)?;
+        let deleted = flag(history::DELETED_COLUMN)?;
+        let source_row = versions
+            .column_by_name(VERSION_ROW_COLUMN)
+            .ok_or("the history has no row column")?
+            .as_primitive::<UInt64Type>()
+            .clone();
+
+        let versions = (0..n)
+            .map(|i| TimelineVersion {
+                valid_from: valid_from[i].clone(),
+                valid_to: valid_to[i].clone(),
+                state: if deleted.value(i) {
+                    VersionState::Deleted
+                } else if is_current.value(i) {
+                    VersionState::Current
+                } else {
+                    VersionState::Closed
+                },
+                operation: operation_word(operation[i].as_deref()),
+                file: file[i].clone().unwrap_or_default(),
+                row: source_row.value(i),
+                values: values
+                    .iter()
+                    .map(|v| v[i].clone().unwrap_or("null".into()))
+                    .collect(),
+                changed: changed.iter().map(|c| c[i]).collect(),
+            })
+            .collect();
+        Ok(Timeline {
+            diff_row,
+            key,
+            columns,
+            versions,
+        })
+    }
+}
+
+/// The history's operation letter as a word.
+fn operation_word(letter: Option<&str>) -> String {
+    match letter {
+        Some("L") => "load".into(),
+        Some("I") => "insert".into(),
+        Some("U") => "update".into(),
+        Some("D") => "delete".into(),
+        Some(other) => other.into(),
+        None => "?".into(),
+    }
+}
+
 /// A column of the table view and a direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SortKey {
@@ -261,6 +461,105 @@ mod tests {
         assert_eq!(review.key_text[found[0] as usize], "9");
         assert!(review.diff_rows(DiffFilter::Inserted, "9").is_empty());
         assert_eq!(review.diff_rows(DiffFilter::All, "13").len(), 0);
+    }
+
+    /// The Databricks SCD type 2 example (see `tests/history.rs`), history kept.
+    fn history_review(rows: &str) -> Review {
+        let spec = tidemark_core::TableSpec::from_toml(
+            r#"
+            [table]
+            name = "users"
+            key = ["userId"]
+            columns = [
+              { name = "userId", type = "int64" },
+              { name = "name", type = "string" },
+              { name = "city", type = "string" },
+            ]
+            [cdc]
+            op_column = "operation"
+            sequence = { column = "sequenceNum", kind = "number" }
+            ops = { insert = ["INSERT"], update = ["UPDATE"], delete = ["DELETE"] }
+            [history]
+            "#,
+        )
+        .unwrap();
+        let changes = format!("userId,name,city,operation,sequenceNum\n{rows}");
+        let changes = tidemark_core::InputFile::new("x/changes.csv", changes.into_bytes());
+        let session = Session::new(spec, Vec::new(), vec![changes]);
+        Review::compute(&session, &mut |_, _| {}, Cancel::default()).unwrap()
+    }
+
+    #[test]
+    fn a_timeline_lists_a_keys_versions_with_what_each_changed() {
+        let review = history_review(
+            "125,Mercedes,Tijuana,INSERT,2\n\
+             124,Raul,Oaxaca,INSERT,1\n\
+             125,Mercedes,Guadalajara,UPDATE,6\n\
+             125,Mercedes,Mexicali,UPDATE,5\n\
+             124,,,DELETE,3\n",
+        );
+        assert!(review.has_history());
+        let row = review.diff_rows(DiffFilter::All, "125")[0];
+        let timeline = review.timeline(row).unwrap();
+        assert_eq!(timeline.key, "125");
+        assert_eq!(timeline.columns, ["name", "city"]);
+        let seen: Vec<_> = timeline
+            .versions
+            .iter()
+            .map(|v| {
+                (
+                    v.valid_from.as_deref(),
+                    v.valid_to.as_deref(),
+                    v.state,
+                    format!("{} {} {}", v.operation, v.file, v.row),
+                    v.values.join("/"),
+                    v.changed.clone(),
+                )
+            })
+            .collect();
+        use VersionState::*;
+        assert_eq!(
+            seen,
+            [
+                (
+                    Some("2"),
+                    Some("5"),
+                    Closed,
+                    "insert x/changes.csv 2".into(),
+                    "Mercedes/Tijuana".into(),
+                    vec![false, false]
+                ),
+                (
+                    Some("5"),
+                    Some("6"),
+                    Closed,
+                    "update x/changes.csv 5".into(),
+                    "Mercedes/Mexicali".into(),
+                    vec![false, true]
+                ),
+                (
+                    Some("6"),
+                    None,
+                    Current,
+                    "update x/changes.csv 4".into(),
+                    "Mercedes/Guadalajara".into(),
+                    vec![false, true]
+                ),
+            ]
+        );
+
+        let row = review.diff_rows(DiffFilter::All, "124")[0];
+        let timeline = review.timeline(row).unwrap();
+        assert_eq!(timeline.versions.len(), 1);
+        assert_eq!(timeline.versions[0].state, Deleted);
+        assert_eq!(timeline.versions[0].valid_to.as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn without_history_there_is_no_timeline() {
+        let review = seed_review();
+        assert!(!review.has_history());
+        assert!(review.timeline(0).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use egui_extras::{Column, TableBuilder};
 use tidemark_core::diff::ChangeKind;
 
 use crate::app::{Action, TidemarkApp, count, plural};
-use crate::review::{DiffFilter, Review};
+use crate::review::{DiffFilter, Review, Timeline, TimelineVersion, VersionState};
 use crate::session::short_name;
 
 /// Every row has the same height: that is what lets the table skip the rows off screen.
@@ -104,11 +104,129 @@ pub fn diff_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
         ui.weak(what);
         return;
     }
+    // A key's timeline below the diff, once a key was clicked (the diff keeps the rest).
+    if app.timeline_row.is_some() {
+        egui::Panel::bottom("key_timeline")
+            .resizable(true)
+            .default_size(220.0)
+            .show(ui, |ui| {
+                timeline_view(app.timeline.as_ref(), app.timeline_pending(), ui, actions)
+            });
+    }
     let scroll_to = app.scroll_to.take();
     // Wide tables scroll sideways; each keeps its own vertical scrolling.
     egui::ScrollArea::horizontal()
         .id_salt("diff_sideways")
-        .show(ui, |ui| diff_table(review, &app.diff_rows, scroll_to, ui));
+        .show(ui, |ui| {
+            diff_table(review, &app.diff_rows, scroll_to, ui, actions)
+        });
+}
+
+/// Every version of one key, oldest first: when it was valid, whether it is current or was
+/// deleted, the change that opened it, and its values, the ones it changed highlighted.
+fn timeline_view(
+    timeline: Option<&Timeline>,
+    pending: bool,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        if ui.small_button("✖ Close").clicked() {
+            actions.push(Action::CloseTimeline);
+        }
+        match timeline {
+            Some(t) => {
+                ui.strong(format!(
+                    "History of key {}: {}",
+                    t.key,
+                    plural(t.versions.len(), "version")
+                ));
+            }
+            None => {
+                ui.strong("History of the key");
+            }
+        }
+        if pending {
+            ui.spinner();
+        }
+    });
+    let Some(timeline) = timeline else {
+        return;
+    };
+    if timeline.versions.is_empty() {
+        ui.weak("The history has no version of this key.");
+        return;
+    }
+    let palette = Palette::of(ui);
+    egui::ScrollArea::both()
+        .id_salt("timeline_scroll")
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            egui::Grid::new(("timeline", timeline.diff_row))
+                .striped(true)
+                .spacing([16.0, 4.0])
+                .show(ui, |ui| {
+                    ui.strong("valid");
+                    ui.strong("state");
+                    for column in &timeline.columns {
+                        ui.strong(column);
+                    }
+                    ui.strong("opened by");
+                    ui.end_row();
+                    for version in &timeline.versions {
+                        timeline_row(ui, version, &palette);
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+fn timeline_row(ui: &mut egui::Ui, version: &TimelineVersion, palette: &Palette) {
+    let from = version.valid_from.as_deref().unwrap_or("load");
+    let to = match (&version.valid_to, version.state) {
+        (Some(to), _) => to.as_str(),
+        (None, VersionState::Current) => "now",
+        (None, _) => "?",
+    };
+    ui.label(format!("{from} → {to}")).on_hover_text(
+        "The sequence values of the change that opened this version and of the one that \
+         closed it (load: a row of the snapshot)",
+    );
+    let state = RichText::new(version.state.label());
+    ui.label(match version.state {
+        VersionState::Current => state.color(palette.inserted),
+        VersionState::Deleted => state.color(palette.deleted),
+        VersionState::Closed => state.weak(),
+    });
+    for (value, &changed) in version.values.iter().zip(&version.changed) {
+        if changed {
+            highlighted(ui, value.clone(), palette);
+        } else {
+            ui.label(value);
+        }
+    }
+    ui.label(format!(
+        "{} {} row {}",
+        version.operation,
+        short_name(&version.file),
+        version.row
+    ))
+    .on_hover_text(&version.file);
+}
+
+/// A value on the changed-cell highlight, described as changed for screen readers (and the
+/// UI tests): the colour alone says nothing to them.
+fn highlighted(ui: &mut egui::Ui, text: String, palette: &Palette) {
+    let response = egui::Frame::new()
+        .fill(palette.changed_cell)
+        .corner_radius(3)
+        .inner_margin(egui::Margin::symmetric(4, 0))
+        .show(ui, |ui| ui.label(text))
+        .inner;
+    ui.ctx().accesskit_node_builder(response.id, |node| {
+        node.set_description("changed");
+    });
 }
 
 /// What one column of the diff table shows.
@@ -126,8 +244,15 @@ enum DiffColumn<'a> {
     SourceRow,
 }
 
-fn diff_table(review: &Review, rows: &[u32], scroll_to: Option<f32>, ui: &mut egui::Ui) {
+fn diff_table(
+    review: &Review,
+    rows: &[u32],
+    scroll_to: Option<f32>,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
     let diff = &review.output.diff;
+    let has_history = review.has_history();
     let mut columns: Vec<(String, DiffColumn, Column)> =
         vec![("change".into(), DiffColumn::Change, Column::initial(72.0))];
     for (key, values) in review.key_columns.iter().zip(diff.keys()) {
@@ -203,6 +328,15 @@ fn diff_table(review: &Review, rows: &[u32], scroll_to: Option<f32>, ui: &mut eg
                                 None => text.weak(),
                             });
                         }
+                        DiffColumn::Key(f) if has_history => {
+                            if ui
+                                .link(f.value(index).to_string())
+                                .on_hover_text("Every version of this key")
+                                .clicked()
+                            {
+                                actions.push(Action::ShowTimeline(index as u32));
+                            }
+                        }
                         DiffColumn::Key(f) => {
                             ui.label(f.value(index).to_string());
                         }
@@ -254,16 +388,7 @@ fn value_cell(
         }
         ChangeKind::Updated if changed => {
             let text = format!("{} → {}", before.value(row), after.value(row));
-            let response = egui::Frame::new()
-                .fill(palette.changed_cell)
-                .corner_radius(3)
-                .inner_margin(egui::Margin::symmetric(4, 0))
-                .show(ui, |ui| ui.label(text))
-                .inner;
-            // The highlight is a colour; screen readers (and the UI tests) get it as words.
-            ui.ctx().accesskit_node_builder(response.id, |node| {
-                node.set_description("changed");
-            });
+            highlighted(ui, text, palette);
         }
         _ => {
             ui.label(after.value(row).to_string());
