@@ -27,6 +27,10 @@ pub enum Startup {
     Seed,
     /// Files and folders from the command line.
     Paths(Vec<PathBuf>),
+    /// A table spec (a TOML file, as `tidemark apply --spec` reads it) and files and folders:
+    /// with a snapshot among them (`snapshot.*`, `LOAD*.csv`) they open as [`Startup::Paths`]
+    /// do, else they are all change files, applied to an empty table (a CDC-only review).
+    Spec { spec: PathBuf, paths: Vec<PathBuf> },
     /// A session put together in memory: any spec (one that keeps history, say) and files.
     Session(Box<Session>),
 }
@@ -212,6 +216,7 @@ impl TidemarkApp {
         match startup {
             Startup::Seed => app.review(Session::seed(), "Loading the seed example"),
             Startup::Paths(paths) => app.review_paths(paths, FileRole::Open),
+            Startup::Spec { spec, paths } => app.review_with_spec(spec, paths),
             Startup::Session(session) => app.review(*session, "Reviewing"),
         }
         app
@@ -279,6 +284,34 @@ impl TidemarkApp {
                 });
             JobOutput::Reviewed(result)
         });
+    }
+
+    /// Reads a spec and files in the background, reviews them with it.
+    fn review_with_spec(&mut self, spec: PathBuf, paths: Vec<PathBuf>) {
+        self.jobs
+            .start(format!("Opening {}", spec.display()), move |progress| {
+                progress.report(0.0, "Reading the spec and the files");
+                let started = Instant::now();
+                let result = tidemark::io::inputs::read_spec(Some(&spec))
+                    .and_then(|spec| Ok((spec, read_paths(&paths)?)))
+                    .map_err(Problem::from)
+                    .and_then(|(spec, files)| {
+                        Session::new(spec, Vec::new(), Vec::new())
+                            .with_files(FileRole::Dropped, files)
+                            .map_err(Problem::from)
+                    })
+                    .and_then(|session| {
+                        let read = started.elapsed();
+                        let mut review = Review::compute(
+                            &session,
+                            &mut |f, stage| progress.report(f, stage),
+                            progress.cancel(),
+                        )?;
+                        review.timings.read = read;
+                        Ok(Box::new((session, review)))
+                    });
+                JobOutput::Reviewed(result)
+            });
     }
 
     /// Takes in what background work and dialogs delivered since the last frame.

@@ -546,3 +546,26 @@ fn without_history_the_keys_of_the_diff_are_plain() {
     assert!(shows(&harness, "Darla Hayes"));
     assert_eq!(harness.query_all_by_role(Role::Link).count(), 0);
 }
+
+/// `tidemark-desktop --spec spec.toml changes.csv`: a spec of one's own, change files alone.
+#[test]
+fn a_spec_file_with_history_and_change_files_alone_open_a_cdc_only_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.toml");
+    std::fs::write(&spec, HISTORY_SPEC).unwrap();
+    let changes = change_file(dir.path(), "changes.csv", HISTORY_CHANGES);
+    let mut harness = harness(
+        Startup::Spec {
+            spec,
+            paths: vec![changes],
+        },
+        ScriptedDialogs::new(|_| Vec::new()),
+    );
+    assert!(shows(
+        &harness,
+        "users: 0 rows + 8 changes from 1 file → 3 rows"
+    ));
+    click_key(&mut harness, "126");
+    assert!(shows(&harness, "History of key 126: 1 version"));
+    assert!(shows(&harness, "2 → now") && shows(&harness, "current"));
+}
