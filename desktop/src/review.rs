@@ -1,15 +1,18 @@
 //! A review: one run of the core over a session, plus what the views need to show it fast
 //! (the diff's rows per filter, its keys as text, sort orders), all computed off the UI thread.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt64Type;
-use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
+use arrow_array::{Array, ArrayRef, RecordBatch, UInt8Array, UInt32Array, UInt64Array};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_ord::sort::SortColumn;
 use arrow_schema::SortOptions;
 use tidemark_core::Cancel;
 use tidemark_core::diff::ChangeKind;
+use tidemark_core::files::FileOrder;
 use tidemark_core::history;
 use tidemark_core::pipeline::{self, Options, Stage};
 use tidemark_core::versions::{VERSION_FILE_COLUMN, VERSION_ROW_COLUMN};
@@ -177,6 +180,88 @@ impl Review {
             .iter()
             .find(|(f, _)| *f == filter)
             .map_or(&[], |(_, rows)| rows.as_slice())
+    }
+
+    /// The diff rows a filter and a key search show, in `order` (all the diff's rows, as
+    /// [`Review::diff_order`] gives them) when there is one, else in the diff's own order.
+    pub fn diff_rows_in(
+        &self,
+        order: Option<&[u32]>,
+        filter: DiffFilter,
+        key_query: &str,
+    ) -> Vec<u32> {
+        let Some(order) = order else {
+            return self.diff_rows(filter, key_query);
+        };
+        let query = normalise_key(key_query);
+        let diff = &self.output.diff;
+        order
+            .iter()
+            .copied()
+            .filter(|&row| filter.admits(diff.kind(row as usize)))
+            .filter(|&row| query.is_empty() || self.key_text[row as usize] == query)
+            .collect()
+    }
+
+    /// Every diff row in the order of `sort` (nulls last either way; ties keep the diff's
+    /// order, that of the keys' first changes).
+    pub fn diff_order(&self, sort: &DiffSort) -> Result<Vec<u32>, String> {
+        let diff = &self.output.diff;
+        let n = diff.len();
+        let missing = |what: &str| format!("the diff has no column {what}");
+        let columns: Vec<ArrayRef> = match &sort.by {
+            DiffSortBy::Kind => vec![Arc::new(UInt8Array::from_iter_values(
+                (0..n).map(|r| kind_rank(diff.kind(r))),
+            ))],
+            DiffSortBy::Key(k) => vec![diff.keys().get(*k).ok_or_else(|| missing("key"))?.clone()],
+            DiffSortBy::Before(c) => vec![diff.before(c).ok_or_else(|| missing(c))?.clone()],
+            DiffSortBy::After(c) => vec![diff.after(c).ok_or_else(|| missing(c))?.clone()],
+            DiffSortBy::Changes => vec![Arc::new(UInt32Array::from_iter_values(
+                (0..n).map(|r| diff.changes_applied(r)),
+            ))],
+            DiffSortBy::Source => {
+                // Files in the order they apply in, then rows.
+                let files = diff.source_files();
+                let mut names: Vec<&str> = files.iter().flatten().collect();
+                names.sort_by_key(|name| FileOrder::of(name));
+                names.dedup();
+                let rank = |name: &str| {
+                    names.partition_point(|other| FileOrder::of(other) < FileOrder::of(name)) as u32
+                };
+                vec![
+                    Arc::new(UInt32Array::from_iter_values(
+                        (0..n).map(|r| rank(files.value(r))),
+                    )) as ArrayRef,
+                    Arc::new(UInt64Array::from_iter_values(
+                        (0..n).map(|r| diff.source(r).row),
+                    )),
+                ]
+            }
+            DiffSortBy::Sequence => vec![
+                diff.source_sequence()
+                    .ok_or_else(|| missing("sequence"))?
+                    .clone(),
+            ],
+        };
+        let options = SortOptions {
+            descending: sort.descending,
+            nulls_first: false,
+        };
+        let mut sort_columns: Vec<SortColumn> = columns
+            .into_iter()
+            .map(|values| SortColumn {
+                values,
+                options: Some(options),
+            })
+            .collect();
+        // The diff's order breaks ties, whichever way the sort goes.
+        sort_columns.push(SortColumn {
+            values: Arc::new(UInt32Array::from_iter_values(0..n as u32)),
+            options: None,
+        });
+        let indices =
+            arrow_ord::sort::lexsort_to_indices(&sort_columns, None).map_err(|e| e.to_string())?;
+        Ok(indices.values().to_vec())
     }
 
     /// The diff rows a filter and a key search show. The search matches whole keys (ignoring
@@ -414,6 +499,39 @@ fn operation_word(letter: Option<&str>) -> String {
     }
 }
 
+/// What the diff can be sorted by: its columns, as its headers show them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DiffSortBy {
+    /// Inserted, updated, deleted, unchanged.
+    Kind,
+    /// A key column, by its place in the key.
+    Key(usize),
+    /// A compared column's value before the run, or after it.
+    Before(String),
+    After(String),
+    /// How many changes were applied to the key.
+    Changes,
+    /// The file of the key's last change (in the order files apply in), then its row.
+    Source,
+    Sequence,
+}
+
+/// A sort of the diff: what by, and which way.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DiffSort {
+    pub by: DiffSortBy,
+    pub descending: bool,
+}
+
+fn kind_rank(kind: ChangeKind) -> u8 {
+    match kind {
+        ChangeKind::Inserted => 0,
+        ChangeKind::Updated => 1,
+        ChangeKind::Deleted => 2,
+        ChangeKind::Unchanged => 3,
+    }
+}
+
 /// A column of the table view and a direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SortKey {
@@ -553,6 +671,49 @@ mod tests {
         assert_eq!(timeline.versions.len(), 1);
         assert_eq!(timeline.versions[0].state, Deleted);
         assert_eq!(timeline.versions[0].valid_to.as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn the_diff_sorts_by_source_kind_and_values_with_ties_in_its_own_order() {
+        let review = seed_review();
+        let keys = |sort: DiffSort| -> Vec<String> {
+            let order = review.diff_order(&sort).unwrap();
+            review
+                .diff_rows_in(Some(&order), DiffFilter::All, "")
+                .iter()
+                .map(|&r| review.key_text[r as usize].clone())
+                .collect()
+        };
+        let sort = |by, descending| DiffSort { by, descending };
+        // The last file first, and its rows from the last.
+        assert_eq!(
+            keys(sort(DiffSortBy::Source, true)),
+            [
+                "139", "138", "137", "136", "9", "8", "135", "134", "133", "6"
+            ]
+        );
+        assert_eq!(
+            keys(sort(DiffSortBy::Kind, true)),
+            [
+                "6", "8", "9", "133", "134", "135", "136", "137", "138", "139"
+            ],
+            "updated before inserted; each kind in the diff's order"
+        );
+        assert_eq!(
+            keys(sort(DiffSortBy::Before("city".into()), false))[..4],
+            ["8", "6", "9", "133"],
+            "Denver, Los Angeles, Nashville, then the inserted keys (no city before)"
+        );
+        let updated = review.diff_rows_in(
+            Some(&review.diff_order(&sort(DiffSortBy::Key(0), true)).unwrap()),
+            DiffFilter::Updated,
+            "",
+        );
+        let updated: Vec<&str> = updated
+            .iter()
+            .map(|&r| review.key_text[r as usize].as_str())
+            .collect();
+        assert_eq!(updated, ["9", "8", "6"]);
     }
 
     #[test]

@@ -9,7 +9,9 @@ use egui_extras::{Column, TableBuilder};
 use tidemark_core::diff::ChangeKind;
 
 use crate::app::{Action, TidemarkApp, count, plural};
-use crate::review::{DiffFilter, Review, Timeline, TimelineVersion, VersionState};
+use crate::review::{
+    DiffFilter, DiffSort, DiffSortBy, Review, Timeline, TimelineVersion, VersionState,
+};
 use crate::session::short_name;
 
 /// Every row has the same height: that is what lets the table skip the rows off screen.
@@ -114,11 +116,15 @@ pub fn diff_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
             });
     }
     let scroll_to = app.scroll_to.take();
+    let sort = Sorted {
+        shown: app.diff_sort.as_ref(),
+        pending: app.diff_sorting(),
+    };
     // Wide tables scroll sideways; each keeps its own vertical scrolling.
     egui::ScrollArea::horizontal()
         .id_salt("diff_sideways")
         .show(ui, |ui| {
-            diff_table(review, &app.diff_rows, scroll_to, ui, actions)
+            diff_table(review, &app.diff_rows, scroll_to, sort, ui, actions)
         });
 }
 
@@ -244,20 +250,66 @@ enum DiffColumn<'a> {
     SourceRow,
 }
 
+/// The diff's sort: the one asked for, and whether it is still being computed.
+#[derive(Clone, Copy)]
+struct Sorted<'a> {
+    shown: Option<&'a DiffSort>,
+    pending: Option<&'a DiffSort>,
+}
+
+impl Sorted<'_> {
+    /// A header's title with the sort it is under, if any: `name ⬆`, and for a compared
+    /// column which of its values, `city: before ⬇`.
+    fn title(&self, title: &str, by: &DiffSortBy) -> String {
+        let Some(sort) = self.shown else {
+            return title.to_string();
+        };
+        let arrow = if sort.descending { "⬇" } else { "⬆" };
+        match (&sort.by, by) {
+            (DiffSortBy::After(a), DiffSortBy::After(b)) if a == b => {
+                format!("{title}: after {arrow}")
+            }
+            (DiffSortBy::Before(a), DiffSortBy::After(b)) if a == b => {
+                format!("{title}: before {arrow}")
+            }
+            (a, b) if a == b => format!("{title} {arrow}"),
+            _ => title.to_string(),
+        }
+    }
+
+    fn is_pending(&self, by: &DiffSortBy) -> bool {
+        self.pending.is_some_and(|sort| match (&sort.by, by) {
+            (DiffSortBy::Before(a) | DiffSortBy::After(a), DiffSortBy::After(b)) => a == b,
+            (a, b) => a == b,
+        })
+    }
+}
+
 fn diff_table(
     review: &Review,
     rows: &[u32],
     scroll_to: Option<f32>,
+    sort: Sorted,
     ui: &mut egui::Ui,
     actions: &mut Vec<Action>,
 ) {
     let diff = &review.output.diff;
     let has_history = review.has_history();
-    let mut columns: Vec<(String, DiffColumn, Column)> =
-        vec![("change".into(), DiffColumn::Change, Column::initial(72.0))];
-    for (key, values) in review.key_columns.iter().zip(diff.keys()) {
+    // Each column: its title, what it shows, its width, what its header sorts by.
+    let mut columns: Vec<(String, DiffColumn, Column, DiffSortBy)> = vec![(
+        "change".into(),
+        DiffColumn::Change,
+        Column::initial(72.0),
+        DiffSortBy::Kind,
+    )];
+    for (k, (key, values)) in review.key_columns.iter().zip(diff.keys()).enumerate() {
         if let Some(f) = formatter(values) {
-            columns.push((key.clone(), DiffColumn::Key(f), Column::initial(70.0)));
+            columns.push((
+                key.clone(),
+                DiffColumn::Key(f),
+                Column::initial(70.0),
+                DiffSortBy::Key(k),
+            ));
         }
     }
     for name in diff.value_columns() {
@@ -272,6 +324,8 @@ fn diff_table(
                     after,
                 },
                 Column::initial(165.0),
+                // A compared column sorts by its value after the run, or before it.
+                DiffSortBy::After(name.clone()),
             ));
         }
     }
@@ -279,18 +333,26 @@ fn diff_table(
         "changes".into(),
         DiffColumn::ChangesApplied,
         Column::initial(60.0),
+        DiffSortBy::Changes,
     ));
     columns.push((
         "source file".into(),
         DiffColumn::SourceFile(diff.source_files()),
         Column::initial(175.0),
+        DiffSortBy::Source,
     ));
-    columns.push(("row".into(), DiffColumn::SourceRow, Column::initial(45.0)));
+    columns.push((
+        "row".into(),
+        DiffColumn::SourceRow,
+        Column::initial(45.0),
+        DiffSortBy::Source,
+    ));
     if let Some(f) = diff.source_sequence().and_then(formatter) {
         columns.push((
             "sequence".into(),
             DiffColumn::Plain(f),
             Column::initial(200.0),
+            DiffSortBy::Sequence,
         ));
     }
     let palette = Palette::of(ui);
@@ -301,7 +363,7 @@ fn diff_table(
         .resizable(true)
         .cell_layout(Layout::left_to_right(Align::Center))
         .min_scrolled_height(0.0);
-    for (_, _, width) in &columns {
+    for (_, _, width, _) in &columns {
         table = table.column(width.clip(true).at_least(30.0));
     }
     if let Some(offset) = scroll_to {
@@ -309,9 +371,27 @@ fn diff_table(
     }
     table
         .header(ROW_HEIGHT + 2.0, |mut header| {
-            for (title, _, _) in &columns {
+            for (title, _, _, by) in &columns {
                 header.col(|ui| {
-                    ui.strong(title);
+                    let button = egui::Button::new(RichText::new(sort.title(title, by)).strong())
+                        .frame(false);
+                    let hint = match by {
+                        DiffSortBy::After(_) => format!(
+                            "Sort by {title} after the run; click again to reverse, then to \
+                             sort by {title} before it"
+                        ),
+                        DiffSortBy::Source => {
+                            "Sort by the source file (in the order files apply in), then row"
+                                .to_string()
+                        }
+                        _ => format!("Sort by {title}; click again to reverse"),
+                    };
+                    if ui.add(button).on_hover_text(hint).clicked() {
+                        actions.push(Action::SortDiff(by.clone()));
+                    }
+                    if sort.is_pending(by) {
+                        ui.spinner();
+                    }
                 });
             }
         })
@@ -319,7 +399,7 @@ fn diff_table(
             body.rows(ROW_HEIGHT, rows.len(), |mut row| {
                 let index = rows[row.index()] as usize;
                 let kind = diff.kind(index);
-                for (_, content, _) in &columns {
+                for (_, content, _, _) in &columns {
                     row.col(|ui| match content {
                         DiffColumn::Change => {
                             let text = RichText::new(kind.as_str());

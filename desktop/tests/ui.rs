@@ -569,3 +569,71 @@ fn a_spec_file_with_history_and_change_files_alone_open_a_cdc_only_review() {
     assert!(shows(&harness, "History of key 126: 1 version"));
     assert!(shows(&harness, "2 → now") && shows(&harness, "current"));
 }
+
+/// Where a label is on screen, from the top.
+fn top(harness: &Harness<'static, TidemarkApp>, label: &str) -> f32 {
+    harness.get_by_label(label).rect().min.y
+}
+
+/// Whether the labels are on screen in this order, top to bottom.
+fn in_order(harness: &Harness<'static, TidemarkApp>, labels: &[&str]) -> bool {
+    let tops: Vec<f32> = labels.iter().map(|l| top(harness, l)).collect();
+    tops.windows(2).all(|pair| pair[0] < pair[1])
+}
+
+#[test]
+fn the_diff_sorts_by_a_clicked_header_after_then_before_and_keeps_its_filter() {
+    let mut harness = seed();
+    // The diff's own order: the keys' first changes.
+    assert!(in_order(
+        &harness,
+        &["Mindy George", "Bob Ding", "Jack Geller"]
+    ));
+
+    // The city after the run: Denver (user 8), Long Island City (139), Los Angeles (6, then
+    // 138: ties keep the diff's order), New York (133, 9, …), Portland (135), Seattle (134).
+    click(&mut harness, "city");
+    assert!(shows(&harness, "city: after ⬆"));
+    let ascending = [
+        "Jack Geller",
+        "Mindy George",
+        "Joey Tribbiani",
+        "Bob Ding",
+        "Darla Hayes",
+        "Monica Bing",
+        "Ross Green",
+    ];
+    assert!(in_order(&harness, &ascending));
+
+    click(&mut harness, "city: after ⬆");
+    assert!(shows(&harness, "city: after ⬇"));
+    assert!(in_order(
+        &harness,
+        &["Ross Green", "Monica Bing", "Jack Geller"]
+    ));
+
+    // Then the city before the run: the three updated users (Denver, Los Angeles,
+    // Nashville), then the inserted ones, which had none (nulls last).
+    click(&mut harness, "city: after ⬇");
+    assert!(shows(&harness, "city: before ⬆"));
+    assert!(in_order(
+        &harness,
+        &["Mindy George", "Darla Hayes", "Bob Ding"]
+    ));
+    assert!(top(&harness, "Lebron James → Kevin Durant") < top(&harness, "Mindy George"));
+
+    // A filter keeps the sort: the updated users by city after the run.
+    click(&mut harness, "city: before ⬆");
+    click(&mut harness, "city: before ⬇");
+    assert!(shows(&harness, "city: after ⬆"));
+    click(&mut harness, "Updated (3)");
+    assert!(shows(&harness, "3 of 10 keys"));
+    assert!(top(&harness, "Lebron James → Kevin Durant") < top(&harness, "Mindy George"));
+    assert!(in_order(&harness, &["Mindy George", "Darla Hayes"]));
+
+    // The kind: inserted before updated, whatever the diff's order.
+    click(&mut harness, "All (10)");
+    click(&mut harness, "change");
+    assert!(shows(&harness, "change ⬆"));
+    assert!(in_order(&harness, &["Jack Geller", "Mindy George"]));
+}
