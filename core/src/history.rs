@@ -791,3 +791,241 @@ fn tracked_unchanged(
     // caller starts a version where none is open, so only the key change matters here.
     Ok(Some(same))
 }
+
+/// The versions of one key: the rows of `versions` (a [`History::versions`] batch, or a
+/// `history.parquet` read back) whose key columns `key_columns` hold the key, in order (the
+/// history keeps a key's versions together, oldest first, so the rows come in that order).
+///
+/// The key is the values of `key` (one array per key column, in `key_columns`' order) at
+/// `row`: the diff's [`Diff::keys`](crate::diff::Diff::keys) and one of its rows, or the
+/// arrays of [`key_from_text`] and row 0. Values compare as the history's columns hold them,
+/// typed (a key given in another type, a dictionary's values say, is cast to the column's
+/// first); a key the history has no version of gives no rows.
+///
+/// ```
+/// use tidemark_core::{InputFile, TableSpec, history, pipeline};
+/// let spec = TableSpec::from_toml(r#"
+///     [table]
+///     name = "users"
+///     key = ["userId"]
+///     columns = [
+///       { name = "userId", type = "int64" },
+///       { name = "city", type = "string" },
+///     ]
+///     [cdc]
+///     op_column = "operation"
+///     sequence = { column = "sequenceNum", kind = "number" }
+///     ops = { insert = ["INSERT"], update = ["UPDATE"], delete = ["DELETE"] }
+///     [history]
+/// "#).unwrap();
+/// let changes = "userId,city,operation,sequenceNum\n\
+///                125,Tijuana,INSERT,2\n\
+///                124,Oaxaca,INSERT,1\n\
+///                125,Guadalajara,UPDATE,6\n\
+///                125,Mexicali,UPDATE,5\n";
+/// let inputs = pipeline::Inputs {
+///     changes: vec![InputFile::new("changes.csv", changes.as_bytes().to_vec())],
+///     ..Default::default()
+/// };
+/// let out = pipeline::run(&spec, inputs, &pipeline::Options::default(), &mut |_| {}).unwrap();
+/// let versions = &out.history.unwrap().versions;
+///
+/// // Key 125 as the diff holds it: its key arrays, at the diff's row of that key.
+/// use arrow_array::cast::AsArray;
+/// let ids = out.diff.keys()[0].as_primitive::<arrow_array::types::Int64Type>();
+/// let row = (0..out.diff.len()).find(|&r| ids.value(r) == 125).unwrap();
+/// let rows = history::key_versions(versions, &spec.table.key, out.diff.keys(), row).unwrap();
+/// let city = versions.column_by_name("city").unwrap().as_string::<i32>();
+/// let cities: Vec<&str> = rows.iter().map(|&r| city.value(r as usize)).collect();
+/// assert_eq!(cities, ["Tijuana", "Mexicali", "Guadalajara"]);
+///
+/// // The same key as the diff shows it, as text.
+/// let key = history::key_from_text(versions, &spec.table.key, &["125"]).unwrap();
+/// assert_eq!(history::key_versions(versions, &spec.table.key, &key, 0).unwrap(), rows);
+/// assert!(history::key_versions(versions, &spec.table.key,
+///     &history::key_from_text(versions, &spec.table.key, &["127"]).unwrap(), 0).unwrap().is_empty());
+/// ```
+pub fn key_versions(
+    versions: &RecordBatch,
+    key_columns: &[String],
+    key: &[ArrayRef],
+    row: usize,
+) -> Result<Vec<u32>> {
+    if key.len() != key_columns.len() {
+        return Err(wrong_key_length(key_columns, key.len()));
+    }
+    let n = versions.num_rows();
+    let mut matching = arrow_buffer::BooleanBuffer::new_set(n);
+    for (name, values) in key_columns.iter().zip(key) {
+        let column = history_key_column(versions, name)?;
+        if row >= values.len() {
+            return Err(Error::new(ErrorKind::Invalid(format!(
+                "no row {row} in the key's values of `{name}` ({} rows)",
+                values.len()
+            ))));
+        }
+        let value = values.slice(row, 1);
+        let value = match value.data_type() == column.data_type() {
+            true => value,
+            false => arrow_cast::cast(&value, column.data_type()).map_err(Error::from)?,
+        };
+        if value.null_count() > 0 {
+            return Ok(Vec::new()); // no key is null
+        }
+        let equal =
+            arrow_ord::cmp::eq(column, &arrow_array::Scalar::new(value)).map_err(Error::from)?;
+        // A null in the column equals nothing (whatever its value bit says).
+        let equal = match equal.nulls() {
+            Some(nulls) => equal.values() & nulls.inner(),
+            None => equal.values().clone(),
+        };
+        matching = &matching & &equal;
+    }
+    Ok(matching.set_indices().map(|i| i as u32).collect())
+}
+
+/// A key given as text, one value per key column (as the diff shows them: what a page's link
+/// or a search box holds), as the arrays [`key_versions`] takes, at row 0: each value read as
+/// its key column's type in `versions`. A value that is not one of that type (`abc` for a
+/// number) names no key: [`key_versions`] finds no version of it.
+pub fn key_from_text(
+    versions: &RecordBatch,
+    key_columns: &[String],
+    values: &[&str],
+) -> Result<Vec<ArrayRef>> {
+    if values.len() != key_columns.len() {
+        return Err(wrong_key_length(key_columns, values.len()));
+    }
+    key_columns
+        .iter()
+        .zip(values)
+        .map(|(name, &text)| {
+            let column = history_key_column(versions, name)?;
+            let text: ArrayRef = Arc::new(StringArray::from(vec![text]));
+            arrow_cast::cast(&text, column.data_type()).map_err(Error::from)
+        })
+        .collect()
+}
+
+fn wrong_key_length(key_columns: &[String], given: usize) -> Error {
+    let n = key_columns.len();
+    Error::new(ErrorKind::Invalid(format!(
+        "the key ({}) has {n} value{}, not {given}",
+        key_columns.join(", "),
+        if n == 1 { "" } else { "s" }
+    )))
+}
+
+fn history_key_column<'a>(versions: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
+    versions.column_by_name(name).ok_or_else(|| {
+        Error::new(ErrorKind::Columns(format!(
+            "the history has no key column `{name}`"
+        )))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int32Array, Int64Array};
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+        RecordBatch::try_from_iter(columns).unwrap()
+    }
+
+    #[test]
+    fn a_keys_versions_are_its_rows_in_order_whatever_row_names_it() {
+        let versions = batch(vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2, 2, 2, 3]))),
+            (
+                "city",
+                Arc::new(StringArray::from(vec!["a", "b", "c", "d", "e"])),
+            ),
+        ]);
+        let key = names(&["id"]);
+        // The diff's key column, the key at its row 1.
+        let diff_keys: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![3, 2, 1]))];
+        assert_eq!(
+            key_versions(&versions, &key, &diff_keys, 1).unwrap(),
+            [1, 2, 3]
+        );
+        assert_eq!(key_versions(&versions, &key, &diff_keys, 0).unwrap(), [4]);
+        let missing: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![9]))];
+        assert!(
+            key_versions(&versions, &key, &missing, 0)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_composite_key_matches_on_every_column_given_in_other_types() {
+        let region: DictionaryArray<Int32Type> = vec!["eu", "eu", "us", "eu"].into_iter().collect();
+        let versions = batch(vec![
+            ("region", Arc::new(region)),
+            ("id", Arc::new(Int32Array::from(vec![7, 8, 7, 7]))),
+        ]);
+        let key = names(&["region", "id"]);
+        // Plain text and 64-bit numbers, as another table might hold them: cast to the history's.
+        let given: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["eu"])),
+            Arc::new(Int64Array::from(vec![7])),
+        ];
+        assert_eq!(key_versions(&versions, &key, &given, 0).unwrap(), [0, 3]);
+        let text = key_from_text(&versions, &key, &["us", "7"]).unwrap();
+        assert_eq!(key_versions(&versions, &key, &text, 0).unwrap(), [2]);
+    }
+
+    #[test]
+    fn a_key_as_text_reads_as_its_columns_type() {
+        let at = |s: &str| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+                .unwrap()
+                .and_utc()
+                .timestamp_micros()
+        };
+        let versions = batch(vec![(
+            "changed_at",
+            Arc::new(TimestampMicrosecondArray::from(vec![
+                at("2021-10-17 10:00:00"),
+                at("2021-10-17 10:00:01"),
+            ])),
+        )]);
+        let key = names(&["changed_at"]);
+        // As the page shows timestamps, and as Arrow displays them.
+        for text in ["2021-10-17 10:00:01.000000", "2021-10-17T10:00:01"] {
+            let given = key_from_text(&versions, &key, &[text]).unwrap();
+            assert_eq!(
+                key_versions(&versions, &key, &given, 0).unwrap(),
+                [1],
+                "{text}"
+            );
+        }
+        // Not a timestamp: no key, no versions.
+        let given = key_from_text(&versions, &key, &["yesterday"]).unwrap();
+        assert!(key_versions(&versions, &key, &given, 0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn nulls_match_no_key_and_a_wrong_key_is_an_error() {
+        let versions = batch(vec![(
+            "id",
+            Arc::new(Int64Array::from(vec![Some(1), None, Some(1)])),
+        )]);
+        let key = names(&["id"]);
+        let one = key_from_text(&versions, &key, &["1"]).unwrap();
+        assert_eq!(key_versions(&versions, &key, &one, 0).unwrap(), [0, 2]);
+        let null: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![None::<i64>]))];
+        assert!(key_versions(&versions, &key, &null, 0).unwrap().is_empty());
+
+        let two = key_from_text(&versions, &key, &["1", "2"]).unwrap_err();
+        assert_eq!(two.kind().to_string(), "the key (id) has 1 value, not 2");
+        assert!(key_versions(&versions, &key, &one, 1).is_err(), "no row 1");
+        let unknown = key_from_text(&versions, &names(&["user"]), &["1"]).unwrap_err();
+        assert!(matches!(unknown.kind(), ErrorKind::Columns(_)), "{unknown}");
+    }
+}

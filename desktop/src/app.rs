@@ -17,7 +17,7 @@ use crate::bench::Bench;
 use crate::dialogs::{DialogRequest, FileDialogs};
 use crate::export::{self, ExportTarget, Exported};
 use crate::jobs::Worker;
-use crate::review::{DiffFilter, Review, SortKey, sort_order};
+use crate::review::{DiffFilter, DiffSort, DiffSortBy, Review, SortKey, Timeline, sort_order};
 use crate::session::{FileRole, Session, read_paths};
 
 /// What the app opens first.
@@ -27,6 +27,12 @@ pub enum Startup {
     Seed,
     /// Files and folders from the command line.
     Paths(Vec<PathBuf>),
+    /// A table spec (a TOML file, as `tidemark apply --spec` reads it) and files and folders:
+    /// with a snapshot among them (`snapshot.*`, `LOAD*.csv`) they open as [`Startup::Paths`]
+    /// do, else they are all change files, applied to an empty table (a CDC-only review).
+    Spec { spec: PathBuf, paths: Vec<PathBuf> },
+    /// A session put together in memory: any spec (one that keeps history, say) and files.
+    Session(Box<Session>),
 }
 
 /// Which table the central panel shows.
@@ -51,7 +57,13 @@ pub enum Action {
     FilterDiff(DiffFilter),
     /// Show one key in the diff (from an anomaly's example).
     FindKey(String),
+    /// Show the timeline of the key of a diff row (when the run kept history).
+    ShowTimeline(u32),
+    CloseTimeline,
     SortTable(usize),
+    /// Sort the diff by a column (again: the other way; a compared column's header goes
+    /// through its value after the run, then before it).
+    SortDiff(DiffSortBy),
     SetExportFormat(OutputFormat),
     DismissNotice,
 }
@@ -128,6 +140,11 @@ pub enum JobOutput {
     Exported(Result<Exported, String>),
 }
 
+pub struct DiffSortDone {
+    pub sort: DiffSort,
+    pub order: Result<Vec<u32>, String>,
+}
+
 pub struct SortDone {
     pub key: SortKey,
     pub order: Result<Vec<u32>, String>,
@@ -153,11 +170,23 @@ pub struct TidemarkApp {
     pub(crate) key_query: String,
     /// The diff rows for `diff_rows_for` (filter, query), recomputed only when those change.
     pub(crate) diff_rows: Vec<u32>,
-    diff_rows_for: Option<(DiffFilter, String)>,
+    /// What `diff_rows` was computed for: the filter, the query and the diff sort applied.
+    diff_rows_for: Option<(DiffFilter, String, Option<DiffSort>)>,
+    /// The diff's sort as asked for; the rows follow it once its order is computed.
+    pub(crate) diff_sort: Option<DiffSort>,
+    /// Orders of every diff row per sort, computed off the UI thread, kept for the review.
+    diff_orders: HashMap<DiffSort, Arc<Vec<u32>>>,
+    diff_sorts: Worker<DiffSortDone>,
     pub(crate) table_sort: Option<SortKey>,
     /// The sort on screen while `table_sort` is being computed.
     previous_sort: Option<SortKey>,
     pub(crate) sort_orders: HashMap<SortKey, Arc<Vec<u32>>>,
+    /// The timelines of keys: computed off the UI thread, one at a time.
+    timelines: Worker<Result<Timeline, String>>,
+    /// The diff row whose timeline was asked for last, shown or on its way.
+    pub(crate) timeline_row: Option<u32>,
+    /// The timeline on screen (of `timeline_row`'s key once computed).
+    pub(crate) timeline: Option<Timeline>,
     pub(crate) export_format: OutputFormat,
     /// Jump the table on screen to this scroll offset on the next frame (new filter, benchmark).
     pub(crate) scroll_to: Option<f32>,
@@ -188,9 +217,15 @@ impl TidemarkApp {
             key_query: String::new(),
             diff_rows: Vec::new(),
             diff_rows_for: None,
+            diff_sort: None,
+            diff_orders: HashMap::new(),
+            diff_sorts: Worker::new(repaint(ctx)),
             table_sort: None,
             previous_sort: None,
             sort_orders: HashMap::new(),
+            timelines: Worker::new(repaint(ctx)),
+            timeline_row: None,
+            timeline: None,
             export_format: OutputFormat::Parquet,
             scroll_to: None,
             bench: None,
@@ -198,6 +233,8 @@ impl TidemarkApp {
         match startup {
             Startup::Seed => app.review(Session::seed(), "Loading the seed example"),
             Startup::Paths(paths) => app.review_paths(paths, FileRole::Open),
+            Startup::Spec { spec, paths } => app.review_with_spec(spec, paths),
+            Startup::Session(session) => app.review(*session, "Reviewing"),
         }
         app
     }
@@ -216,9 +253,18 @@ impl TidemarkApp {
         self.notice.as_ref()
     }
 
-    /// Whether anything is still on its way: a job, a sort, an open dialog.
+    /// Whether anything is still on its way: a job, a sort, a timeline, an open dialog.
     pub fn is_busy(&self) -> bool {
-        self.jobs.is_busy() || self.sorts.is_busy() || self.dialog_open
+        self.jobs.is_busy()
+            || self.sorts.is_busy()
+            || self.diff_sorts.is_busy()
+            || self.timelines.is_busy()
+            || self.dialog_open
+    }
+
+    /// The key timeline on screen, if any.
+    pub fn timeline(&self) -> Option<&Timeline> {
+        self.timeline.as_ref()
     }
 
     /// Starts a review of `session`; the draft shows it meanwhile.
@@ -261,6 +307,34 @@ impl TidemarkApp {
         });
     }
 
+    /// Reads a spec and files in the background, reviews them with it.
+    fn review_with_spec(&mut self, spec: PathBuf, paths: Vec<PathBuf>) {
+        self.jobs
+            .start(format!("Opening {}", spec.display()), move |progress| {
+                progress.report(0.0, "Reading the spec and the files");
+                let started = Instant::now();
+                let result = tidemark::io::inputs::read_spec(Some(&spec))
+                    .and_then(|spec| Ok((spec, read_paths(&paths)?)))
+                    .map_err(Problem::from)
+                    .and_then(|(spec, files)| {
+                        Session::new(spec, Vec::new(), Vec::new())
+                            .with_files(FileRole::Dropped, files)
+                            .map_err(Problem::from)
+                    })
+                    .and_then(|session| {
+                        let read = started.elapsed();
+                        let mut review = Review::compute(
+                            &session,
+                            &mut |f, stage| progress.report(f, stage),
+                            progress.cancel(),
+                        )?;
+                        review.timings.read = read;
+                        Ok(Box::new((session, review)))
+                    });
+                JobOutput::Reviewed(result)
+            });
+    }
+
     /// Takes in what background work and dialogs delivered since the last frame.
     pub(crate) fn receive(&mut self) {
         if let Some(output) = self.jobs.finished() {
@@ -298,6 +372,23 @@ impl TidemarkApp {
                 Err(message) => self.notice = Some(Notice::Error(message.into())),
             }
         }
+        if let Some(done) = self.diff_sorts.finished() {
+            match done.order {
+                Ok(order) => {
+                    self.diff_orders.insert(done.sort, Arc::new(order));
+                }
+                Err(message) => self.notice = Some(Notice::Error(message.into())),
+            }
+        }
+        if let Some(done) = self.timelines.finished() {
+            match done {
+                Ok(timeline) => self.timeline = Some(timeline),
+                Err(message) => {
+                    self.timeline_row = None;
+                    self.notice = Some(Notice::Error(message.into()));
+                }
+            }
+        }
         while let Ok((request, paths)) = self.dialog_answers.try_recv() {
             self.dialog_open = false;
             if !paths.is_empty() {
@@ -333,8 +424,27 @@ impl TidemarkApp {
             self.notice = None;
         }
         self.diff_rows_for = None;
+        // A timeline belongs to the review it came from (its diff rows are that diff's).
+        self.timelines.cancel();
+        self.timeline_row = None;
+        self.timeline = None;
         self.sort_orders.clear();
         self.sorts.cancel();
+        // The diff's sort stays (by a column that is still there), ordered anew.
+        self.diff_orders.clear();
+        self.diff_sorts.cancel();
+        if let Some(sort) = self.diff_sort.clone() {
+            let still_there = self.review_state().is_some_and(|r| match &sort.by {
+                DiffSortBy::Key(k) => *k < r.key_columns.len(),
+                DiffSortBy::Before(c) | DiffSortBy::After(c) => r.value_columns.contains(c),
+                DiffSortBy::Sequence => r.has_sequence,
+                _ => true,
+            });
+            match still_there {
+                true => self.start_diff_sort(sort),
+                false => self.diff_sort = None,
+            }
+        }
         if let Some(key) = self.table_sort {
             let columns = self.review_state().map_or(0, |r| r.table().num_columns());
             if key.column < columns {
@@ -437,6 +547,19 @@ impl TidemarkApp {
                 self.key_query = key;
                 self.scroll_to = Some(0.0);
             }
+            Action::SortDiff(by) => {
+                let sort = next_diff_sort(self.diff_sort.as_ref(), by);
+                self.diff_sort = Some(sort.clone());
+                if !self.diff_orders.contains_key(&sort) {
+                    self.start_diff_sort(sort);
+                }
+            }
+            Action::ShowTimeline(row) => self.start_timeline(row),
+            Action::CloseTimeline => {
+                self.timelines.cancel();
+                self.timeline_row = None;
+                self.timeline = None;
+            }
             Action::SortTable(column) => {
                 let descending = self
                     .table_sort
@@ -453,6 +576,56 @@ impl TidemarkApp {
             Action::SetExportFormat(format) => self.export_format = format,
             Action::DismissNotice => self.notice = None,
         }
+    }
+
+    fn start_diff_sort(&mut self, sort: DiffSort) {
+        let Some(review) = self.shown.as_ref().map(|s| Arc::clone(&s.review)) else {
+            return;
+        };
+        self.diff_sorts
+            .start("Sorting the diff", move |_| DiffSortDone {
+                order: review.diff_order(&sort),
+                sort,
+            });
+    }
+
+    /// The diff sort being computed, if any.
+    pub(crate) fn diff_sorting(&self) -> Option<&DiffSort> {
+        self.diff_sort
+            .as_ref()
+            .filter(|sort| !self.diff_orders.contains_key(sort) && self.diff_sorts.is_busy())
+    }
+
+    /// The sort the diff's rows are in: the one asked for once computed, else the one before
+    /// it (still on screen), else none.
+    fn diff_sort_shown(&self) -> Option<(DiffSort, Arc<Vec<u32>>)> {
+        let sort = self.diff_sort.as_ref()?;
+        if let Some(order) = self.diff_orders.get(sort) {
+            return Some((sort.clone(), Arc::clone(order)));
+        }
+        let (sort, order) = self
+            .diff_rows_for
+            .as_ref()
+            .and_then(|(_, _, shown)| shown.as_ref())
+            .and_then(|shown| self.diff_orders.get_key_value(shown))?;
+        Some((sort.clone(), Arc::clone(order)))
+    }
+
+    fn start_timeline(&mut self, row: u32) {
+        let Some(review) = self.shown.as_ref().map(|s| Arc::clone(&s.review)) else {
+            return;
+        };
+        if self.timeline_row == Some(row) && (self.timeline.is_some() || self.timelines.is_busy()) {
+            return;
+        }
+        self.timeline_row = Some(row);
+        self.timelines
+            .start("Reading the key's history", move |_| review.timeline(row));
+    }
+
+    /// Whether the timeline asked for is still being computed.
+    pub(crate) fn timeline_pending(&self) -> bool {
+        self.timelines.is_busy()
     }
 
     fn start_sort(&mut self, key: SortKey) {
@@ -485,12 +658,17 @@ impl TidemarkApp {
 
     /// Brings the diff rows up to date with the filter and the search box.
     pub(crate) fn refresh_diff_rows(&mut self) {
-        let wanted = (self.diff_filter, self.key_query.clone());
+        let (sort, order) = self.diff_sort_shown().unzip();
+        let wanted = (self.diff_filter, self.key_query.clone(), sort);
         if self.diff_rows_for.as_ref() == Some(&wanted) {
             return;
         }
         if let Some(review) = self.shown.as_ref().map(|s| &s.review) {
-            self.diff_rows = review.diff_rows(self.diff_filter, &self.key_query);
+            self.diff_rows = review.diff_rows_in(
+                order.as_deref().map(Vec::as_slice),
+                self.diff_filter,
+                &self.key_query,
+            );
             self.diff_rows_for = Some(wanted);
         }
     }
@@ -500,6 +678,46 @@ impl TidemarkApp {
             target,
             format: self.export_format,
         })
+    }
+}
+
+/// The diff's sort after a click on the header of `by`: a new column sorts ascending, by its
+/// value after the run for a compared column; a click on the sorted column turns it around,
+/// and on a compared column sorted descending goes over to (or back from) its value before.
+fn next_diff_sort(current: Option<&DiffSort>, by: DiffSortBy) -> DiffSort {
+    let same_column = |a: &DiffSortBy, b: &DiffSortBy| match (a, b) {
+        (
+            DiffSortBy::Before(x) | DiffSortBy::After(x),
+            DiffSortBy::Before(y) | DiffSortBy::After(y),
+        ) => x == y,
+        _ => a == b,
+    };
+    match current {
+        Some(sort) if same_column(&sort.by, &by) => match (&sort.by, sort.descending) {
+            (by, false) => DiffSort {
+                by: by.clone(),
+                descending: true,
+            },
+            (DiffSortBy::After(c), true) => DiffSort {
+                by: DiffSortBy::Before(c.clone()),
+                descending: false,
+            },
+            (DiffSortBy::Before(c), true) => DiffSort {
+                by: DiffSortBy::After(c.clone()),
+                descending: false,
+            },
+            (by, true) => DiffSort {
+                by: by.clone(),
+                descending: false,
+            },
+        },
+        _ => DiffSort {
+            by: match by {
+                DiffSortBy::Before(c) => DiffSortBy::After(c),
+                other => other,
+            },
+            descending: false,
+        },
     }
 }
 
@@ -553,6 +771,35 @@ impl eframe::App for TidemarkApp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_compared_columns_header_goes_after_up_down_then_before_up_down() {
+        let city = || DiffSortBy::After("city".into());
+        let mut sort = None;
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            let next = next_diff_sort(sort.as_ref(), city());
+            seen.push(format!("{:?} {}", next.by, next.descending));
+            sort = Some(next);
+        }
+        assert_eq!(
+            seen,
+            [
+                "After(\"city\") false",
+                "After(\"city\") true",
+                "Before(\"city\") false",
+                "Before(\"city\") true",
+                "After(\"city\") false"
+            ]
+        );
+        let kind = next_diff_sort(sort.as_ref(), DiffSortBy::Kind);
+        assert_eq!(
+            (kind.by.clone(), kind.descending),
+            (DiffSortBy::Kind, false)
+        );
+        let kind = next_diff_sort(Some(&kind), DiffSortBy::Kind);
+        assert_eq!((kind.by, kind.descending), (DiffSortBy::Kind, true));
+    }
 
     #[test]
     fn counts_group_thousands_and_words_agree_with_them() {

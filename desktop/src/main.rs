@@ -9,11 +9,17 @@ use tidemark_desktop::{Startup, TidemarkApp};
 
 const USAGE: &str = "\
 usage: tidemark-desktop [PATH...]
+       tidemark-desktop --spec FILE PATH...
        tidemark-desktop --bench-open DIR
 
 Opens the review app on the bundled seed example, or on the given files and folders: the
 snapshot is a file named snapshot.* or LOAD*.csv, else the first file; the others are change
 files (folders are searched for .csv, .csv.gz and .parquet files).
+
+--spec FILE       the table spec (TOML, as `tidemark apply --spec` reads it) instead of the
+                  bundled users table; without a snapshot among the paths they are all change
+                  files, applied to an empty table. With [history], the diff's keys open
+                  their timelines.
 
 --bench-open DIR  opens DIR/snapshot.parquet and DIR/cdc.parquet (or DIR), prints the time
                   until the diff is on screen and the frame times while scrolling, and exits.";
@@ -26,6 +32,15 @@ enum Command {
 fn parse(args: Vec<String>) -> Result<Command, String> {
     match args.first().map(String::as_str) {
         Some("-h" | "--help") => Err(USAGE.into()),
+        Some("--spec") => match args.as_slice() {
+            [_, spec, paths @ ..] if !paths.is_empty() => Ok(Command::Review(Startup::Spec {
+                spec: PathBuf::from(spec),
+                paths: paths.iter().map(PathBuf::from).collect(),
+            })),
+            _ => Err(format!(
+                "--spec takes a file, then files and folders\n\n{USAGE}"
+            )),
+        },
         Some("--bench-open") => match args.as_slice() {
             [_, dir] => Ok(Command::Bench(PathBuf::from(dir))),
             _ => Err(format!("--bench-open takes one folder\n\n{USAGE}")),

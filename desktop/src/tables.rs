@@ -9,7 +9,9 @@ use egui_extras::{Column, TableBuilder};
 use tidemark_core::diff::ChangeKind;
 
 use crate::app::{Action, TidemarkApp, count, plural};
-use crate::review::{DiffFilter, Review};
+use crate::review::{
+    DiffFilter, DiffSort, DiffSortBy, Review, Timeline, TimelineVersion, VersionState,
+};
 use crate::session::short_name;
 
 /// Every row has the same height: that is what lets the table skip the rows off screen.
@@ -104,11 +106,133 @@ pub fn diff_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
         ui.weak(what);
         return;
     }
+    // A key's timeline below the diff, once a key was clicked (the diff keeps the rest).
+    if app.timeline_row.is_some() {
+        egui::Panel::bottom("key_timeline")
+            .resizable(true)
+            .default_size(220.0)
+            .show(ui, |ui| {
+                timeline_view(app.timeline.as_ref(), app.timeline_pending(), ui, actions)
+            });
+    }
     let scroll_to = app.scroll_to.take();
+    let sort = Sorted {
+        shown: app.diff_sort.as_ref(),
+        pending: app.diff_sorting(),
+    };
     // Wide tables scroll sideways; each keeps its own vertical scrolling.
     egui::ScrollArea::horizontal()
         .id_salt("diff_sideways")
-        .show(ui, |ui| diff_table(review, &app.diff_rows, scroll_to, ui));
+        .show(ui, |ui| {
+            diff_table(review, &app.diff_rows, scroll_to, sort, ui, actions)
+        });
+}
+
+/// Every version of one key, oldest first: when it was valid, whether it is current or was
+/// deleted, the change that opened it, and its values, the ones it changed highlighted.
+fn timeline_view(
+    timeline: Option<&Timeline>,
+    pending: bool,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        if ui.small_button("✖ Close").clicked() {
+            actions.push(Action::CloseTimeline);
+        }
+        match timeline {
+            Some(t) => {
+                ui.strong(format!(
+                    "History of key {}: {}",
+                    t.key,
+                    plural(t.versions.len(), "version")
+                ));
+            }
+            None => {
+                ui.strong("History of the key");
+            }
+        }
+        if pending {
+            ui.spinner();
+        }
+    });
+    let Some(timeline) = timeline else {
+        return;
+    };
+    if timeline.versions.is_empty() {
+        ui.weak("The history has no version of this key.");
+        return;
+    }
+    let palette = Palette::of(ui);
+    egui::ScrollArea::both()
+        .id_salt("timeline_scroll")
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            egui::Grid::new(("timeline", timeline.diff_row))
+                .striped(true)
+                .spacing([16.0, 4.0])
+                .show(ui, |ui| {
+                    ui.strong("valid");
+                    ui.strong("state");
+                    for column in &timeline.columns {
+                        ui.strong(column);
+                    }
+                    ui.strong("opened by");
+                    ui.end_row();
+                    for version in &timeline.versions {
+                        timeline_row(ui, version, &palette);
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+fn timeline_row(ui: &mut egui::Ui, version: &TimelineVersion, palette: &Palette) {
+    let from = version.valid_from.as_deref().unwrap_or("load");
+    let to = match (&version.valid_to, version.state) {
+        (Some(to), _) => to.as_str(),
+        (None, VersionState::Current) => "now",
+        (None, _) => "?",
+    };
+    ui.label(format!("{from} → {to}")).on_hover_text(
+        "The sequence values of the change that opened this version and of the one that \
+         closed it (load: a row of the snapshot)",
+    );
+    let state = RichText::new(version.state.label());
+    ui.label(match version.state {
+        VersionState::Current => state.color(palette.inserted),
+        VersionState::Deleted => state.color(palette.deleted),
+        VersionState::Closed => state.weak(),
+    });
+    for (value, &changed) in version.values.iter().zip(&version.changed) {
+        if changed {
+            highlighted(ui, value.clone(), palette);
+        } else {
+            ui.label(value);
+        }
+    }
+    ui.label(format!(
+        "{} {} row {}",
+        version.operation,
+        short_name(&version.file),
+        version.row
+    ))
+    .on_hover_text(&version.file);
+}
+
+/// A value on the changed-cell highlight, described as changed for screen readers (and the
+/// UI tests): the colour alone says nothing to them.
+fn highlighted(ui: &mut egui::Ui, text: String, palette: &Palette) {
+    let response = egui::Frame::new()
+        .fill(palette.changed_cell)
+        .corner_radius(3)
+        .inner_margin(egui::Margin::symmetric(4, 0))
+        .show(ui, |ui| ui.label(text))
+        .inner;
+    ui.ctx().accesskit_node_builder(response.id, |node| {
+        node.set_description("changed");
+    });
 }
 
 /// What one column of the diff table shows.
@@ -126,13 +250,66 @@ enum DiffColumn<'a> {
     SourceRow,
 }
 
-fn diff_table(review: &Review, rows: &[u32], scroll_to: Option<f32>, ui: &mut egui::Ui) {
+/// The diff's sort: the one asked for, and whether it is still being computed.
+#[derive(Clone, Copy)]
+struct Sorted<'a> {
+    shown: Option<&'a DiffSort>,
+    pending: Option<&'a DiffSort>,
+}
+
+impl Sorted<'_> {
+    /// A header's title with the sort it is under, if any: `name ⬆`, and for a compared
+    /// column which of its values, `city: before ⬇`.
+    fn title(&self, title: &str, by: &DiffSortBy) -> String {
+        let Some(sort) = self.shown else {
+            return title.to_string();
+        };
+        let arrow = if sort.descending { "⬇" } else { "⬆" };
+        match (&sort.by, by) {
+            (DiffSortBy::After(a), DiffSortBy::After(b)) if a == b => {
+                format!("{title}: after {arrow}")
+            }
+            (DiffSortBy::Before(a), DiffSortBy::After(b)) if a == b => {
+                format!("{title}: before {arrow}")
+            }
+            (a, b) if a == b => format!("{title} {arrow}"),
+            _ => title.to_string(),
+        }
+    }
+
+    fn is_pending(&self, by: &DiffSortBy) -> bool {
+        self.pending.is_some_and(|sort| match (&sort.by, by) {
+            (DiffSortBy::Before(a) | DiffSortBy::After(a), DiffSortBy::After(b)) => a == b,
+            (a, b) => a == b,
+        })
+    }
+}
+
+fn diff_table(
+    review: &Review,
+    rows: &[u32],
+    scroll_to: Option<f32>,
+    sort: Sorted,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
     let diff = &review.output.diff;
-    let mut columns: Vec<(String, DiffColumn, Column)> =
-        vec![("change".into(), DiffColumn::Change, Column::initial(72.0))];
-    for (key, values) in review.key_columns.iter().zip(diff.keys()) {
+    let has_history = review.has_history();
+    // Each column: its title, what it shows, its width, what its header sorts by.
+    let mut columns: Vec<(String, DiffColumn, Column, DiffSortBy)> = vec![(
+        "change".into(),
+        DiffColumn::Change,
+        Column::initial(72.0),
+        DiffSortBy::Kind,
+    )];
+    for (k, (key, values)) in review.key_columns.iter().zip(diff.keys()).enumerate() {
         if let Some(f) = formatter(values) {
-            columns.push((key.clone(), DiffColumn::Key(f), Column::initial(70.0)));
+            columns.push((
+                key.clone(),
+                DiffColumn::Key(f),
+                Column::initial(70.0),
+                DiffSortBy::Key(k),
+            ));
         }
     }
     for name in diff.value_columns() {
@@ -147,6 +324,8 @@ fn diff_table(review: &Review, rows: &[u32], scroll_to: Option<f32>, ui: &mut eg
                     after,
                 },
                 Column::initial(165.0),
+                // A compared column sorts by its value after the run, or before it.
+                DiffSortBy::After(name.clone()),
             ));
         }
     }
@@ -154,18 +333,26 @@ fn diff_table(review: &Review, rows: &[u32], scroll_to: Option<f32>, ui: &mut eg
         "changes".into(),
         DiffColumn::ChangesApplied,
         Column::initial(60.0),
+        DiffSortBy::Changes,
     ));
     columns.push((
         "source file".into(),
         DiffColumn::SourceFile(diff.source_files()),
         Column::initial(175.0),
+        DiffSortBy::Source,
     ));
-    columns.push(("row".into(), DiffColumn::SourceRow, Column::initial(45.0)));
+    columns.push((
+        "row".into(),
+        DiffColumn::SourceRow,
+        Column::initial(45.0),
+        DiffSortBy::Source,
+    ));
     if let Some(f) = diff.source_sequence().and_then(formatter) {
         columns.push((
             "sequence".into(),
             DiffColumn::Plain(f),
             Column::initial(200.0),
+            DiffSortBy::Sequence,
         ));
     }
     let palette = Palette::of(ui);
@@ -176,7 +363,7 @@ fn diff_table(review: &Review, rows: &[u32], scroll_to: Option<f32>, ui: &mut eg
         .resizable(true)
         .cell_layout(Layout::left_to_right(Align::Center))
         .min_scrolled_height(0.0);
-    for (_, _, width) in &columns {
+    for (_, _, width, _) in &columns {
         table = table.column(width.clip(true).at_least(30.0));
     }
     if let Some(offset) = scroll_to {
@@ -184,9 +371,27 @@ fn diff_table(review: &Review, rows: &[u32], scroll_to: Option<f32>, ui: &mut eg
     }
     table
         .header(ROW_HEIGHT + 2.0, |mut header| {
-            for (title, _, _) in &columns {
+            for (title, _, _, by) in &columns {
                 header.col(|ui| {
-                    ui.strong(title);
+                    let button = egui::Button::new(RichText::new(sort.title(title, by)).strong())
+                        .frame(false);
+                    let hint = match by {
+                        DiffSortBy::After(_) => format!(
+                            "Sort by {title} after the run; click again to reverse, then to \
+                             sort by {title} before it"
+                        ),
+                        DiffSortBy::Source => {
+                            "Sort by the source file (in the order files apply in), then row"
+                                .to_string()
+                        }
+                        _ => format!("Sort by {title}; click again to reverse"),
+                    };
+                    if ui.add(button).on_hover_text(hint).clicked() {
+                        actions.push(Action::SortDiff(by.clone()));
+                    }
+                    if sort.is_pending(by) {
+                        ui.spinner();
+                    }
                 });
             }
         })
@@ -194,7 +399,7 @@ fn diff_table(review: &Review, rows: &[u32], scroll_to: Option<f32>, ui: &mut eg
             body.rows(ROW_HEIGHT, rows.len(), |mut row| {
                 let index = rows[row.index()] as usize;
                 let kind = diff.kind(index);
-                for (_, content, _) in &columns {
+                for (_, content, _, _) in &columns {
                     row.col(|ui| match content {
                         DiffColumn::Change => {
                             let text = RichText::new(kind.as_str());
@@ -202,6 +407,15 @@ fn diff_table(review: &Review, rows: &[u32], scroll_to: Option<f32>, ui: &mut eg
                                 Some(color) => text.color(color),
                                 None => text.weak(),
                             });
+                        }
+                        DiffColumn::Key(f) if has_history => {
+                            if ui
+                                .link(f.value(index).to_string())
+                                .on_hover_text("Every version of this key")
+                                .clicked()
+                            {
+                                actions.push(Action::ShowTimeline(index as u32));
+                            }
                         }
                         DiffColumn::Key(f) => {
                             ui.label(f.value(index).to_string());
@@ -254,16 +468,7 @@ fn value_cell(
         }
         ChangeKind::Updated if changed => {
             let text = format!("{} → {}", before.value(row), after.value(row));
-            let response = egui::Frame::new()
-                .fill(palette.changed_cell)
-                .corner_radius(3)
-                .inner_margin(egui::Margin::symmetric(4, 0))
-                .show(ui, |ui| ui.label(text))
-                .inner;
-            // The highlight is a colour; screen readers (and the UI tests) get it as words.
-            ui.ctx().accesskit_node_builder(response.id, |node| {
-                node.set_description("changed");
-            });
+            highlighted(ui, text, palette);
         }
         _ => {
             ui.label(after.value(row).to_string());

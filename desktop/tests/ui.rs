@@ -426,3 +426,214 @@ fn changes_sharing_a_commit_timestamp_all_apply() {
     );
     assert!(shows(&harness, "Unchanged (1)") && shows(&harness, "Inserted (0)"));
 }
+
+/// The Databricks AUTO CDC documentation's SCD type 2 example (as `tests/history.rs` types
+/// it): a key, two columns, an operation word and a number sequence, history kept.
+const HISTORY_SPEC: &str = r#"
+[table]
+name = "users"
+key = ["userId"]
+columns = [
+  { name = "userId", type = "int64" },
+  { name = "name", type = "string" },
+  { name = "city", type = "string" },
+]
+
+[cdc]
+op_column = "operation"
+sequence = { column = "sequenceNum", kind = "number" }
+ops = { insert = ["INSERT"], update = ["UPDATE"], delete = ["DELETE"] }
+
+[history]
+"#;
+
+/// The documentation's source rows, in its order: two updates come after the changes that
+/// follow them in sequence.
+const HISTORY_CHANGES: &str = "\
+userId,name,city,operation,sequenceNum
+124,Raul,Oaxaca,INSERT,1
+123,Isabel,Monterrey,INSERT,1
+125,Mercedes,Tijuana,INSERT,2
+126,Lily,Cancun,INSERT,2
+123,,,DELETE,6
+125,Mercedes,Guadalajara,UPDATE,6
+125,Mercedes,Mexicali,UPDATE,5
+123,Isabel,Chihuahua,UPDATE,5
+";
+
+fn history_session() -> Harness<'static, TidemarkApp> {
+    let spec = tidemark_core::TableSpec::from_toml(HISTORY_SPEC).unwrap();
+    let changes = InputFile::new("changes.csv", HISTORY_CHANGES.as_bytes().to_vec());
+    let session = tidemark_desktop::session::Session::new(spec, Vec::new(), vec![changes]);
+    harness(
+        Startup::Session(Box::new(session)),
+        ScriptedDialogs::new(|_| Vec::new()),
+    )
+}
+
+/// The diff row of a key, as a link (the keys are links when the run kept history).
+fn click_key(harness: &mut Harness<'static, TidemarkApp>, key: &str) {
+    harness.get_by_role_and_label(Role::Link, key).click();
+    settle(harness);
+}
+
+fn is_highlighted(harness: &Harness<'static, TidemarkApp>, label: &str) -> bool {
+    harness
+        .get_by_label(label)
+        .accesskit_node()
+        .description()
+        .as_deref()
+        == Some("changed")
+}
+
+#[test]
+fn clicking_a_key_in_the_diff_shows_its_versions_and_the_cells_each_changed() {
+    let mut harness = history_session();
+    assert!(shows(&harness, "Inserted (3)"), "124, 125, 126");
+    assert!(!shows(&harness, "Tijuana"), "no timeline before a click");
+
+    click_key(&mut harness, "125");
+    assert!(shows(&harness, "History of key 125: 3 versions"));
+    // Oldest first, each valid from the sequence of the change that opened it to the one
+    // that closed it, the out-of-order update at its place.
+    for label in ["2 → 5", "5 → 6", "6 → now"] {
+        assert!(shows(&harness, label), "missing {label:?}");
+    }
+    assert_eq!(harness.get_all_by_label("closed").count(), 2);
+    assert_eq!(harness.get_all_by_label("current").count(), 1);
+    // The change behind each version: its operation, file and row (the header is row 1).
+    for label in [
+        "insert changes.csv row 4",
+        "update changes.csv row 8",
+        "update changes.csv row 7",
+    ] {
+        assert!(shows(&harness, label), "missing {label:?}");
+    }
+    // The cells each version changed versus the one before: the city, never the name.
+    assert!(!is_highlighted(&harness, "Tijuana"), "the first version");
+    assert!(is_highlighted(&harness, "Mexicali"));
+    let guadalajara = harness
+        .get_all_by_label("Guadalajara")
+        .filter(|n| n.accesskit_node().description().as_deref() == Some("changed"))
+        .count();
+    assert_eq!(guadalajara, 1, "the timeline's; the diff shows it plain");
+    assert!(
+        harness
+            .get_all_by_label("Mercedes")
+            .all(|n| n.accesskit_node().description().is_none()),
+        "the name never changed"
+    );
+
+    // Key 123: inserted, updated, then deleted in this run (unchanged in the diff).
+    click_key(&mut harness, "123");
+    assert!(shows(&harness, "History of key 123: 2 versions"));
+    assert!(shows(&harness, "1 → 5") && shows(&harness, "5 → 6"));
+    assert!(shows(&harness, "deleted"), "the delete at 6 closed it");
+    assert!(is_highlighted(&harness, "Chihuahua"));
+    assert!(!shows(&harness, "Tijuana"), "key 125's timeline is gone");
+    let timeline = harness.state().timeline().unwrap();
+    assert_eq!(timeline.columns, ["name", "city"]);
+    assert_eq!(timeline.versions[1].changed, [false, true]);
+
+    click(&mut harness, "✖ Close");
+    assert!(!shows(&harness, "Chihuahua"), "the timeline closed");
+    assert!(shows(&harness, "123"), "the diff stays");
+}
+
+#[test]
+fn without_history_the_keys_of_the_diff_are_plain() {
+    let harness = seed();
+    assert!(shows(&harness, "Darla Hayes"));
+    assert_eq!(harness.query_all_by_role(Role::Link).count(), 0);
+}
+
+/// `tidemark-desktop --spec spec.toml changes.csv`: a spec of one's own, change files alone.
+#[test]
+fn a_spec_file_with_history_and_change_files_alone_open_a_cdc_only_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.toml");
+    std::fs::write(&spec, HISTORY_SPEC).unwrap();
+    let changes = change_file(dir.path(), "changes.csv", HISTORY_CHANGES);
+    let mut harness = harness(
+        Startup::Spec {
+            spec,
+            paths: vec![changes],
+        },
+        ScriptedDialogs::new(|_| Vec::new()),
+    );
+    assert!(shows(
+        &harness,
+        "users: 0 rows + 8 changes from 1 file → 3 rows"
+    ));
+    click_key(&mut harness, "126");
+    assert!(shows(&harness, "History of key 126: 1 version"));
+    assert!(shows(&harness, "2 → now") && shows(&harness, "current"));
+}
+
+/// Where a label is on screen, from the top.
+fn top(harness: &Harness<'static, TidemarkApp>, label: &str) -> f32 {
+    harness.get_by_label(label).rect().min.y
+}
+
+/// Whether the labels are on screen in this order, top to bottom.
+fn in_order(harness: &Harness<'static, TidemarkApp>, labels: &[&str]) -> bool {
+    let tops: Vec<f32> = labels.iter().map(|l| top(harness, l)).collect();
+    tops.windows(2).all(|pair| pair[0] < pair[1])
+}
+
+#[test]
+fn the_diff_sorts_by_a_clicked_header_after_then_before_and_keeps_its_filter() {
+    let mut harness = seed();
+    // The diff's own order: the keys' first changes.
+    assert!(in_order(
+        &harness,
+        &["Mindy George", "Bob Ding", "Jack Geller"]
+    ));
+
+    // The city after the run: Denver (user 8), Long Island City (139), Los Angeles (6, then
+    // 138: ties keep the diff's order), New York (133, 9, …), Portland (135), Seattle (134).
+    click(&mut harness, "city");
+    assert!(shows(&harness, "city: after ⬆"));
+    let ascending = [
+        "Jack Geller",
+        "Mindy George",
+        "Joey Tribbiani",
+        "Bob Ding",
+        "Darla Hayes",
+        "Monica Bing",
+        "Ross Green",
+    ];
+    assert!(in_order(&harness, &ascending));
+
+    click(&mut harness, "city: after ⬆");
+    assert!(shows(&harness, "city: after ⬇"));
+    assert!(in_order(
+        &harness,
+        &["Ross Green", "Monica Bing", "Jack Geller"]
+    ));
+
+    // Then the city before the run: the three updated users (Denver, Los Angeles,
+    // Nashville), then the inserted ones, which had none (nulls last).
+    click(&mut harness, "city: after ⬇");
+    assert!(shows(&harness, "city: before ⬆"));
+    assert!(in_order(
+        &harness,
+        &["Mindy George", "Darla Hayes", "Bob Ding"]
+    ));
+    assert!(top(&harness, "Lebron James → Kevin Durant") < top(&harness, "Mindy George"));
+
+    // A filter keeps the sort: the updated users by city after the run.
+    click(&mut harness, "city: before ⬆");
+    click(&mut harness, "city: before ⬇");
+    assert!(shows(&harness, "city: after ⬆"));
+    click(&mut harness, "Updated (3)");
+    assert!(shows(&harness, "3 of 10 keys"));
+    assert!(top(&harness, "Lebron James → Kevin Durant") < top(&harness, "Mindy George"));
+    assert!(in_order(&harness, &["Mindy George", "Darla Hayes"]));
+
+    // The kind: inserted before updated, whatever the diff's order.
+    click(&mut harness, "All (10)");
+    click(&mut harness, "change");
+    assert!(shows(&harness, "change ⬆"));
+    assert!(in_order(&harness, &["Jack Geller", "Mindy George"]));
+}

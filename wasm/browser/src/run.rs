@@ -219,35 +219,23 @@ impl Run {
     /// column): the key's timeline. Empty when the history has no such key.
     #[wasm_bindgen(js_name = keyHistory)]
     pub fn key_history(&self, key: Vec<String>) -> Result<Page, JsValue> {
+        use tidemark_core::history::{key_from_text, key_versions};
         let history = &self.history()?.versions;
+        let key: Vec<&str> = key.iter().map(String::as_str).collect();
+        // The core's rule for a key's versions: the text read as the key columns' types.
+        let versions = key_from_text(history, &self.key, &key)
+            .and_then(|key| key_versions(history, &self.key, &key, 0))
+            .map_err(|e| core_error(&e))?;
         let options = format_options();
-        let key_cells: Vec<_> = self
-            .key
-            .iter()
-            .map(|k| {
-                let column = history
-                    .column_by_name(k)
-                    .expect("history has the key columns");
-                crate::cells::column_cells(column, &options)
-            })
-            .collect();
-        if key.len() != key_cells.len() {
-            return Err(usage_error(&format!(
-                "a key has {} values ({}), not {}",
-                key_cells.len(),
-                self.key.join(", "),
-                key.len()
-            )));
-        }
         let shown = cells(history, &options);
-        let rows: JsArray = (0..history.num_rows())
-            .filter(|&row| {
-                key_cells
+        let rows: JsArray = versions
+            .iter()
+            .map(|&row| {
+                shown
                     .iter()
-                    .zip(&key)
-                    .all(|(cells, want)| cells.value(row).as_string().as_deref() == Some(want))
+                    .map(|c| c.value(row as usize))
+                    .collect::<JsArray>()
             })
-            .map(|row| shown.iter().map(|c| c.value(row)).collect::<JsArray>())
             .collect();
         let value: JsValue = Object::new().into();
         set(&value, "offset", 0.0);
