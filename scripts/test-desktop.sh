@@ -48,17 +48,26 @@ if ((${#missing[@]})); then
     "${missing[@]}"
 fi
 
-step "formatting (cargo fmt --check, desktop only)"
-cargo fmt -p tidemark-desktop -- --check
+if [ "${TIDEMARK_WORKSPACE_TESTED:-}" = 1 ]; then
+  # scripts/test.sh has just formatted, linted and tested the whole workspace, the app's unit
+  # and UI tests included. Its build is reused: the app is built as one of the workspace's
+  # members, so that the features of shared crates (the Delta engine's among them) are the
+  # same as in that build and nothing is compiled twice.
+  step "building the app (with the workspace, as scripts/test.sh built it)"
+  cargo build --locked
+else
+  step "formatting (cargo fmt --check, desktop only)"
+  cargo fmt -p tidemark-desktop -- --check
 
-step "lints (cargo clippy -p tidemark-desktop, warnings are errors)"
-cargo clippy -p tidemark-desktop --all-targets --locked -- -D warnings
+  step "lints (cargo clippy -p tidemark-desktop, warnings are errors)"
+  cargo clippy -p tidemark-desktop --all-targets --locked -- -D warnings
 
-step "unit and UI tests (cargo test -p tidemark-desktop)"
-cargo test -p tidemark-desktop --locked
+  step "unit and UI tests (cargo test -p tidemark-desktop)"
+  cargo test -p tidemark-desktop --locked
 
-step "building the app"
-cargo build -p tidemark-desktop --locked
+  step "building the app"
+  cargo build -p tidemark-desktop --locked
+fi
 binary="$CARGO_TARGET_DIR/debug/tidemark-desktop"
 
 step "smoke test: the real app in an Xvfb window"

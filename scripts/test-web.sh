@@ -39,8 +39,14 @@ if [[ ! -d tests/browser/node_modules/playwright-core ]] ||
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-step "building the native CLI (cargo build -p tidemark)"
-cargo build --locked -p tidemark --bin tidemark
+if [ "${TIDEMARK_WORKSPACE_TESTED:-}" = 1 ]; then
+  # Built with the workspace, as scripts/test.sh built it: the same features, nothing twice.
+  step "building the native CLI (cargo build, the workspace)"
+  cargo build --locked
+else
+  step "building the native CLI (cargo build -p tidemark)"
+  cargo build --locked -p tidemark --bin tidemark
+fi
 
 # The build comes first: it installs the wasm32 targets and wasm-bindgen-cli a fresh machine lacks.
 step "building the wasm module (scripts/build-wasm.sh)"

@@ -60,8 +60,8 @@ cargo test --locked
 step "fuzzing: each decoder for 15 s from a fixed seed (scripts/fuzz.sh --smoke)"
 ./scripts/fuzz.sh --smoke
 
-step "desktop app: UI tests and a real window under Xvfb (scripts/test-desktop.sh)"
-./scripts/test-desktop.sh
+step "desktop app: a real window under Xvfb (scripts/test-desktop.sh; its UI tests ran with cargo test)"
+TIDEMARK_WORKSPACE_TESTED=1 ./scripts/test-desktop.sh
 
 step "browser module and page: Node tests and headless Chromium (scripts/test-web.sh)"
-./scripts/test-web.sh
+TIDEMARK_WORKSPACE_TESTED=1 ./scripts/test-web.sh

@@ -276,7 +276,7 @@ fn each_version_of_the_table_is_the_folder_run_up_to_that_file() {
 
 /// The `add` and `remove` actions of one commit of the table at `table` (a local folder), as
 /// the partition (bucket) each names.
-fn commit_actions(table: &Path, version: u64) -> (Vec<String>, Vec<String>) {
+fn commit_actions(table: &Path, version: u64, column: &str) -> (Vec<String>, Vec<String>) {
     let log =
         std::fs::read_to_string(table.join(format!("_delta_log/{version:020}.json"))).unwrap();
     let (mut added, mut removed) = (Vec::new(), Vec::new());
@@ -288,7 +288,7 @@ fn commit_actions(table: &Path, version: u64) -> (Vec<String>, Vec<String>) {
                 let path = file["path"].as_str().unwrap();
                 let bucket = path
                     .split('/')
-                    .find_map(|p| p.strip_prefix("_tidemark_bucket="));
+                    .find_map(|p| p.strip_prefix(column)?.strip_prefix('='));
                 into.push(bucket.expect("a bucket's file").to_string());
             }
         }
@@ -300,22 +300,57 @@ fn commit_actions(table: &Path, version: u64) -> (Vec<String>, Vec<String>) {
 fn a_run_rewrites_only_the_buckets_its_changes_touch() {
     let s = Scratch::new();
     delta_run(&s, "lake", true, SEED_CHANGES[0], &[]);
-    // One update of one key.
+    // One update of one key, its city unchanged, under the same as_of as the first run.
     let one = s.write(
         "one/20211019-000000000.csv",
         "U,6,Mindy George,Los Angeles,2021-10-20\n",
     );
-    let printed = run_delta(
-        &s,
-        "lake",
-        &["--changes".into(), one.display().to_string()],
-        &[],
-    );
-    let printed = printed.replace(&s.path("").display().to_string(), "");
-    let (added, removed) = commit_actions(&s.path("lake/table"), 1);
+    let args = [
+        "--changes".into(),
+        one.display().to_string(),
+        "--as-of".into(),
+        "2021-10-17".into(),
+    ];
+    let printed = run_delta(&s, "lake", &args, &[]);
+    let (added, removed) = commit_actions(&s.path("lake/table"), 1, "_tidemark_bucket");
     assert_eq!(added.len(), 1, "one file added: {added:?}\n{printed}");
     assert_eq!(removed, added, "the bucket's old file removed, no other");
     assert!(printed.contains("1 of 8 buckets rewritten"), "{printed}");
+    // The enriched table: only the partition of the key's city, whose features it computed
+    // again (they match a folder run's: the_seed_... tests).
+    let (added, removed) = commit_actions(&s.path("lake/enriched"), 1, "_tidemark_group_bucket");
+    assert_eq!(added.len(), 1, "one group's file added: {added:?}");
+    assert_eq!(removed, added, "that group's old file removed, no other");
+    let folder = [
+        "apply",
+        "--snapshot",
+        &seed_file("LOAD00000001.csv"),
+        "--changes",
+        &seed_file(SEED_CHANGES[0]),
+        one.to_str().unwrap(),
+        "--as-of",
+        "2021-10-17",
+        "--out",
+        "folder",
+        "--quiet",
+    ];
+    assert_success(&tidemark(&s.path(""), &folder));
+    for (table, file) in [
+        ("table", "snapshot.parquet"),
+        ("enriched", "enriched.parquet"),
+    ] {
+        let expected = s.path("folder").join(file);
+        assert_eq!(
+            read_delta(
+                &s.path("lake").join(table).display().to_string(),
+                &expected,
+                &[],
+                None
+            ),
+            table_rows(&read_parquet(&expected)),
+            "{table}"
+        );
+    }
 }
 
 #[test]

@@ -17,8 +17,11 @@ use arrow_schema::DataType;
 
 use crate::DeltaError;
 
-/// The partition column that holds each row's bucket.
+/// The partition column of the maintained table: the bucket of each row's key.
 pub const BUCKET_COLUMN: &str = "_tidemark_bucket";
+/// The partition column of the enriched table: the bucket of each row's feature group (the
+/// city after the spec's renames), so the rows of one group are in one partition.
+pub const GROUP_BUCKET_COLUMN: &str = "_tidemark_group_bucket";
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -55,6 +58,28 @@ pub fn buckets_of(key: &[ArrayRef], buckets: u32) -> Result<Vec<u32>, DeltaError
         .into_iter()
         .map(|h| (h % u64::from(buckets)) as u32)
         .collect())
+}
+
+/// The bucket of each row's feature group: `group` (text, plain or dictionary-encoded) after
+/// `rename`, as the features group it.
+pub fn group_buckets_of(
+    group: &ArrayRef,
+    rename: &std::collections::BTreeMap<String, String>,
+    buckets: u32,
+) -> Result<Vec<u32>, DeltaError> {
+    let text = arrow_cast::cast(group, &DataType::Utf8)?;
+    let renamed: arrow_array::StringArray = text
+        .as_string::<i32>()
+        .iter()
+        .map(|name| name.map(|n| rename.get(n).map_or(n, String::as_str)))
+        .collect();
+    buckets_of(&[std::sync::Arc::new(renamed) as ArrayRef], buckets)
+}
+
+/// A digest of `bytes` that stays the same across runs and releases (FNV-1a), to tell
+/// whether an input (the lookup table) changed since the last run.
+pub fn digest(bytes: &[u8]) -> u64 {
+    fnv1a(FNV_OFFSET, bytes)
 }
 
 fn hash_column(column: &ArrayRef, hashes: &mut [u64]) -> Result<(), DeltaError> {

@@ -58,3 +58,20 @@ impl TableMeta {
 pub fn applied_name(name: &str) -> &str {
     name.rsplit(['/', '\\']).next().unwrap_or(name)
 }
+
+/// The domain of Tidemark's metadata in the enriched table's log.
+pub const ENRICHED_DOMAIN: &str = "tidemark-enriched";
+
+/// What the enriched table was computed from: a run may update it group by group only if
+/// everything but the touched rows is as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrichedMeta {
+    pub format: u32,
+    /// The version of the maintained table it is the features of.
+    pub table_version: u64,
+    pub buckets: u32,
+    pub as_of: NaiveDate,
+    pub window_days: u32,
+    /// A digest of the lookup table's file, `None` for the bundled one.
+    pub lookup: Option<u64>,
+}

@@ -11,13 +11,14 @@ use tidemark_core::decode::{decode_changes, read_parquet};
 use tidemark_core::features::AsOf;
 use tidemark_core::files::sort_for_apply;
 use tidemark_core::pipeline::{self, Decoded, Inputs, Options, Output, Stage};
+use tidemark_core::spec::FeatureSpec;
 use tidemark_core::{ChangeBatch, InputFile, Op, Snapshot, TableSpec, Versions, encode};
 
 use crate::DeltaError;
-use crate::bucket::{BUCKET_COLUMN, buckets_of};
-use crate::meta::{DOMAIN, FORMAT, TableMeta, applied_name};
+use crate::bucket::{BUCKET_COLUMN, GROUP_BUCKET_COLUMN, buckets_of, group_buckets_of};
+use crate::meta::{DOMAIN, ENRICHED_DOMAIN, EnrichedMeta, FORMAT, TableMeta, applied_name};
 use crate::store::Place;
-use crate::table::{Committed, DeltaTable};
+use crate::table::{Committed, DeltaTable, Partitions, delta_schema, delta_type, delta_types};
 
 /// The maintained table's folder in a place.
 pub const TABLE: &str = "table";
@@ -48,6 +49,10 @@ pub struct Request<'a> {
     pub buckets: u32,
     pub write_diff: bool,
     pub write_enriched: bool,
+    /// A digest of the lookup table's file ([`crate::bucket::digest`]), `None` for the bundled
+    /// one: the enriched table is updated group by group only under the lookup it was
+    /// computed with.
+    pub lookup_digest: Option<u64>,
 }
 
 /// What a run did.
@@ -59,6 +64,8 @@ pub struct Applied {
     /// The maintained table's version after the run (unchanged when nothing applied).
     pub table_version: u64,
     pub created: bool,
+    /// The table's version the run read (none when it created the table).
+    pub base_version: Option<u64>,
     pub buckets: u32,
     /// The buckets read and rewritten.
     pub buckets_touched: usize,
@@ -125,10 +132,10 @@ fn create(
         .map(|f| f.as_ref().clone())
         .collect();
     fields.push(Field::new(BUCKET_COLUMN, DataType::Int32, false));
-    let mut txn = table.create(&Schema::new(fields), true)?;
+    let mut txn = table.create(&Schema::new(fields), Some(BUCKET_COLUMN))?;
     let all: Vec<u32> = (0..request.buckets).collect();
     for (bucket, rows) in by_bucket(&output.table, &meta, &all)? {
-        table.stage_add(&mut txn, rows, Some(bucket))?;
+        table.stage_add(&mut txn, rows, Some((BUCKET_COLUMN, bucket)))?;
     }
     write_state(table, &output, &mut meta, &all)?;
     meta.applied.extend(
@@ -143,6 +150,7 @@ fn create(
             output,
             table_version: version,
             created: true,
+            base_version: None,
             buckets: request.buckets,
             buckets_touched: request.buckets as usize,
             attempts: 0,
@@ -161,6 +169,7 @@ fn update(
 ) -> Result<Option<Applied>, DeltaError> {
     let spec = request.spec;
     let version = snapshot.version();
+    let base = version;
     let mut meta = read_meta(table, snapshot)?;
     if meta.key != spec.table.key {
         return Err(DeltaError::State(format!(
@@ -200,7 +209,13 @@ fn update(
     let touched = touched_buckets(spec, &schema, &changes, &meta)?;
     let name = format!("{}@v{version}", table.url);
 
-    let batches = table.read(snapshot, Some(&touched))?;
+    let batches = table.read(
+        snapshot,
+        Some(Partitions {
+            column: BUCKET_COLUMN,
+            buckets: &touched,
+        }),
+    )?;
     let rows = arrow_select::concat::concat_batches(&schema, &batches)?;
     drop(batches);
     let mut sources = tidemark_core::changes::Sources::default();
@@ -222,6 +237,7 @@ fn update(
             output,
             table_version: version,
             created: false,
+            base_version: Some(base),
             buckets: meta.buckets,
             buckets_touched: 0,
             attempts: 0,
@@ -235,9 +251,16 @@ fn update(
             serde_json::to_string(&applied_files).expect("names serialise"),
         )],
     )?;
-    table.stage_remove(snapshot, &mut txn, Some(&touched))?;
+    table.stage_remove(
+        snapshot,
+        &mut txn,
+        Some(Partitions {
+            column: BUCKET_COLUMN,
+            buckets: &touched,
+        }),
+    )?;
     for (bucket, rows) in by_bucket(&output.table, &meta, &touched)? {
-        table.stage_add(&mut txn, rows, Some(bucket))?;
+        table.stage_add(&mut txn, rows, Some((BUCKET_COLUMN, bucket)))?;
     }
     write_state(table, &output, &mut meta, &touched)?;
     meta.applied.extend(
@@ -258,6 +281,7 @@ fn update(
             output,
             table_version: version,
             created: false,
+            base_version: Some(base),
             buckets: meta.buckets,
             buckets_touched: touched.len(),
             attempts: 0,
@@ -294,57 +318,317 @@ fn write_derived(
             .collect();
         fields.push(Field::new(TABLE_VERSION_COLUMN, DataType::Int64, false));
         let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
-        commit_derived(&DeltaTable::new(place, DIFF), rows, version, false)?;
+        append_derived(&DeltaTable::new(place, DIFF), rows, version)?;
     }
     if let (true, Some(features)) = (request.write_enriched, &request.spec.features) {
-        if !applied.created {
-            // The features of a group depend on all its rows, wherever their keys' buckets
-            // are: the whole table, as this run left it.
-            let snapshot = table
-                .at(Some(version))?
-                .expect("the version just committed");
-            let schema = without_bucket(&DeltaTable::arrow_schema(&snapshot)?);
-            let whole =
-                arrow_select::concat::concat_batches(&schema, &table.read(&snapshot, None)?)?;
-            let summary = applied
-                .output
-                .report
-                .features
-                .clone()
-                .expect("a spec with features reports them");
-            let as_of = AsOf {
-                date: summary.as_of,
-                source: summary.as_of_source,
-            };
-            let enriched = pipeline::enrich_with(features, &whole, &as_of, request.options)?;
-            applied.output.enriched = Some(enriched.rows);
-            applied.output.report.features = Some(enriched.summary);
-        }
-        if let Some(rows) = &applied.output.enriched {
-            commit_derived(
-                &DeltaTable::new(place, ENRICHED),
-                rows.clone(),
-                version,
-                true,
-            )?;
-        }
+        write_enriched(place, table, request, features, applied)?;
     }
     Ok(())
 }
 
-/// Appends `rows` to a derived table (replacing what it held when `replace`), unless it
-/// already records `version` of the maintained table.
-fn commit_derived(
+/// Brings the enriched table to the table's new version: group by group when it holds the
+/// features of the version this run read, under the same `as_of`, window and lookup (only
+/// the groups of the keys the run touched are read, computed and rewritten); else whole.
+fn write_enriched(
+    place: &Place,
     table: &DeltaTable,
-    rows: RecordBatch,
-    version: u64,
-    replace: bool,
+    request: &Request,
+    features: &FeatureSpec,
+    applied: &mut Applied,
 ) -> Result<(), DeltaError> {
+    let enriched = DeltaTable::new(place, ENRICHED);
+    let version = applied.table_version;
+    let summary = applied
+        .output
+        .report
+        .features
+        .clone()
+        .expect("a spec with features reports them");
+    let wanted = EnrichedMeta {
+        format: FORMAT,
+        table_version: version,
+        buckets: applied.buckets,
+        as_of: summary.as_of,
+        window_days: request.options.window_days.unwrap_or(features.window_days),
+        lookup: request.lookup_digest,
+    };
+    let as_of = AsOf {
+        date: summary.as_of,
+        source: summary.as_of_source,
+    };
+    for _ in 0..ATTEMPTS {
+        let latest = enriched.latest()?;
+        let previous = match &latest {
+            Some(snapshot) => {
+                let done = snapshot.get_app_id_version(APP_ID, table_engine(&enriched))?;
+                if done.is_some_and(|done| done >= version as i64) {
+                    return Ok(());
+                }
+                snapshot
+                    .get_domain_metadata(ENRICHED_DOMAIN, table_engine(&enriched))?
+                    .and_then(|text| serde_json::from_str::<EnrichedMeta>(&text).ok())
+            }
+            None => None,
+        };
+        // Group by group only from the features of the very version this run read, computed
+        // the same way: anything else (a run that died before its enriched commit, another
+        // as_of, window or lookup) is computed whole.
+        let same_inputs = previous.as_ref().is_some_and(|p| {
+            Some(p.table_version) == applied.base_version
+                && EnrichedMeta {
+                    table_version: version,
+                    ..p.clone()
+                } == wanted
+        });
+        let (rows, groups) = match (&latest, same_inputs) {
+            (Some(snapshot), true) => {
+                let groups = touched_groups(&applied.output, features, applied.buckets)?;
+                let rows = enrich_groups(
+                    &enriched,
+                    snapshot,
+                    &groups,
+                    &applied.output,
+                    features,
+                    &as_of,
+                    request,
+                )?;
+                (rows, Some(groups))
+            }
+            _ if applied.created => (
+                applied
+                    .output
+                    .enriched
+                    .clone()
+                    .expect("a run with features enriches"),
+                None,
+            ),
+            _ => {
+                // The features of a group depend on all its rows, wherever their keys'
+                // buckets are: the whole table, as this run left it.
+                let snapshot = table
+                    .at(Some(version))?
+                    .expect("the version just committed");
+                let schema = without_bucket(&DeltaTable::arrow_schema(&snapshot)?);
+                let whole =
+                    arrow_select::concat::concat_batches(&schema, &table.read(&snapshot, None)?)?;
+                let result = pipeline::enrich_with(features, &whole, &as_of, request.options)?;
+                applied.output.report.features = Some(result.summary);
+                (result.rows, None)
+            }
+        };
+        let by_group = group_partitions(&rows, features, applied.buckets)?;
+        let meta_json = serde_json::to_string(&wanted).expect("metadata serialises");
+        let committed = match &latest {
+            None => {
+                let mut fields: Vec<Field> = rows
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.as_ref().clone())
+                    .collect();
+                fields.push(Field::new(GROUP_BUCKET_COLUMN, DataType::Int32, false));
+                let mut txn = enriched
+                    .create(&Schema::new(fields), Some(GROUP_BUCKET_COLUMN))?
+                    .with_transaction_id(APP_ID.to_string(), version as i64)
+                    .with_domain_metadata(ENRICHED_DOMAIN.to_string(), meta_json);
+                for (bucket, rows) in by_group {
+                    enriched.stage_add(&mut txn, rows, Some((GROUP_BUCKET_COLUMN, bucket)))?;
+                }
+                enriched.commit(txn)?
+            }
+            Some(snapshot) => {
+                let mut txn = enriched
+                    .update(snapshot, &[])?
+                    .with_transaction_id(APP_ID.to_string(), version as i64)
+                    .with_domain_metadata(ENRICHED_DOMAIN.to_string(), meta_json);
+                enriched.stage_remove(
+                    snapshot,
+                    &mut txn,
+                    groups.as_deref().map(|buckets| Partitions {
+                        column: GROUP_BUCKET_COLUMN,
+                        buckets,
+                    }),
+                )?;
+                for (bucket, rows) in by_group {
+                    enriched.stage_add(&mut txn, rows, Some((GROUP_BUCKET_COLUMN, bucket)))?;
+                }
+                enriched.commit(txn)?
+            }
+        };
+        if let Committed::Version(_) = committed {
+            if groups.is_none() {
+                applied.output.enriched = Some(rows);
+            }
+            return Ok(());
+        }
+        // Another run changed the enriched table meanwhile: work it out again on its version.
+    }
+    Err(DeltaError::Busy(ATTEMPTS))
+}
+
+/// The group buckets of the rows the run touched, before and after it.
+fn touched_groups(
+    output: &Output,
+    features: &FeatureSpec,
+    buckets: u32,
+) -> Result<Vec<u32>, DeltaError> {
+    let diff = &output.diff;
+    let mut touched = BTreeSet::new();
+    for column in [diff.before(&features.group), diff.after(&features.group)]
+        .into_iter()
+        .flatten()
+    {
+        touched.extend(group_buckets_of(column, &features.rename, buckets)?);
+    }
+    Ok(touched.into_iter().collect())
+}
+
+/// The enriched rows of the groups in `groups`: their rows from the enriched table, those of
+/// the keys the run touched replaced by what the run left, the features computed again.
+fn enrich_groups(
+    enriched: &DeltaTable,
+    snapshot: &delta_kernel::SnapshotRef,
+    groups: &[u32],
+    output: &Output,
+    features: &FeatureSpec,
+    as_of: &AsOf,
+    request: &Request,
+) -> Result<RecordBatch, DeltaError> {
+    let table_schema = delta_schema(&output.table.schema());
+    let names: Vec<&str> = table_schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    let kept = enriched.read(
+        snapshot,
+        Some(Partitions {
+            column: GROUP_BUCKET_COLUMN,
+            buckets: groups,
+        }),
+    )?;
+    let kept: Vec<RecordBatch> = kept
+        .iter()
+        .map(|b| columns_named(b, &names, &table_schema))
+        .collect::<Result<_, _>>()?;
+    let kept = arrow_select::concat::concat_batches(&table_schema, &kept)?;
+    let key = &request.spec.table.key;
+    let touched = KeySet::of(output.diff.keys(), &table_schema, key)?;
+    let untouched = arrow_select::filter::filter_record_batch(
+        &kept,
+        &touched.contains(&key_arrays(&kept, key)?, false)?,
+    )?;
+    let now = columns_named(&delta_types(&output.table)?, &names, &table_schema)?;
+    let now = arrow_select::filter::filter_record_batch(
+        &now,
+        &touched.contains(&key_arrays(&now, key)?, true)?,
+    )?;
+    let rows = arrow_select::concat::concat_batches(&table_schema, [&untouched, &now])?;
+    Ok(pipeline::enrich_with(features, &rows, as_of, request.options)?.rows)
+}
+
+/// `batch`'s columns `names`, in the types of `schema`.
+fn columns_named(
+    batch: &RecordBatch,
+    names: &[&str],
+    schema: &SchemaRef,
+) -> Result<RecordBatch, DeltaError> {
+    let columns = names
+        .iter()
+        .zip(schema.fields())
+        .map(|(name, field)| {
+            let column = batch.column_by_name(name).ok_or_else(|| {
+                DeltaError::State(format!("the enriched table has no column {name:?}"))
+            })?;
+            Ok(arrow_cast::cast(column, field.data_type())?)
+        })
+        .collect::<Result<Vec<_>, DeltaError>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+fn key_arrays(batch: &RecordBatch, key: &[String]) -> Result<Vec<ArrayRef>, DeltaError> {
+    key.iter()
+        .map(|k| {
+            batch
+                .column_by_name(k)
+                .cloned()
+                .ok_or_else(|| DeltaError::State(format!("no key column {k:?}")))
+        })
+        .collect()
+}
+
+/// A set of keys, compared in Arrow's row format (any number and types of key columns).
+struct KeySet {
+    converter: arrow_row::RowConverter,
+    types: Vec<DataType>,
+    keys: std::collections::HashSet<Box<[u8]>>,
+}
+
+impl KeySet {
+    fn of(keys: &[ArrayRef], schema: &SchemaRef, key: &[String]) -> Result<KeySet, DeltaError> {
+        let types: Vec<DataType> = key
+            .iter()
+            .map(|k| Ok(delta_type(schema.field_with_name(k)?.data_type())))
+            .collect::<Result<_, DeltaError>>()?;
+        let converter = arrow_row::RowConverter::new(
+            types
+                .iter()
+                .map(|t| arrow_row::SortField::new(t.clone()))
+                .collect(),
+        )?;
+        let mut set = KeySet {
+            converter,
+            types,
+            keys: Default::default(),
+        };
+        let rows = set.rows(keys)?;
+        set.keys = rows.iter().map(|r| r.as_ref().into()).collect();
+        Ok(set)
+    }
+
+    fn rows(&self, keys: &[ArrayRef]) -> Result<arrow_row::Rows, DeltaError> {
+        let cast: Vec<ArrayRef> = keys
+            .iter()
+            .zip(&self.types)
+            .map(|(k, t)| arrow_cast::cast(k, t))
+            .collect::<Result<_, _>>()?;
+        Ok(self.converter.convert_columns(&cast)?)
+    }
+
+    /// Per row of `keys`: whether its key's being in the set is `wanted`.
+    fn contains(
+        &self,
+        keys: &[ArrayRef],
+        wanted: bool,
+    ) -> Result<arrow_array::BooleanArray, DeltaError> {
+        let rows = self.rows(keys)?;
+        Ok(rows
+            .iter()
+            .map(|r| Some(self.keys.contains(r.as_ref()) == wanted))
+            .collect())
+    }
+}
+
+/// `rows` cut by the bucket of their feature group.
+fn group_partitions(
+    rows: &RecordBatch,
+    features: &FeatureSpec,
+    buckets: u32,
+) -> Result<Vec<(u32, RecordBatch)>, DeltaError> {
+    let group = rows
+        .column_by_name(&features.group)
+        .ok_or_else(|| DeltaError::State(format!("no group column {:?}", features.group)))?;
+    cut(rows, group_buckets_of(group, &features.rename, buckets)?)
+}
+
+/// Appends `rows` to a derived table, unless it already records `version` of the maintained
+/// table.
+fn append_derived(table: &DeltaTable, rows: RecordBatch, version: u64) -> Result<(), DeltaError> {
     for _ in 0..ATTEMPTS {
         let committed = match table.latest()? {
             None => {
                 let mut txn = table
-                    .create(&rows.schema(), false)?
+                    .create(&rows.schema(), None)?
                     .with_transaction_id(APP_ID.to_string(), version as i64);
                 table.stage_add(&mut txn, rows.clone(), None)?;
                 table.commit(txn)?
@@ -357,9 +641,6 @@ fn commit_derived(
                 let mut txn = table
                     .update(&snapshot, &[])?
                     .with_transaction_id(APP_ID.to_string(), version as i64);
-                if replace {
-                    table.stage_remove(&snapshot, &mut txn, None)?;
-                }
                 table.stage_add(&mut txn, rows.clone(), None)?;
                 table.commit(txn)?
             }
@@ -429,19 +710,27 @@ fn by_bucket(
                 .ok_or_else(|| DeltaError::State(format!("no key column {k:?}")))
         })
         .collect::<Result<_, _>>()?;
-    let of_row = buckets_of(&key, meta.buckets)?;
+    let parts = cut(rows, buckets_of(&key, meta.buckets)?)?;
+    if let Some((bucket, _)) = parts
+        .iter()
+        .find(|(b, _)| buckets.binary_search(b).is_err())
+    {
+        return Err(DeltaError::State(format!(
+            "a row of bucket {bucket} came out of a run over other buckets"
+        )));
+    }
+    Ok(parts)
+}
+
+/// `rows` cut by `bucket_of_row`, one batch per bucket that has rows, in bucket order.
+fn cut(rows: &RecordBatch, bucket_of_row: Vec<u32>) -> Result<Vec<(u32, RecordBatch)>, DeltaError> {
     let mut indices: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    for (row, bucket) in of_row.into_iter().enumerate() {
+    for (row, bucket) in bucket_of_row.into_iter().enumerate() {
         indices.entry(bucket).or_default().push(row as u32);
     }
     indices
         .into_iter()
         .map(|(bucket, rows_of)| {
-            if buckets.binary_search(&bucket).is_err() {
-                return Err(DeltaError::State(format!(
-                    "a row of bucket {bucket} came out of a run over other buckets"
-                )));
-            }
             let taken = arrow_select::take::take_record_batch(rows, &UInt32Array::from(rows_of))?;
             Ok((bucket, taken))
         })

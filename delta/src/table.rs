@@ -20,7 +20,7 @@ use delta_kernel::{FilteredEngineData, Snapshot, SnapshotRef};
 use url::Url;
 
 use crate::DeltaError;
-use crate::bucket::BUCKET_COLUMN;
+use crate::bucket::{BUCKET_COLUMN, GROUP_BUCKET_COLUMN};
 use crate::store::{Engine, Place};
 
 /// What Tidemark writes into each commit's `commitInfo.engineInfo`.
@@ -97,41 +97,38 @@ impl DeltaTable {
         Ok(Arc::new(schema))
     }
 
-    /// The rows of `snapshot` whose bucket is in `buckets` (all rows when `None`), without
-    /// the bucket column.
+    /// The rows of `snapshot` (those of the partitions `only` names, when given), without
+    /// Tidemark's partition columns.
     pub fn read(
         &self,
         snapshot: &SnapshotRef,
-        buckets: Option<&[u32]>,
+        only: Option<Partitions>,
     ) -> Result<Vec<RecordBatch>, DeltaError> {
         let scan = snapshot
             .clone()
             .scan_builder()
-            .with_predicate(buckets.map(in_buckets))
+            .with_predicate(only.map(Partitions::predicate))
             .build()?;
         let engine: Arc<dyn delta_kernel::Engine> = self.place.engine().clone();
         let mut batches = Vec::new();
         for data in scan.execute(engine)? {
-            let batch = data?.try_into_record_batch()?;
-            let batch = match batch.schema().index_of(BUCKET_COLUMN) {
-                Ok(i) => {
-                    let mut batch = batch;
+            let mut batch = data?.try_into_record_batch()?;
+            for column in [BUCKET_COLUMN, GROUP_BUCKET_COLUMN] {
+                if let Ok(i) = batch.schema().index_of(column) {
                     batch.remove_column(i);
-                    batch
                 }
-                Err(_) => batch,
-            };
+            }
             batches.push(batch);
         }
         Ok(batches)
     }
 
-    /// A transaction creating the table with `schema`, partitioned by bucket when
-    /// `bucketed` (the schema then has the bucket column).
+    /// A transaction creating the table with `schema`, partitioned by the column
+    /// `partition` when given (the schema then has it).
     pub fn create(
         &self,
         schema: &Schema,
-        bucketed: bool,
+        partition: Option<&str>,
     ) -> Result<CreateTableTransaction, DeltaError> {
         // The kernel creates a local table only in a folder that exists.
         if let Ok(folder) = self.url.to_file_path() {
@@ -142,8 +139,8 @@ impl DeltaTable {
         let kernel_schema = Arc::new(StructType::try_from_arrow(delta_schema(schema).as_ref())?);
         let mut builder = create_table(self.url.as_str(), kernel_schema, ENGINE_INFO, true)
             .with_table_properties([("delta.feature.domainMetadata", "supported")]);
-        if bucketed {
-            builder = builder.with_data_layout(DataLayout::partitioned([BUCKET_COLUMN]));
+        if let Some(column) = partition {
+            builder = builder.with_data_layout(DataLayout::partitioned([column]));
         }
         Ok(builder.build(self.engine(), Box::new(FileSystemCommitter::new()))?)
     }
@@ -161,18 +158,18 @@ impl DeltaTable {
             .build(self.engine(), Box::new(FileSystemCommitter::new()))?)
     }
 
-    /// Writes `rows` as one data file of the table (in `bucket`'s partition when given) and
-    /// stages its add action.
+    /// Writes `rows` as one data file of the table (in the partition `column = bucket` when
+    /// given) and stages its add action.
     pub fn stage_add<S>(
         &self,
         txn: &mut Transaction<S>,
         rows: RecordBatch,
-        bucket: Option<u32>,
+        partition: Option<(&str, u32)>,
     ) -> Result<(), DeltaError> {
         let mut context = txn.write_state()?.write_context_builder();
-        if let Some(bucket) = bucket {
+        if let Some((column, bucket)) = partition {
             context = context.with_partition_values(HashMap::from([(
-                BUCKET_COLUMN.to_string(),
+                column.to_string(),
                 Scalar::Integer(bucket as i32),
             )]));
         }
@@ -186,18 +183,18 @@ impl DeltaTable {
         Ok(())
     }
 
-    /// Stages the removal of every live file of `snapshot` in `buckets` (all files when
-    /// `None`). Returns how many.
+    /// Stages the removal of every live file of `snapshot` in the partitions `only` names
+    /// (all files when `None`). Returns how many.
     pub fn stage_remove(
         &self,
         snapshot: &SnapshotRef,
         txn: &mut Transaction,
-        buckets: Option<&[u32]>,
+        only: Option<Partitions>,
     ) -> Result<usize, DeltaError> {
         let scan = snapshot
             .clone()
             .scan_builder()
-            .with_predicate(buckets.map(in_buckets))
+            .with_predicate(only.map(Partitions::predicate))
             .build()?;
         let mut removed = 0;
         for metadata in scan.scan_metadata(self.engine())? {
@@ -252,11 +249,20 @@ fn store_path(url: &Url) -> StorePath {
     StorePath::from_url_path(url.path()).expect("a URL's path is a valid store path")
 }
 
-/// `_tidemark_bucket IN (buckets)`, which the kernel answers from partition values alone.
-fn in_buckets(buckets: &[u32]) -> PredicateRef {
-    Arc::new(Predicate::or_from(buckets.iter().map(|&b| {
-        Expression::column([BUCKET_COLUMN]).eq(Expression::literal(b as i32))
-    })))
+/// Some partitions of a table partitioned by a bucket column: `column IN (buckets)`, which the
+/// kernel answers from the files' partition values alone.
+#[derive(Debug, Clone, Copy)]
+pub struct Partitions<'a> {
+    pub column: &'a str,
+    pub buckets: &'a [u32],
+}
+
+impl Partitions<'_> {
+    fn predicate(self) -> PredicateRef {
+        Arc::new(Predicate::or_from(self.buckets.iter().map(|&b| {
+            Expression::column([self.column]).eq(Expression::literal(b as i32))
+        })))
+    }
 }
 
 impl From<arrow_schema::ArrowError> for DeltaError {
@@ -302,16 +308,6 @@ pub fn delta_types(batch: &RecordBatch) -> Result<RecordBatch, DeltaError> {
 
 /// The schema [`delta_types`] gives.
 pub fn delta_schema(schema: &Schema) -> SchemaRef {
-    fn delta_type(data_type: &DataType) -> DataType {
-        match data_type {
-            DataType::Dictionary(_, values) => delta_type(values),
-            DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
-            DataType::UInt8 => DataType::Int16,
-            DataType::UInt16 => DataType::Int32,
-            DataType::UInt32 | DataType::UInt64 => DataType::Int64,
-            other => other.clone(),
-        }
-    }
     Arc::new(Schema::new_with_metadata(
         schema
             .fields()
@@ -320,4 +316,16 @@ pub fn delta_schema(schema: &Schema) -> SchemaRef {
             .collect::<Vec<_>>(),
         schema.metadata().clone(),
     ))
+}
+
+/// The type [`delta_types`] gives a column of `data_type`.
+pub fn delta_type(data_type: &DataType) -> DataType {
+    match data_type {
+        DataType::Dictionary(_, values) => delta_type(values),
+        DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+        DataType::UInt8 => DataType::Int16,
+        DataType::UInt16 => DataType::Int32,
+        DataType::UInt32 | DataType::UInt64 => DataType::Int64,
+        other => other.clone(),
+    }
 }

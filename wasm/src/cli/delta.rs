@@ -6,6 +6,7 @@ use std::time::Instant;
 use tidemark_core::features::lookup::Lookup;
 use tidemark_core::files::OutputFile;
 use tidemark_core::pipeline::Options;
+use tidemark_delta::bucket::digest;
 use tidemark_delta::run::{DIFF, ENRICHED, Request, TABLE};
 use tidemark_delta::{Place, apply as apply_to};
 
@@ -44,9 +45,12 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
     };
     let changes = inputs::changes(&args.changes, reading)?;
     let (spec, inferred) = spec_of_run(&args, &initial, &changes)?;
-    let lookup = match &args.lookup {
-        Some(path) => Some(Lookup::from_file(&inputs::read_with(path, reading)?)?),
-        None => None,
+    let (lookup, lookup_digest) = match &args.lookup {
+        Some(path) => {
+            let file = inputs::read_with(path, reading)?;
+            (Some(Lookup::from_file(&file)?), Some(digest(&file.bytes)))
+        }
+        None => (None, None),
     };
     let options = Options {
         as_of: args.as_of,
@@ -63,6 +67,7 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
         buckets: args.buckets,
         write_diff: args.outputs.contains(&OutputFile::Diff),
         write_enriched: args.outputs.contains(&OutputFile::Enriched),
+        lookup_digest,
     };
     let total_bytes = request
         .initial
