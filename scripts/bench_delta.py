@@ -66,6 +66,20 @@ def change_file(rows, name):
     return path
 
 
+def in_child(function, *args):
+    """Runs `function(*args)` in a child process: a child forked from a process holding a
+    table in memory would report that memory as its own peak RSS."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            function(*args)
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{function.__name__} failed")
+
+
 def one_row(rnd):
     """An update of one existing key, later than every change before it."""
     snapshot = pq.read_table(DATA / "snapshot.parquet").slice(rnd * 7919, 1)
@@ -74,7 +88,15 @@ def one_row(rnd):
     rows = pa.table({"Op": ["U"], "ts": ts, "user_id": snapshot["user_id"],
                      "name": snapshot["name"], "city": snapshot["city"],
                      "last_login": snapshot["last_login"]})
-    return change_file(rows, f"20231114-2213{20 + rnd:02}000.parquet")
+    return change_file(rows, one_row_name(rnd).name)
+
+
+def one_row_name(rnd):
+    return OUT / "changes" / f"20231114-2213{20 + rnd:02}000.parquet"
+
+
+def one_percent_name(rnd):
+    return OUT / "changes" / f"2024{1 + rnd % 12:02}01-000000000.parquet"
 
 
 def one_percent(rnd, n):
@@ -83,7 +105,7 @@ def one_percent(rnd, n):
     cdc = pq.read_table(DATA / "cdc.parquet").slice(0, n // 100)
     shift = pa.scalar((800 + rnd) * 86_400_000_000, pa.duration("us"))
     cdc = cdc.set_column(1, "ts", pc.add(cdc["ts"], shift))
-    return change_file(cdc, f"2024{1 + rnd % 12:02}01-000000000.parquet")
+    return change_file(cdc, one_percent_name(rnd).name)
 
 
 def tidemark(out, changes, snapshot=False, enriched=True):
@@ -121,13 +143,19 @@ def main():
     print(f"== {SIZE}: {n:,} rows, {BUCKETS} buckets, {REPS} rounds; setting up the tables", flush=True)
     for name, enriched in [("lake", True), ("lake_noenr", False)]:
         measured(tidemark(OUT / name, None, snapshot=True, enriched=enriched), OUT / f"setup-{name}.log")
-    from deltalake import write_deltalake
-    write_deltalake(str(OUT / "deltars"), pq.read_table(DATA / "snapshot.parquet"))
+    def deltars_table():
+        from deltalake import write_deltalake
+        write_deltalake(str(OUT / "deltars"), pq.read_table(DATA / "snapshot.parquet"))
+
+    in_child(deltars_table)
+    for rnd in range(REPS):
+        in_child(one_row, rnd)
+        in_child(one_percent, rnd, n)
 
     runs = {}
     kinds = ["full", "one_row", "one_row_noenr", "one_pct", "one_pct_noenr", "deltars"]
     for rnd in range(REPS):
-        row, pct = one_row(rnd), one_percent(rnd, n)
+        row, pct = one_row_name(rnd), one_percent_name(rnd)
         commands = {
             "full": lambda: tidemark(OUT / f"full-{rnd}", row, snapshot=True),
             "one_row": lambda: tidemark(OUT / "lake", row),
