@@ -1185,3 +1185,57 @@ fn an_input_truncated_during_the_run_crashes_a_mapped_run_but_not_a_no_mmap_one(
     // (their keys are not in this table: each is applied as an insert).
     assert_eq!(rows.len(), 1 + 89_000 + 10);
 }
+
+/// A key inserted by one file and deleted by a later one did not exist before the run and does
+/// not after it: the diff names it for what it is, with the change that removed it.
+#[test]
+fn a_key_inserted_then_deleted_within_the_run_is_inserted_and_deleted() {
+    let s = Scratch::new();
+    let (load, _) = s.seed();
+    s.write(
+        "changes/20211019-000000000.csv",
+        "I,500,Ann Lee,Austin,2021-10-19\nU,3,Steve Goodwin,Denver,2021-10-19\n",
+    );
+    s.write(
+        "changes/20211020-000000000.csv",
+        "U,500,Ann Lee,Boston,2021-10-20\nD,500,Ann Lee,Boston,2021-10-20\n",
+    );
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load.to_str().unwrap(),
+            "--changes",
+            "changes",
+            "--out",
+            "out",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "inserted 0, updated 1, deleted 0, unchanged 0, inserted and deleted 1; order:"
+        ),
+        "{text}"
+    );
+    let diff = csv_rows(&std::fs::read(s.path("out/diff.csv")).unwrap());
+    let header = &diff[0];
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let row = diff.iter().find(|r| r[at("user_id")] == "500").unwrap();
+    assert_eq!(row[at("change")], "inserted_and_deleted");
+    assert_eq!(row[at("changes")], "3");
+    assert!(
+        row[at("source_file")].ends_with("20211020-000000000.csv"),
+        "{row:?}"
+    );
+    assert_eq!(row[at("source_row")], "2", "the delete that removed it");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.path("out/report.json")).unwrap()).unwrap();
+    assert_eq!(report["apply"]["outcome"]["inserted_and_deleted"], 1);
+    assert_eq!(report["apply"]["outcome"]["unchanged"], 0);
+    assert_eq!(report["changes"][1]["outcome"]["inserted_and_deleted"], 1);
+}

@@ -48,7 +48,8 @@ pub struct FileSummary {
     pub outcome: OutcomeCounts,
 }
 
-/// How many touched keys ended up inserted, updated, deleted or unchanged.
+/// How many touched keys ended up inserted, updated, deleted, unchanged, or inserted and
+/// deleted again within the run (see [`crate::ChangeKind`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct OutcomeCounts {
@@ -56,6 +57,7 @@ pub struct OutcomeCounts {
     pub updated: usize,
     pub deleted: usize,
     pub unchanged: usize,
+    pub inserted_and_deleted: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,7 +1,7 @@
 // Generated from tidemark-core's report types by tests/typescript_types.rs: do not edit.
 // TIDEMARK_BLESS=1 cargo test --test typescript_types writes it again.
 export type SequenceKind = "timestamp" | "number";
-export type OutcomeCounts = { inserted: number, updated: number, deleted: number, unchanged: number, };
+export type OutcomeCounts = { inserted: number, updated: number, deleted: number, unchanged: number, inserted_and_deleted: number, };
 export type SnapshotSummary = { files: Array<string>, rows: number, };
 export type FileSummary = { file: string, 
 /**

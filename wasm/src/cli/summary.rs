@@ -31,11 +31,12 @@ pub(super) fn summary(report: &RunReport, timings: &Timings, written: &[String])
     });
     let _ = writeln!(
         s,
-        "  inserted {}, updated {}, deleted {}, unchanged {}; order: {order}",
+        "  inserted {}, updated {}, deleted {}, unchanged {}, inserted and deleted {}; order: {order}",
         count(o.inserted),
         count(o.updated),
         count(o.deleted),
         count(o.unchanged),
+        count(o.inserted_and_deleted),
     );
     if a.keys_changed_several_times > 0 {
         let _ = writeln!(
