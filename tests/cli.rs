@@ -1239,3 +1239,71 @@ fn a_key_inserted_then_deleted_within_the_run_is_inserted_and_deleted() {
     assert_eq!(report["apply"]["outcome"]["unchanged"], 0);
     assert_eq!(report["changes"][1]["outcome"]["inserted_and_deleted"], 1);
 }
+
+/// Per column, what the updates did: how many changed it, how many to null, and the most
+/// frequent old → new values, in `report.json` and the summary.
+#[test]
+fn report_json_and_the_summary_count_what_updates_did_to_each_column() {
+    let s = Scratch::new();
+    s.write(
+        "load/LOAD00000001.csv",
+        "1,Ann,Austin,2021-01-01\n2,Bob,Austin,2021-01-02\n3,Cy,Austin,2021-01-03\n\
+         4,Dee,Boston,2021-01-04\n5,Eve,Miami,2021-01-05\n",
+    );
+    s.write(
+        "changes/20211019-000000000.csv",
+        // Three from Austin to Denver, one from Boston to nothing; a name changed once; an
+        // insert and a delete, which no column statistic counts.
+        "U,1,Ann,Denver,2021-01-01\nU,2,Bob,Denver,2021-01-02\nU,3,Cyd,Denver,2021-01-03\n\
+         U,4,Dee,,2021-01-04\nI,6,Flo,Reno,2021-01-06\nD,5,Eve,Miami,2021-01-05\n",
+    );
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            "load",
+            "--changes",
+            "changes",
+            "--out",
+            "out",
+        ],
+    );
+    assert_success(&out);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.path("out/report.json")).unwrap()).unwrap();
+    let columns = report["apply"]["columns"].as_array().unwrap();
+    let column = |name: &str| columns.iter().find(|c| c["column"] == name).unwrap();
+    assert_eq!(
+        columns
+            .iter()
+            .map(|c| c["column"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["name", "city", "last_login"]
+    );
+    assert_eq!(
+        column("city"),
+        &serde_json::json!({
+            "column": "city",
+            "changed": 4,
+            "became_null": 1,
+            "top_transitions": [
+                { "before": "Austin", "after": "Denver", "count": 3 },
+                { "before": "Boston", "after": null, "count": 1 },
+            ],
+        })
+    );
+    assert_eq!(column("name")["changed"], 1);
+    assert_eq!(
+        column("name")["top_transitions"],
+        serde_json::json!([{ "before": "Cy", "after": "Cyd", "count": 1 }])
+    );
+    assert_eq!(column("last_login")["changed"], 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("    city: 4 updates, 1 to null; Austin -> Denver 3, Boston -> null 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("    name: 1 update; Cy -> Cyd 1\n"), "{text}");
+    assert!(!text.contains("last_login:"), "{text}");
+}

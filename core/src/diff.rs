@@ -16,7 +16,7 @@ use chrono::DateTime;
 
 use crate::change_set::{ChangeSet, KeyOutcome};
 use crate::error::{Error, Result};
-use crate::report::OutcomeCounts;
+use crate::report::{ColumnChanges, OutcomeCounts, TOP_TRANSITIONS, Transition};
 use crate::spec::{SequenceKind, TableSpec};
 
 /// What happened to a touched key.
@@ -145,6 +145,8 @@ pub struct Diff {
     pub rows: RecordBatch,
     pub kinds: Vec<ChangeKind>,
     pub summary: OutcomeCounts,
+    /// What the updates did to each compared column, in table order.
+    pub column_changes: Vec<ColumnChanges>,
     /// How many key columns follow `change`.
     key_count: usize,
     /// The compared columns (all but the key), in table order.
@@ -333,6 +335,15 @@ pub(crate) fn compute(
         kind.count_into(&mut summary);
         kinds.push(kind);
     }
+    let column_changes = changed_masks
+        .iter()
+        .enumerate()
+        .map(|(i, (name, mask))| {
+            let before = &columns[spec.table.key.len() + 2 * i];
+            let after = &columns[spec.table.key.len() + 2 * i + 1];
+            column_changes(name, before, after, mask, &kinds)
+        })
+        .collect::<Result<Vec<_>>>()?;
     let kind_column: StringArray = kinds.iter().map(|k| Some(k.as_str())).collect();
     columns.insert(0, Arc::new(kind_column));
 
@@ -388,6 +399,7 @@ pub(crate) fn compute(
         rows,
         kinds,
         summary,
+        column_changes,
         key_count: spec.table.key.len(),
         value_columns: compared
             .iter()
@@ -395,6 +407,61 @@ pub(crate) fn compute(
             .collect(),
         sequenced: changes.sequence.is_some(),
     })
+}
+
+/// What the updates did to one compared column: of the rows `kinds` says are updates, those
+/// `changed` marks, their values before and after as the diff shows them (null: none).
+fn column_changes(
+    column: &str,
+    before: &ArrayRef,
+    after: &ArrayRef,
+    changed: &BooleanArray,
+    kinds: &[ChangeKind],
+) -> Result<ColumnChanges> {
+    use arrow_array::Array;
+    use arrow_cast::display::{ArrayFormatter, FormatOptions};
+    let options = FormatOptions::default();
+    let (old, new) = (
+        ArrayFormatter::try_new(before.as_ref(), &options).map_err(Error::from)?,
+        ArrayFormatter::try_new(after.as_ref(), &options).map_err(Error::from)?,
+    );
+    let text = |f: &ArrayFormatter, values: &ArrayRef, row: usize| {
+        (!values.is_null(row)).then(|| f.value(row).to_string())
+    };
+    let mut stats = ColumnChanges {
+        column: column.to_string(),
+        changed: 0,
+        became_null: 0,
+        top_transitions: Vec::new(),
+    };
+    // Each transition's count and the row it first appears at (ties keep diff order).
+    let mut seen: std::collections::HashMap<(Option<String>, Option<String>), (usize, usize)> =
+        std::collections::HashMap::new();
+    for row in changed.values().set_indices() {
+        if kinds[row] != ChangeKind::Updated {
+            continue;
+        }
+        stats.changed += 1;
+        if after.is_null(row) {
+            stats.became_null += 1;
+        }
+        let entry = seen
+            .entry((text(&old, before, row), text(&new, after, row)))
+            .or_insert((0, row));
+        entry.0 += 1;
+    }
+    let mut transitions: Vec<_> = seen.into_iter().collect();
+    transitions.sort_by_key(|(_, (count, first))| (std::cmp::Reverse(*count), *first));
+    stats.top_transitions = transitions
+        .into_iter()
+        .take(TOP_TRANSITIONS)
+        .map(|((before, after), (count, _))| Transition {
+            before,
+            after,
+            count,
+        })
+        .collect();
+    Ok(stats)
 }
 
 /// A sequence value as it appeared in the file.
