@@ -307,6 +307,7 @@ async function renderResult() {
   );
   renderAnomalies(report);
   renderLookup(f?.lookup);
+  renderColumnChanges(a.columns);
   $("[data-download=state]").hidden = !hasState;
   const tabCounts = { diff: rows.diff, enriched: rows.enriched, snapshot: rows.snapshot, history: rows.history };
   for (const tab of $$(".tabs [data-tab]")) {
@@ -351,6 +352,30 @@ function renderLookup(lookup) {
     el("details", { class: "lookup" },
       el("summary", {}, `Lookup ${lookup.source}: ${plural(lookup.matched_rows, "row")} matched, ${lookup.unmatched.length} not found, ${lookup.ambiguous.length} ambiguous`),
       items.length ? el("ul", {}, items) : el("p", { class: "muted" }, "Every name matched one place.")),
+  );
+}
+
+/** What the updates did to each column (the report's per-column statistics), most changed first. */
+function renderColumnChanges(columns) {
+  const box = $("#column-changes");
+  const changed = columns.filter((c) => c.changed > 0).sort((a, b) => b.changed - a.changed);
+  if (changed.length === 0) {
+    box.replaceChildren();
+    return;
+  }
+  const value = (v) => v ?? "NULL";
+  box.replaceChildren(
+    el("details", { class: "lookup column-changes" },
+      el("summary", {}, `Columns the updates changed: ${changed.length}`),
+      el("table", { class: "column-stats" },
+        el("thead", {}, el("tr", {}, el("th", {}, "column"), el("th", {}, "updates"), el("th", {}, "to NULL"), el("th", {}, "most frequent old → new"))),
+        el("tbody", {}, changed.map((c) =>
+          el("tr", { "data-column": c.column },
+            el("td", {}, c.column),
+            el("td", { class: "num" }, number(c.changed)),
+            el("td", { class: "num" }, number(c.became_null)),
+            el("td", { class: "transitions" },
+              c.top_transitions.map((t) => `${value(t.before)} → ${value(t.after)} ×${number(t.count)}`).join(", "))))))),
   );
 }
 

@@ -686,3 +686,33 @@ fn the_diff_sorts_by_a_clicked_header_after_then_before_and_keeps_its_filter() {
     assert!(shows(&harness, "change ⬆"));
     assert!(in_order(&harness, &["Jack Geller", "Mindy George"]));
 }
+
+/// Per column, what the updates did (the core's report): how many, how many to null, and the
+/// most frequent old → new values once the column is opened.
+#[test]
+fn the_column_panel_shows_what_the_updates_did_to_each_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("LOAD00000001.csv"),
+        "1,Ann,Austin,2021-01-01\n2,Bob,Austin,2021-01-02\n3,Cy,Austin,2021-01-03\n",
+    )
+    .unwrap();
+    change_file(
+        dir.path(),
+        "20211017-100000000.csv",
+        "U,1,Ann,Denver,2021-01-01\nU,2,Bob,Denver,2021-01-02\nU,3,Cy,,2021-01-03\n\
+         I,4,Dee,Reno,2021-01-04\n",
+    );
+    let mut harness = harness(
+        Startup::Paths(vec![dir.path().to_path_buf()]),
+        ScriptedDialogs::new(|_| Vec::new()),
+    );
+    assert!(shows(&harness, "Columns the updates changed"));
+    assert!(
+        !shows(&harness, "name: 1 update"),
+        "no update changed a name"
+    );
+    click(&mut harness, "city: 3 updates, 1 to null");
+    assert!(shows(&harness, "Austin → Denver × 2"));
+    assert!(shows(&harness, "Austin → null × 1"));
+}

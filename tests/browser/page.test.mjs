@@ -293,6 +293,25 @@ test("a key inserted then deleted within the run has its own kind, filter and le
   assert.match(await page.locator("#kind-legend").textContent(), /ends as it was/);
 });
 
+test("the columns the updates changed, with their most frequent old → new values", async () => {
+  await page.setInputFiles("#pick-files", [
+    {
+      name: "20211025-000000000.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from("U,2021-10-25 10:00:00.000000,3,Steve Goodwin,Denver,2021-10-19\nU,2021-10-25 10:00:01.000000,4,Leah Tran,,2021-04-05\n"),
+    },
+  ]);
+  await page.waitForFunction(() => [...document.querySelectorAll("#files .name")].some((n) => n.textContent === "20211025-000000000.csv"));
+  await page.getByRole("button", { name: "Apply changes" }).click();
+  // Key 4's city became null (the earlier files' updates of key 3 changed it too).
+  await page.waitForFunction(() => document.querySelector('#column-changes tr[data-column="city"] td:nth-child(3)')?.textContent === "1");
+  await page.locator("#column-changes summary").click();
+  const city = page.locator('#column-changes tr[data-column="city"]');
+  assert.equal(await city.locator("td").nth(1).innerText(), "2");
+  assert.match(await city.locator(".transitions").innerText(), /Charlotte → Denver ×1/);
+  assert.match(await city.locator(".transitions").innerText(), / → NULL ×1/);
+});
+
 test("works offline once loaded", async () => {
   await page.waitForSelector("#offline:not([hidden])");
   await context.setOffline(true);
