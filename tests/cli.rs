@@ -1185,3 +1185,125 @@ fn an_input_truncated_during_the_run_crashes_a_mapped_run_but_not_a_no_mmap_one(
     // (their keys are not in this table: each is applied as an insert).
     assert_eq!(rows.len(), 1 + 89_000 + 10);
 }
+
+/// A key inserted by one file and deleted by a later one did not exist before the run and does
+/// not after it: the diff names it for what it is, with the change that removed it.
+#[test]
+fn a_key_inserted_then_deleted_within_the_run_is_inserted_and_deleted() {
+    let s = Scratch::new();
+    let (load, _) = s.seed();
+    s.write(
+        "changes/20211019-000000000.csv",
+        "I,500,Ann Lee,Austin,2021-10-19\nU,3,Steve Goodwin,Denver,2021-10-19\n",
+    );
+    s.write(
+        "changes/20211020-000000000.csv",
+        "U,500,Ann Lee,Boston,2021-10-20\nD,500,Ann Lee,Boston,2021-10-20\n",
+    );
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            load.to_str().unwrap(),
+            "--changes",
+            "changes",
+            "--out",
+            "out",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "inserted 0, updated 1, deleted 0, unchanged 0, inserted and deleted 1; order:"
+        ),
+        "{text}"
+    );
+    let diff = csv_rows(&std::fs::read(s.path("out/diff.csv")).unwrap());
+    let header = &diff[0];
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let row = diff.iter().find(|r| r[at("user_id")] == "500").unwrap();
+    assert_eq!(row[at("change")], "inserted_and_deleted");
+    assert_eq!(row[at("changes")], "3");
+    assert!(
+        row[at("source_file")].ends_with("20211020-000000000.csv"),
+        "{row:?}"
+    );
+    assert_eq!(row[at("source_row")], "2", "the delete that removed it");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.path("out/report.json")).unwrap()).unwrap();
+    assert_eq!(report["apply"]["outcome"]["inserted_and_deleted"], 1);
+    assert_eq!(report["apply"]["outcome"]["unchanged"], 0);
+    assert_eq!(report["changes"][1]["outcome"]["inserted_and_deleted"], 1);
+}
+
+/// Per column, what the updates did: how many changed it, how many to null, and the most
+/// frequent old → new values, in `report.json` and the summary.
+#[test]
+fn report_json_and_the_summary_count_what_updates_did_to_each_column() {
+    let s = Scratch::new();
+    s.write(
+        "load/LOAD00000001.csv",
+        "1,Ann,Austin,2021-01-01\n2,Bob,Austin,2021-01-02\n3,Cy,Austin,2021-01-03\n\
+         4,Dee,Boston,2021-01-04\n5,Eve,Miami,2021-01-05\n",
+    );
+    s.write(
+        "changes/20211019-000000000.csv",
+        // Three from Austin to Denver, one from Boston to nothing; a name changed once; an
+        // insert and a delete, which no column statistic counts.
+        "U,1,Ann,Denver,2021-01-01\nU,2,Bob,Denver,2021-01-02\nU,3,Cyd,Denver,2021-01-03\n\
+         U,4,Dee,,2021-01-04\nI,6,Flo,Reno,2021-01-06\nD,5,Eve,Miami,2021-01-05\n",
+    );
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            "load",
+            "--changes",
+            "changes",
+            "--out",
+            "out",
+        ],
+    );
+    assert_success(&out);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.path("out/report.json")).unwrap()).unwrap();
+    let columns = report["apply"]["columns"].as_array().unwrap();
+    let column = |name: &str| columns.iter().find(|c| c["column"] == name).unwrap();
+    assert_eq!(
+        columns
+            .iter()
+            .map(|c| c["column"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["name", "city", "last_login"]
+    );
+    assert_eq!(
+        column("city"),
+        &serde_json::json!({
+            "column": "city",
+            "changed": 4,
+            "became_null": 1,
+            "top_transitions": [
+                { "before": "Austin", "after": "Denver", "count": 3 },
+                { "before": "Boston", "after": null, "count": 1 },
+            ],
+        })
+    );
+    assert_eq!(column("name")["changed"], 1);
+    assert_eq!(
+        column("name")["top_transitions"],
+        serde_json::json!([{ "before": "Cy", "after": "Cyd", "count": 1 }])
+    );
+    assert_eq!(column("last_login")["changed"], 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("    city: 4 updates, 1 to null; Austin -> Denver 3, Boston -> null 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("    name: 1 update; Cy -> Cyd 1\n"), "{text}");
+    assert!(!text.contains("last_login:"), "{text}");
+}

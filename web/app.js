@@ -287,7 +287,7 @@ async function renderResult() {
   const a = report.apply;
   $("#summary-title").textContent = `${report.table}: ${plural(a.changes, "change")} from ${plural(report.changes.length, "file")}`;
   const card = (label, value, kind, note) =>
-    el("div", { class: `count ${kind ?? ""}`, "data-count": label.toLowerCase() },
+    el("div", { class: `count ${kind ?? ""}`, "data-count": kind ?? label.toLowerCase() },
       el("span", { class: value.length > 14 ? "value long" : "value" }, value), el("span", { class: "label" }, label), note ? el("span", { class: "note" }, note) : null);
   $("#counts").replaceChildren(
     card("Rows", `${number(a.rows_before)} → ${number(a.rows_after)}`, "rows"),
@@ -295,6 +295,7 @@ async function renderResult() {
     card("Updated", number(a.outcome.updated), "updated"),
     card("Deleted", number(a.outcome.deleted), "deleted"),
     card("Unchanged", number(a.outcome.unchanged), "unchanged"),
+    card("Inserted and deleted", number(a.outcome.inserted_and_deleted), "inserted_and_deleted"),
   );
   const f = report.features;
   const order = a.sequence ? `in ${a.sequence} sequence order` : "in file name order, then row";
@@ -306,6 +307,7 @@ async function renderResult() {
   );
   renderAnomalies(report);
   renderLookup(f?.lookup);
+  renderColumnChanges(a.columns);
   $("[data-download=state]").hidden = !hasState;
   const tabCounts = { diff: rows.diff, enriched: rows.enriched, snapshot: rows.snapshot, history: rows.history };
   for (const tab of $$(".tabs [data-tab]")) {
@@ -353,6 +355,30 @@ function renderLookup(lookup) {
   );
 }
 
+/** What the updates did to each column (the report's per-column statistics), most changed first. */
+function renderColumnChanges(columns) {
+  const box = $("#column-changes");
+  const changed = columns.filter((c) => c.changed > 0).sort((a, b) => b.changed - a.changed);
+  if (changed.length === 0) {
+    box.replaceChildren();
+    return;
+  }
+  const value = (v) => v ?? "NULL";
+  box.replaceChildren(
+    el("details", { class: "lookup column-changes" },
+      el("summary", {}, `Columns the updates changed: ${changed.length}`),
+      el("table", { class: "column-stats" },
+        el("thead", {}, el("tr", {}, el("th", {}, "column"), el("th", {}, "updates"), el("th", {}, "to NULL"), el("th", {}, "most frequent old → new"))),
+        el("tbody", {}, changed.map((c) =>
+          el("tr", { "data-column": c.column },
+            el("td", {}, c.column),
+            el("td", { class: "num" }, number(c.changed)),
+            el("td", { class: "num" }, number(c.became_null)),
+            el("td", { class: "transitions" },
+              c.top_transitions.map((t) => `${value(t.before)} → ${value(t.after)} ×${number(t.count)}`).join(", "))))))),
+  );
+}
+
 async function renderTab() {
   for (const tab of $$(".tabs [data-tab]")) tab.setAttribute("aria-selected", String(tab.dataset.tab === state.tab));
   const grid = $("#grid");
@@ -361,7 +387,7 @@ async function renderTab() {
   filter.hidden = state.tab !== "diff";
   let total;
   if (state.tab === "diff") {
-    renderDiffFilter();
+    await renderDiffFilter();
     const page = await tidemark.diffPage(state.offset, PAGE_SIZE, state.diffFilter);
     total = page.total;
     renderDiff(grid, page);
@@ -379,20 +405,26 @@ async function renderTab() {
   state.pageTotal = total;
 }
 
-function renderDiffFilter() {
+/** The kinds of change as the module names and explains them (fetched once). */
+async function changeKinds() {
+  state.changeKinds ??= await tidemark.changeKinds();
+  return state.changeKinds;
+}
+
+async function renderDiffFilter() {
   const outcome = state.result.report.apply.outcome;
-  const kinds = [
-    [null, "All", state.result.rows.diff],
-    ["inserted", "Inserted", outcome.inserted],
-    ["updated", "Updated", outcome.updated],
-    ["deleted", "Deleted", outcome.deleted],
-    ["unchanged", "Unchanged", outcome.unchanged],
+  const kinds = await changeKinds();
+  const chips = [
+    [null, "All", state.result.rows.diff, "Every key the changes touched."],
+    ...kinds.map((k) => [k.kind, k.label, outcome[k.kind], k.meaning]),
   ];
   $("#diff-filter").replaceChildren(
-    ...kinds.map(([kind, label, n]) =>
+    ...chips.map(([kind, label, n, meaning]) =>
       el("button", {
         type: "button",
         class: `chip filter ${kind ?? "all"}`,
+        "data-kind": kind ?? "all",
+        title: meaning,
         "aria-pressed": String(state.diffFilter === kind),
         disabled: n === 0 && kind !== null,
         onclick: () => {
@@ -401,6 +433,12 @@ function renderDiffFilter() {
           renderTab();
         },
       }, `${label} `, el("span", { class: "muted" }, number(n)))),
+    el("details", { class: "legend", id: "kind-legend" },
+      el("summary", {}, "What the kinds mean"),
+      el("dl", {}, kinds.flatMap((k) => [
+        el("dt", {}, el("span", { class: `badge ${k.kind}` }, k.kind)),
+        el("dd", {}, k.meaning),
+      ]))),
   );
 }
 
@@ -414,11 +452,15 @@ function valueCell(value, attributes = {}) {
 function renderDiff(grid, page) {
   const head = el("tr", {}, el("th", {}, "change"), page.key.map((k) => el("th", { class: "key" }, k)),
     page.columns.map((c) => el("th", {}, c)), el("th", {}, "last change from"));
+  const meanings = new Map((state.changeKinds ?? []).map((k) => [k.kind, k.meaning]));
   const rows = page.rows.map((r) => {
     const changed = new Set(r.changed);
     const cells = page.columns.map((column, i) => {
       const before = r.before?.[i] ?? null;
       const after = r.after?.[i] ?? null;
+      if (r.change === "inserted_and_deleted") {
+        return el("td", { class: "transient", "data-column": column }, "—");
+      }
       if (r.change === "updated" && changed.has(column)) {
         return el("td", { class: "changed", "data-column": column },
           el("del", {}, before ?? "NULL"), el("span", { class: "arrow" }, " → "), el("ins", {}, after ?? "NULL"));
@@ -426,7 +468,7 @@ function renderDiff(grid, page) {
       return valueCell(r.change === "deleted" ? before : after, { "data-column": column });
     });
     return el("tr", { class: r.change, "data-key": r.key.join("|") },
-      el("td", {}, el("span", { class: `badge ${r.change}` }, r.change),
+      el("td", {}, el("span", { class: `badge ${r.change}`, title: meanings.get(r.change) ?? "" }, r.change),
         r.changes > 1 ? el("span", { class: "times", title: `${r.changes} changes applied to the key` }, ` ×${r.changes}`) : null),
       r.key.map((k) =>
         state.result.rows.history == null
@@ -438,7 +480,8 @@ function renderDiff(grid, page) {
             onclick: () => showKeyHistory(r.key),
           }, k))),
       cells,
-      el("td", { class: "source", title: r.sequence ? `sequence ${r.sequence}` : "" }, `${baseName(r.file)}:${r.row}`));
+      el("td", { class: "source", title: r.sequence ? `sequence ${r.sequence}` : "" },
+        r.change === "inserted_and_deleted" ? `removed by ${baseName(r.file)}:${r.row}` : `${baseName(r.file)}:${r.row}`));
   });
   grid.replaceChildren(el("thead", {}, head), el("tbody", {}, rows));
 }

@@ -86,6 +86,11 @@ export class Tidemark {
     return this.call("example");
   }
 
+  /** Every kind of change, with its label and meaning. @returns {Promise<ChangeKindInfo[]>} */
+  changeKinds() {
+    return this.call("changeKinds");
+  }
+
   /**
    * @param {InputFile[]} snapshot @param {InputFile[]} changes @param {ApplyOptions} options
    * @returns {Promise<RunSummary>}

@@ -3,7 +3,7 @@
 // Protocol: the page posts { id, method, params }; the worker answers { id, ok, result } or
 // { id, ok: false, error }, and posts { progress } while a run goes on.
 
-import init, { apply, applyOrder, example, lastPanic, version } from "./pkg/tidemark.js";
+import init, { apply, applyOrder, changeKinds, example, lastPanic, version } from "./pkg/tidemark.js";
 
 const ready = init();
 
@@ -31,6 +31,7 @@ const methods = {
   version: () => version(),
   order: ({ names }) => applyOrder(names),
   example: () => example(),
+  changeKinds: () => changeKinds(),
   apply({ snapshot, changes, options }) {
     if (run) {
       run.free();

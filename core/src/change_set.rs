@@ -21,6 +21,10 @@ pub(crate) struct KeyOutcome {
     pub last: Option<usize>,
     /// How many changes were applied to it.
     pub count: u32,
+    /// Whether an applied change of the run made it exist at some point (an insert, an upsert,
+    /// a move onto it): what tells a key inserted and deleted again within the run from one
+    /// only deleted while missing.
+    pub appeared: bool,
 }
 
 /// All change files of a run, concatenated.

@@ -16,7 +16,7 @@ use chrono::DateTime;
 
 use crate::change_set::{ChangeSet, KeyOutcome};
 use crate::error::{Error, Result};
-use crate::report::OutcomeCounts;
+use crate::report::{ColumnChanges, OutcomeCounts, TOP_TRANSITIONS, Transition};
 use crate::spec::{SequenceKind, TableSpec};
 
 /// What happened to a touched key.
@@ -26,8 +26,12 @@ pub enum ChangeKind {
     Inserted,
     Updated,
     Deleted,
-    /// Touched, but the same afterwards: an update to equal values, or an insert deleted again.
+    /// Touched, but as it was afterwards: an update to equal values, a delete of a key that
+    /// did not exist.
     Unchanged,
+    /// Did not exist before the run and does not after it, but existed during it: inserted
+    /// (or upserted) by one change and deleted by a later one.
+    InsertedAndDeleted,
 }
 
 impl std::fmt::Display for ChangeKind {
@@ -55,19 +59,55 @@ impl std::str::FromStr for ChangeKind {
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 4] = [
+    pub const ALL: [ChangeKind; 5] = [
         ChangeKind::Inserted,
         ChangeKind::Updated,
         ChangeKind::Deleted,
         ChangeKind::Unchanged,
+        ChangeKind::InsertedAndDeleted,
     ];
 
+    /// The kind's name in the diff's `change` column and in `report.json`.
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Inserted => "inserted",
             ChangeKind::Updated => "updated",
             ChangeKind::Deleted => "deleted",
             ChangeKind::Unchanged => "unchanged",
+            ChangeKind::InsertedAndDeleted => "inserted_and_deleted",
+        }
+    }
+
+    /// The kind as people read it, capitalised: what the faces' filters and legends show.
+    ///
+    /// ```
+    /// use tidemark_core::ChangeKind;
+    /// assert_eq!(ChangeKind::InsertedAndDeleted.label(), "Inserted and deleted");
+    /// ```
+    pub fn label(self) -> &'static str {
+        match self {
+            ChangeKind::Inserted => "Inserted",
+            ChangeKind::Updated => "Updated",
+            ChangeKind::Deleted => "Deleted",
+            ChangeKind::Unchanged => "Unchanged",
+            ChangeKind::InsertedAndDeleted => "Inserted and deleted",
+        }
+    }
+
+    /// What the kind means, in a sentence: the faces' tooltips and legends.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ChangeKind::Inserted => "The key did not exist before the run and exists after it.",
+            ChangeKind::Updated => {
+                "The key existed before and after the run, with some values changed."
+            }
+            ChangeKind::Deleted => "The key existed before the run and does not after it.",
+            ChangeKind::Unchanged => {
+                "Changes touched the key, but it ends as it was: updates to equal values, or a delete of a key that did not exist."
+            }
+            ChangeKind::InsertedAndDeleted => {
+                "The key did not exist before the run and does not after it: it was created and removed again within the run. Its row names the change that removed it."
+            }
         }
     }
 
@@ -77,6 +117,18 @@ impl ChangeKind {
             ChangeKind::Updated => counts.updated += 1,
             ChangeKind::Deleted => counts.deleted += 1,
             ChangeKind::Unchanged => counts.unchanged += 1,
+            ChangeKind::InsertedAndDeleted => counts.inserted_and_deleted += 1,
+        }
+    }
+
+    /// How many of `counts` are of this kind.
+    pub fn count_in(self, counts: &OutcomeCounts) -> usize {
+        match self {
+            ChangeKind::Inserted => counts.inserted,
+            ChangeKind::Updated => counts.updated,
+            ChangeKind::Deleted => counts.deleted,
+            ChangeKind::Unchanged => counts.unchanged,
+            ChangeKind::InsertedAndDeleted => counts.inserted_and_deleted,
         }
     }
 }
@@ -93,6 +145,8 @@ pub struct Diff {
     pub rows: RecordBatch,
     pub kinds: Vec<ChangeKind>,
     pub summary: OutcomeCounts,
+    /// What the updates did to each compared column, in table order.
+    pub column_changes: Vec<ColumnChanges>,
     /// How many key columns follow `change`.
     key_count: usize,
     /// The compared columns (all but the key), in table order.
@@ -274,12 +328,22 @@ pub(crate) fn compute(
                 }
                 None => ChangeKind::Unchanged,
             },
-            _ => ChangeKind::Unchanged,
+            (None, None) if o.appeared => ChangeKind::InsertedAndDeleted,
+            (None, None) => ChangeKind::Unchanged,
         };
         changed.append_value("");
         kind.count_into(&mut summary);
         kinds.push(kind);
     }
+    let column_changes = changed_masks
+        .iter()
+        .enumerate()
+        .map(|(i, (name, mask))| {
+            let before = &columns[spec.table.key.len() + 2 * i];
+            let after = &columns[spec.table.key.len() + 2 * i + 1];
+            column_changes(name, before, after, mask, &kinds)
+        })
+        .collect::<Result<Vec<_>>>()?;
     let kind_column: StringArray = kinds.iter().map(|k| Some(k.as_str())).collect();
     columns.insert(0, Arc::new(kind_column));
 
@@ -335,6 +399,7 @@ pub(crate) fn compute(
         rows,
         kinds,
         summary,
+        column_changes,
         key_count: spec.table.key.len(),
         value_columns: compared
             .iter()
@@ -342,6 +407,61 @@ pub(crate) fn compute(
             .collect(),
         sequenced: changes.sequence.is_some(),
     })
+}
+
+/// What the updates did to one compared column: of the rows `kinds` says are updates, those
+/// `changed` marks, their values before and after as the diff shows them (null: none).
+fn column_changes(
+    column: &str,
+    before: &ArrayRef,
+    after: &ArrayRef,
+    changed: &BooleanArray,
+    kinds: &[ChangeKind],
+) -> Result<ColumnChanges> {
+    use arrow_array::Array;
+    use arrow_cast::display::{ArrayFormatter, FormatOptions};
+    let options = FormatOptions::default();
+    let (old, new) = (
+        ArrayFormatter::try_new(before.as_ref(), &options).map_err(Error::from)?,
+        ArrayFormatter::try_new(after.as_ref(), &options).map_err(Error::from)?,
+    );
+    let text = |f: &ArrayFormatter, values: &ArrayRef, row: usize| {
+        (!values.is_null(row)).then(|| f.value(row).to_string())
+    };
+    let mut stats = ColumnChanges {
+        column: column.to_string(),
+        changed: 0,
+        became_null: 0,
+        top_transitions: Vec::new(),
+    };
+    // Each transition's count and the row it first appears at (ties keep diff order).
+    let mut seen: std::collections::HashMap<(Option<String>, Option<String>), (usize, usize)> =
+        std::collections::HashMap::new();
+    for row in changed.values().set_indices() {
+        if kinds[row] != ChangeKind::Updated {
+            continue;
+        }
+        stats.changed += 1;
+        if after.is_null(row) {
+            stats.became_null += 1;
+        }
+        let entry = seen
+            .entry((text(&old, before, row), text(&new, after, row)))
+            .or_insert((0, row));
+        entry.0 += 1;
+    }
+    let mut transitions: Vec<_> = seen.into_iter().collect();
+    transitions.sort_by_key(|(_, (count, first))| (std::cmp::Reverse(*count), *first));
+    stats.top_transitions = transitions
+        .into_iter()
+        .take(TOP_TRANSITIONS)
+        .map(|((before, after), (count, _))| Transition {
+            before,
+            after,
+            count,
+        })
+        .collect();
+    Ok(stats)
 }
 
 /// A sequence value as it appeared in the file.
@@ -424,5 +544,43 @@ mod tests {
         assert_eq!(sequence.len(), 1);
         assert_eq!(diff.source(0).row, 1);
         assert_eq!("updated".parse::<ChangeKind>(), Ok(diff.kind(0)));
+    }
+
+    #[test]
+    fn a_key_inserted_and_deleted_within_the_run_is_named_so_and_keeps_its_provenance() {
+        let diff = seed_diff(vec![
+            crate::InputFile::new(
+                "20211019-000000000.csv",
+                b"I,500,Ann Lee,Austin,2021-10-19\n".to_vec(),
+            ),
+            crate::InputFile::new(
+                "20211020-000000000.csv",
+                b"U,500,Ann Lee,Boston,2021-10-20\nD,500,Ann Lee,Boston,2021-10-20\nD,501,Nobody,Austin,2021-10-20\n"
+                    .to_vec(),
+            ),
+        ]);
+        let keys = diff.keys()[0].as_primitive::<arrow_array::types::Int64Type>();
+        let row = |key: i64| (0..diff.len()).find(|&r| keys.value(r) == key).unwrap();
+        let transient = row(500);
+        assert_eq!(diff.kind(transient), ChangeKind::InsertedAndDeleted);
+        assert_eq!(diff.changes_applied(transient), 3);
+        assert_eq!(
+            diff.source(transient),
+            Source {
+                file: "20211020-000000000.csv",
+                row: 2
+            },
+            "the change that removed it"
+        );
+        // A delete of a key that never existed leaves it as it was.
+        assert_eq!(diff.kind(row(501)), ChangeKind::Unchanged);
+        assert_eq!(diff.summary.inserted_and_deleted, 1);
+        assert_eq!(diff.summary.unchanged, 1);
+        let column = diff.rows.column(0).as_string::<i32>();
+        assert_eq!(column.value(transient), "inserted_and_deleted");
+        assert_eq!(
+            "inserted_and_deleted".parse::<ChangeKind>(),
+            Ok(ChangeKind::InsertedAndDeleted)
+        );
     }
 }

@@ -48,7 +48,8 @@ pub struct FileSummary {
     pub outcome: OutcomeCounts,
 }
 
-/// How many touched keys ended up inserted, updated, deleted or unchanged.
+/// How many touched keys ended up inserted, updated, deleted, unchanged, or inserted and
+/// deleted again within the run (see [`crate::ChangeKind`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct OutcomeCounts {
@@ -56,6 +57,7 @@ pub struct OutcomeCounts {
     pub updated: usize,
     pub deleted: usize,
     pub unchanged: usize,
+    pub inserted_and_deleted: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,6 +74,35 @@ pub struct ApplySummary {
     /// What orders the changes: absent when files carry no sequence and apply in name order.
     pub sequence: Option<SequenceKind>,
     pub outcome: OutcomeCounts,
+    /// What the updates did to each compared column, in table order.
+    pub columns: Vec<ColumnChanges>,
+}
+
+/// What the run's updates did to one compared column (inserts and deletes are not counted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+pub struct ColumnChanges {
+    pub column: String,
+    /// Updated keys whose value of this column changed.
+    pub changed: usize,
+    /// Of those, how many had a value before and none after.
+    pub became_null: usize,
+    /// The most frequent old → new values (at most [`TOP_TRANSITIONS`]), most frequent first,
+    /// ties in diff order.
+    pub top_transitions: Vec<Transition>,
+}
+
+/// How many transitions [`ColumnChanges::top_transitions`] keeps.
+pub const TOP_TRANSITIONS: usize = 5;
+
+/// One old → new change of a column's value, as the diff shows the values (null: none), and
+/// how many updated keys made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
+pub struct Transition {
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub count: usize,
 }
 
 /// Something in the changes that a clean CDC stream would not contain. Applied with upsert
@@ -258,6 +289,8 @@ pub fn typescript_declarations() -> String {
         OutcomeCounts::decl(&config),
         SnapshotSummary::decl(&config),
         FileSummary::decl(&config),
+        Transition::decl(&config),
+        ColumnChanges::decl(&config),
         ApplySummary::decl(&config),
         AnomalyKind::decl(&config),
         Example::decl(&config),

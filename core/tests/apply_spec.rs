@@ -221,7 +221,9 @@ fn an_insert_deleted_in_the_same_batch_never_appears() {
         )],
     );
     assert_eq!(applied.rows.num_rows(), 3);
-    assert_eq!(applied.diff.kinds, [ChangeKind::Unchanged]);
+    assert_eq!(applied.diff.kinds, [ChangeKind::InsertedAndDeleted]);
+    assert_eq!(applied.summary.outcome.inserted_and_deleted, 1);
+    assert_eq!(applied.summary.outcome.unchanged, 0);
 }
 
 #[test]

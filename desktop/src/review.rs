@@ -20,7 +20,7 @@ use tidemark_core::versions::{VERSION_FILE_COLUMN, VERSION_ROW_COLUMN};
 use crate::app::Problem;
 use crate::session::{Session, short_name};
 
-/// Which touched keys the diff view shows.
+/// Which touched keys the diff view shows: all, or those of one kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DiffFilter {
     All,
@@ -28,35 +28,44 @@ pub enum DiffFilter {
     Updated,
     Deleted,
     Unchanged,
+    InsertedAndDeleted,
 }
 
 impl DiffFilter {
-    pub const EVERY: [DiffFilter; 5] = [
+    pub const EVERY: [DiffFilter; 6] = [
         DiffFilter::All,
         DiffFilter::Inserted,
         DiffFilter::Updated,
         DiffFilter::Deleted,
         DiffFilter::Unchanged,
+        DiffFilter::InsertedAndDeleted,
     ];
 
-    pub fn label(self) -> &'static str {
+    /// The kind of change it admits (every kind: none).
+    pub fn kind(self) -> Option<ChangeKind> {
         match self {
-            DiffFilter::All => "All",
-            DiffFilter::Inserted => "Inserted",
-            DiffFilter::Updated => "Updated",
-            DiffFilter::Deleted => "Deleted",
-            DiffFilter::Unchanged => "Unchanged",
+            DiffFilter::All => None,
+            DiffFilter::Inserted => Some(ChangeKind::Inserted),
+            DiffFilter::Updated => Some(ChangeKind::Updated),
+            DiffFilter::Deleted => Some(ChangeKind::Deleted),
+            DiffFilter::Unchanged => Some(ChangeKind::Unchanged),
+            DiffFilter::InsertedAndDeleted => Some(ChangeKind::InsertedAndDeleted),
         }
     }
 
+    /// The kind's label, as the core names it.
+    pub fn label(self) -> &'static str {
+        self.kind().map_or("All", ChangeKind::label)
+    }
+
+    /// What the filter shows, for its tooltip: the kind's meaning, as the core says it.
+    pub fn meaning(self) -> &'static str {
+        self.kind()
+            .map_or("Every key the changes touched.", ChangeKind::meaning)
+    }
+
     fn admits(self, kind: ChangeKind) -> bool {
-        match self {
-            DiffFilter::All => true,
-            DiffFilter::Inserted => kind == ChangeKind::Inserted,
-            DiffFilter::Updated => kind == ChangeKind::Updated,
-            DiffFilter::Deleted => kind == ChangeKind::Deleted,
-            DiffFilter::Unchanged => kind == ChangeKind::Unchanged,
-        }
+        self.kind().is_none_or(|k| k == kind)
     }
 }
 
@@ -502,7 +511,7 @@ fn operation_word(letter: Option<&str>) -> String {
 /// What the diff can be sorted by: its columns, as its headers show them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DiffSortBy {
-    /// Inserted, updated, deleted, unchanged.
+    /// Inserted, updated, deleted, unchanged, inserted and deleted.
     Kind,
     /// A key column, by its place in the key.
     Key(usize),
@@ -529,6 +538,7 @@ fn kind_rank(kind: ChangeKind) -> u8 {
         ChangeKind::Updated => 1,
         ChangeKind::Deleted => 2,
         ChangeKind::Unchanged => 3,
+        ChangeKind::InsertedAndDeleted => 4,
     }
 }
 

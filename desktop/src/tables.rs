@@ -49,7 +49,7 @@ impl Palette {
             ChangeKind::Inserted => Some(self.inserted),
             ChangeKind::Updated => Some(self.updated),
             ChangeKind::Deleted => Some(self.deleted),
-            ChangeKind::Unchanged => None,
+            ChangeKind::Unchanged | ChangeKind::InsertedAndDeleted => None,
         }
     }
 }
@@ -70,6 +70,7 @@ pub fn diff_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
             let label = format!("{} ({})", filter.label(), count(review.count(filter)));
             if ui
                 .selectable_label(app.diff_filter == filter, label)
+                .on_hover_text(filter.meaning())
                 .clicked()
             {
                 actions.push(Action::FilterDiff(filter));
@@ -406,7 +407,8 @@ fn diff_table(
                             ui.label(match palette.kind(kind) {
                                 Some(color) => text.color(color),
                                 None => text.weak(),
-                            });
+                            })
+                            .on_hover_text(kind.meaning());
                         }
                         DiffColumn::Key(f) if has_history => {
                             if ui

@@ -240,6 +240,51 @@ fn inputs_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Acti
     ui.add_space(8.0);
     ui.separator();
     anomalies(app, ui, actions);
+    ui.add_space(8.0);
+    ui.separator();
+    column_changes(app, ui);
+}
+
+/// What the updates did to each column, as the core's report counts it: per column they
+/// changed, how many updates and how many to null, and the most frequent old → new values.
+fn column_changes(app: &TidemarkApp, ui: &mut egui::Ui) {
+    ui.strong("Columns the updates changed");
+    let Some(shown) = &app.shown else {
+        return;
+    };
+    let columns = &shown.review.output.report.apply.columns;
+    let mut changed: Vec<_> = columns.iter().filter(|c| c.changed > 0).collect();
+    if changed.is_empty() {
+        ui.weak("None: no update changed a value.");
+        return;
+    }
+    changed.sort_by_key(|c| std::cmp::Reverse(c.changed));
+    for column in changed {
+        let mut title = format!("{}: {}", column.column, plural(column.changed, "update"));
+        if column.became_null > 0 {
+            title.push_str(&format!(", {} to null", count(column.became_null)));
+        }
+        egui::CollapsingHeader::new(title)
+            .id_salt(("column_changes", &column.column))
+            .show(ui, |ui| {
+                let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "null".into());
+                for t in &column.top_transitions {
+                    ui.label(format!(
+                        "{} → {} × {}",
+                        value(&t.before),
+                        value(&t.after),
+                        count(t.count)
+                    ));
+                }
+                let shown: usize = column.top_transitions.iter().map(|t| t.count).sum();
+                if column.changed > shown {
+                    ui.weak(format!(
+                        "and {} more",
+                        plural(column.changed - shown, "update")
+                    ));
+                }
+            });
+    }
 }
 
 fn settings(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {

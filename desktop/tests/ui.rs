@@ -424,7 +424,56 @@ fn changes_sharing_a_commit_timestamp_all_apply() {
         shows(&harness, "Enriched table (1 row)"),
         "key 2 was inserted, updated and deleted"
     );
-    assert!(shows(&harness, "Unchanged (1)") && shows(&harness, "Inserted (0)"));
+    assert!(shows(&harness, "Inserted and deleted (1)") && shows(&harness, "Inserted (0)"));
+    assert!(
+        shows(&harness, "Unchanged (0)"),
+        "created and removed is not unchanged"
+    );
+}
+
+/// A key created and removed within the run has a kind and a filter of its own, which shows
+/// it, with the change that removed it.
+#[test]
+fn the_inserted_and_deleted_filter_shows_a_key_created_and_removed_within_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("LOAD00000001.csv"),
+        "1,Ann,Austin,2021-01-01\n",
+    )
+    .unwrap();
+    change_file(
+        dir.path(),
+        "20211017-100000000.csv",
+        "I,7,Gus,Boston,2021-10-01\nU,1,Ann,Denver,2021-10-02\n",
+    );
+    change_file(
+        dir.path(),
+        "20211018-100000000.csv",
+        "D,7,Gus,Boston,2021-10-01\nD,9,Nobody,Miami,2021-10-02\n",
+    );
+    let mut harness = harness(
+        Startup::Paths(vec![dir.path().to_path_buf()]),
+        ScriptedDialogs::new(|_| Vec::new()),
+    );
+    assert!(shows(&harness, "Austin → Denver"), "every kind at first");
+    click(&mut harness, "Inserted and deleted (1)");
+    assert!(shows(&harness, "inserted_and_deleted"));
+    assert!(shows(&harness, "7"), "the key created and removed");
+    assert!(
+        shows(&harness, "20211018-100000000.csv"),
+        "the file of the delete that removed it"
+    );
+    assert!(
+        !shows(&harness, "Austin → Denver"),
+        "the update is filtered out"
+    );
+    assert!(
+        !shows(&harness, "unchanged"),
+        "key 9 was only deleted while missing"
+    );
+    assert!(shows(&harness, "1 of 3 keys"));
+    click(&mut harness, "Unchanged (1)");
+    assert!(shows(&harness, "9") && !shows(&harness, "inserted_and_deleted"));
 }
 
 /// The Databricks AUTO CDC documentation's SCD type 2 example (as `tests/history.rs` types
@@ -524,7 +573,7 @@ fn clicking_a_key_in_the_diff_shows_its_versions_and_the_cells_each_changed() {
         "the name never changed"
     );
 
-    // Key 123: inserted, updated, then deleted in this run (unchanged in the diff).
+    // Key 123: inserted, updated, then deleted in this run (inserted_and_deleted in the diff).
     click_key(&mut harness, "123");
     assert!(shows(&harness, "History of key 123: 2 versions"));
     assert!(shows(&harness, "1 → 5") && shows(&harness, "5 → 6"));
@@ -636,4 +685,34 @@ fn the_diff_sorts_by_a_clicked_header_after_then_before_and_keeps_its_filter() {
     click(&mut harness, "change");
     assert!(shows(&harness, "change ⬆"));
     assert!(in_order(&harness, &["Jack Geller", "Mindy George"]));
+}
+
+/// Per column, what the updates did (the core's report): how many, how many to null, and the
+/// most frequent old → new values once the column is opened.
+#[test]
+fn the_column_panel_shows_what_the_updates_did_to_each_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("LOAD00000001.csv"),
+        "1,Ann,Austin,2021-01-01\n2,Bob,Austin,2021-01-02\n3,Cy,Austin,2021-01-03\n",
+    )
+    .unwrap();
+    change_file(
+        dir.path(),
+        "20211017-100000000.csv",
+        "U,1,Ann,Denver,2021-01-01\nU,2,Bob,Denver,2021-01-02\nU,3,Cy,,2021-01-03\n\
+         I,4,Dee,Reno,2021-01-04\n",
+    );
+    let mut harness = harness(
+        Startup::Paths(vec![dir.path().to_path_buf()]),
+        ScriptedDialogs::new(|_| Vec::new()),
+    );
+    assert!(shows(&harness, "Columns the updates changed"));
+    assert!(
+        !shows(&harness, "name: 1 update"),
+        "no update changed a name"
+    );
+    click(&mut harness, "city: 3 updates, 1 to null");
+    assert!(shows(&harness, "Austin → Denver × 2"));
+    assert!(shows(&harness, "Austin → null × 1"));
 }

@@ -58,7 +58,7 @@ test("the seed example applies: 7 inserted, 3 updated, 0 deleted", () => {
   const run = apply(seed.snapshot, seed.changes, {}, (p) => progress.push(p));
   try {
     const report = run.report();
-    assert.deepEqual(report.apply.outcome, { inserted: 7, updated: 3, deleted: 0, unchanged: 0 });
+    assert.deepEqual(report.apply.outcome, { inserted: 7, updated: 3, deleted: 0, unchanged: 0, inserted_and_deleted: 0 });
     assert.equal(report.apply.rows_before, 103);
     assert.equal(report.apply.rows_after, 110);
     assert.equal(report.features.as_of, "2021-10-18");

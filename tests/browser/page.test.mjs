@@ -262,6 +262,56 @@ test("with [history] in the spec, the History tab shows every version of every k
   await tab.waitFor({ state: "hidden" });
 });
 
+test("a key inserted then deleted within the run has its own kind, filter and legend", async () => {
+  await page.setInputFiles("#pick-files", [
+    {
+      name: "20211023-000000000.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from("I,2021-10-23 10:00:00.000000,500,Ann Lee,Austin,2021-10-23\n"),
+    },
+    {
+      name: "20211024-000000000.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from("D,2021-10-24 10:00:00.000000,500,Ann Lee,Austin,2021-10-23\n"),
+    },
+  ]);
+  await page.waitForFunction(() => [...document.querySelectorAll("#files .name")].some((n) => n.textContent === "20211024-000000000.csv"));
+  await page.getByRole("button", { name: "Apply changes" }).click();
+  await page.waitForFunction(() => document.querySelector("[data-count=inserted_and_deleted] .value")?.textContent === "1");
+  assert.equal(await text("[data-count=unchanged] .value"), "0");
+  await page.getByRole("tab", { name: /Diff/ }).click();
+  const chip = page.locator('#diff-filter [data-kind="inserted_and_deleted"]');
+  assert.match(await chip.getAttribute("title"), /created and removed again within the run/);
+  await chip.click();
+  await page.waitForFunction(() => document.querySelector("#pager-text")?.textContent === "Rows 1–1 of 1");
+  const row = page.locator('#grid tr[data-key="500"]');
+  assert.equal(await row.locator(".badge").textContent(), "inserted_and_deleted");
+  assert.equal(await row.locator("td.source").innerText(), "removed by 20211024-000000000.csv:1");
+  // The legend says what every kind means.
+  const legend = await page.locator("#kind-legend dt").allTextContents();
+  assert.deepEqual(legend, ["inserted", "updated", "deleted", "unchanged", "inserted_and_deleted"]);
+  assert.match(await page.locator("#kind-legend").textContent(), /ends as it was/);
+});
+
+test("the columns the updates changed, with their most frequent old → new values", async () => {
+  await page.setInputFiles("#pick-files", [
+    {
+      name: "20211025-000000000.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from("U,2021-10-25 10:00:00.000000,3,Steve Goodwin,Denver,2021-10-19\nU,2021-10-25 10:00:01.000000,4,Leah Tran,,2021-04-05\n"),
+    },
+  ]);
+  await page.waitForFunction(() => [...document.querySelectorAll("#files .name")].some((n) => n.textContent === "20211025-000000000.csv"));
+  await page.getByRole("button", { name: "Apply changes" }).click();
+  // Key 4's city became null (the earlier files' updates of key 3 changed it too).
+  await page.waitForFunction(() => document.querySelector('#column-changes tr[data-column="city"] td:nth-child(3)')?.textContent === "1");
+  await page.locator("#column-changes summary").click();
+  const city = page.locator('#column-changes tr[data-column="city"]');
+  assert.equal(await city.locator("td").nth(1).innerText(), "2");
+  assert.match(await city.locator(".transitions").innerText(), /Charlotte → Denver ×1/);
+  assert.match(await city.locator(".transitions").innerText(), / → NULL ×1/);
+});
+
 test("works offline once loaded", async () => {
   await page.waitForSelector("#offline:not([hidden])");
   await context.setOffline(true);

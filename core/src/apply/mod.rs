@@ -149,6 +149,7 @@ pub fn apply(
         keys_changed_several_times: outcomes.iter().filter(|o| o.count > 1).count(),
         sequence: set.sequence.as_ref().map(|(kind, _)| *kind),
         outcome: diff.summary,
+        columns: diff.column_changes.clone(),
     };
     let newest_timestamp = match (&set.sequence, &new_versions) {
         (Some((SequenceKind::Timestamp, _)), Some(v)) => v.newest().map(|v| v as i64),

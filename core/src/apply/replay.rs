@@ -110,6 +110,7 @@ pub(super) fn replay(
     let mut exists: Vec<bool> = before.iter().map(|&b| b != NONE).collect();
     let mut last = vec![NONE; n_ids];
     let mut count = vec![0u32; n_ids];
+    let mut appeared = vec![false; n_ids];
     let mut log = AnomalyLog::default();
     // An example of an anomaly: the change, and the key it concerns (a row of `all_keys`).
     let example = |change: usize, key_row: usize| {
@@ -239,6 +240,7 @@ pub(super) fn replay(
             anomaly(kind, c)?;
         }
         exists[id] = op != Op::Delete;
+        appeared[id] |= exists[id];
         last[id] = c as u32;
         count[id] += 1;
     }
@@ -252,6 +254,7 @@ pub(super) fn replay(
                 after: (applied && exists[id]).then_some(last[id] as usize),
                 last: applied.then_some(last[id] as usize),
                 count: count[id],
+                appeared: appeared[id],
             }
         })
         .collect();

@@ -65,8 +65,10 @@ pub(crate) fn page(
             };
             set(&item, "change", kind.as_str());
             set(&item, "key", values(&key_cells));
-            let before = kind != ChangeKind::Inserted;
-            let after = kind != ChangeKind::Deleted;
+            // A side where the key did not exist has no values.
+            let transient = kind == ChangeKind::InsertedAndDeleted;
+            let before = kind != ChangeKind::Inserted && !transient;
+            let after = kind != ChangeKind::Deleted && !transient;
             set(
                 &item,
                 "before",

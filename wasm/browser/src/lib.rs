@@ -34,7 +34,7 @@ use std::cell::RefCell;
 
 use js_sys::{Array as JsArray, Object, Uint8Array};
 use tidemark_core::files::sort_for_apply;
-use tidemark_core::{DmsName, InputFile, example};
+use tidemark_core::{ChangeKind, DmsName, InputFile, example};
 use wasm_bindgen::prelude::*;
 
 pub use run::{Run, apply};
@@ -79,7 +79,16 @@ export type ProgressCallback = (progress: Progress) => void;
 export type Table = "snapshot" | "enriched" | "diff" | "history";
 export type Output = Table | "state" | "change_log";
 export type Format = "parquet" | "csv";
-export type ChangeKind = "inserted" | "updated" | "deleted" | "unchanged";
+export type ChangeKind = "inserted" | "updated" | "deleted" | "unchanged" | "inserted_and_deleted";
+
+/** A kind of change as the core names and explains it: the page's filters and legend. */
+export interface ChangeKindInfo {
+  kind: ChangeKind;
+  /** "Inserted and deleted" */
+  label: string;
+  /** What it means, in a sentence. */
+  meaning: string;
+}
 
 /** Rows `offset ..< offset + rows.length` of `total`, as the CSV output writes them (null: NULL). */
 export interface Page {
@@ -93,9 +102,9 @@ export interface Page {
 export interface DiffRow {
   change: ChangeKind;
   key: (string | null)[];
-  /** null for an inserted key. */
+  /** null for an inserted key (and one inserted and deleted). */
   before: (string | null)[] | null;
-  /** null for a deleted key. */
+  /** null for a deleted key (and one inserted and deleted). */
   after: (string | null)[] | null;
   /** The columns whose value changed (updates). */
   changed: string[];
@@ -195,6 +204,22 @@ pub fn example() -> JsValue {
     set(&value, "snapshot", files(&seed.snapshot));
     set(&value, "changes", files(&seed.changes));
     value
+}
+
+/// Every kind of change of the diff, in the core's order, with its label and meaning.
+#[wasm_bindgen(js_name = changeKinds, unchecked_return_type = "ChangeKindInfo[]")]
+pub fn change_kinds() -> JsValue {
+    ChangeKind::ALL
+        .iter()
+        .map(|kind| {
+            let item: JsValue = Object::new().into();
+            set(&item, "kind", kind.as_str());
+            set(&item, "label", kind.label());
+            set(&item, "meaning", kind.meaning());
+            item
+        })
+        .collect::<JsArray>()
+        .into()
 }
 
 /// File names in the order the core applies them (full-load parts by counter, change files by

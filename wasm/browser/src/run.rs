@@ -177,8 +177,10 @@ impl Run {
         let filter = match change.as_deref() {
             None | Some("") => None,
             Some(name) => Some(name.parse::<ChangeKind>().map_err(|_| {
+                let kinds: Vec<&str> = ChangeKind::ALL.iter().map(|k| k.as_str()).collect();
                 usage_error(&format!(
-                    "unknown change {name:?} (expected inserted, updated, deleted or unchanged)"
+                    "unknown change {name:?} (expected one of {})",
+                    kinds.join(", ")
                 ))
             })?),
         };

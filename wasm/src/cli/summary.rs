@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use tidemark_core::RunReport;
-use tidemark_core::report::{Anomaly, LookupSummary, thousands as count};
+use tidemark_core::report::{Anomaly, ColumnChanges, LookupSummary, thousands as count};
 
 use super::progress::Timings;
 
@@ -31,11 +31,12 @@ pub(super) fn summary(report: &RunReport, timings: &Timings, written: &[String])
     });
     let _ = writeln!(
         s,
-        "  inserted {}, updated {}, deleted {}, unchanged {}; order: {order}",
+        "  inserted {}, updated {}, deleted {}, unchanged {}, inserted and deleted {}; order: {order}",
         count(o.inserted),
         count(o.updated),
         count(o.deleted),
         count(o.unchanged),
+        count(o.inserted_and_deleted),
     );
     if a.keys_changed_several_times > 0 {
         let _ = writeln!(
@@ -44,6 +45,7 @@ pub(super) fn summary(report: &RunReport, timings: &Timings, written: &[String])
             count(a.keys_changed_several_times)
         );
     }
+    column_lines(&mut s, &a.columns);
     file_table(&mut s, report);
     if report.anomalies.is_empty() {
         let _ = writeln!(s, "  anomalies: none");
@@ -76,6 +78,44 @@ pub(super) fn summary(report: &RunReport, timings: &Timings, written: &[String])
         timings.read, timings.apply, timings.features, timings.encode_and_write, timings.total
     );
     s
+}
+
+/// What updates did to each column, a line per column they changed (the first [`SHOWN`],
+/// most changed first): `city: 3 updates, 1 to null; Nashville -> New York 2, ...`.
+fn column_lines(s: &mut String, columns: &[ColumnChanges]) {
+    let mut changed: Vec<&ColumnChanges> = columns.iter().filter(|c| c.changed > 0).collect();
+    if changed.is_empty() {
+        return;
+    }
+    changed.sort_by_key(|c| std::cmp::Reverse(c.changed));
+    let _ = writeln!(s, "  columns the updates changed:");
+    for c in changed.iter().take(SHOWN) {
+        let mut line = format!(
+            "    {}: {}",
+            c.column,
+            plural(c.changed, "update", "updates")
+        );
+        if c.became_null > 0 {
+            let _ = write!(line, ", {} to null", count(c.became_null));
+        }
+        let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "null".into());
+        let transitions = shortened(c.top_transitions.iter().map(|t| {
+            format!(
+                "{} -> {} {}",
+                value(&t.before),
+                value(&t.after),
+                count(t.count)
+            )
+        }));
+        let _ = writeln!(s, "{line}; {transitions}");
+    }
+    if changed.len() > SHOWN {
+        let _ = writeln!(
+            s,
+            "    and {} more",
+            plural(changed.len() - SHOWN, "column", "columns")
+        );
+    }
 }
 
 /// One line per change file: its rows and operations, and, when transaction files were
