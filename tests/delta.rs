@@ -60,6 +60,17 @@ fn read_delta(
     table_rows(&read_parquet(out.path()))
 }
 
+/// Asserts that the Delta table at `uri` holds, row for row, what the folder run's file
+/// `expected` holds.
+#[track_caller]
+fn assert_delta_is(uri: &str, expected: &Path, env: &[(&str, String)]) {
+    assert_eq!(
+        read_delta(uri, expected, env, None),
+        table_rows(&read_parquet(expected)),
+        "{uri}"
+    );
+}
+
 /// The change files of the seed, in their order.
 const SEED_CHANGES: [&str; 5] = [
     "20211017-194324349.csv",
@@ -170,6 +181,21 @@ fn sequenced(s: &Scratch) -> Vec<String> {
         .collect()
 }
 
+/// `tidemark apply --delta --spec spec.toml --changes FILE --out lake`.
+fn sequenced_run(s: &Scratch, lake: &str, file: String, env: &[(&str, String)]) {
+    run_delta(
+        s,
+        lake,
+        &[
+            "--spec".into(),
+            "spec.toml".into(),
+            "--changes".into(),
+            file,
+        ],
+        env,
+    );
+}
+
 /// The sequenced files applied all at once into an output folder.
 fn sequenced_folder_run(s: &Scratch, files: &[String]) -> PathBuf {
     let mut args = vec![
@@ -224,23 +250,15 @@ fn the_seed_applied_a_file_at_a_time_to_a_delta_table_is_the_folder_run() {
         delta_run(&s, "lake", i == 0, change, &[]);
     }
     let lake = s.path("lake").display().to_string();
-    assert_eq!(
-        read_delta(
-            &format!("{lake}/table"),
-            &folder.join("snapshot.parquet"),
-            &[],
-            None
-        ),
-        table_rows(&read_parquet(&folder.join("snapshot.parquet"))),
+    assert_delta_is(
+        &format!("{lake}/table"),
+        &folder.join("snapshot.parquet"),
+        &[],
     );
-    assert_eq!(
-        read_delta(
-            &format!("{lake}/enriched"),
-            &folder.join("enriched.parquet"),
-            &[],
-            None
-        ),
-        table_rows(&read_parquet(&folder.join("enriched.parquet"))),
+    assert_delta_is(
+        &format!("{lake}/enriched"),
+        &folder.join("enriched.parquet"),
+        &[],
     );
 }
 
@@ -340,15 +358,10 @@ fn a_run_rewrites_only_the_buckets_its_changes_touch() {
         ("enriched", "enriched.parquet"),
     ] {
         let expected = s.path("folder").join(file);
-        assert_eq!(
-            read_delta(
-                &s.path("lake").join(table).display().to_string(),
-                &expected,
-                &[],
-                None
-            ),
-            table_rows(&read_parquet(&expected)),
-            "{table}"
+        assert_delta_is(
+            &s.path("lake").join(table).display().to_string(),
+            &expected,
+            &[],
         );
     }
 }
@@ -367,14 +380,10 @@ fn change_files_applied_again_change_nothing_in_the_table() {
         "{printed}"
     );
     let lake = s.path("lake").display().to_string();
-    assert_eq!(
-        read_delta(
-            &format!("{lake}/table"),
-            &folder.join("snapshot.parquet"),
-            &[],
-            None
-        ),
-        table_rows(&read_parquet(&folder.join("snapshot.parquet"))),
+    assert_delta_is(
+        &format!("{lake}/table"),
+        &folder.join("snapshot.parquet"),
+        &[],
     );
 
     // With one, by the positions it keeps, even under another name.
@@ -382,42 +391,14 @@ fn change_files_applied_again_change_nothing_in_the_table() {
     let files = sequenced(&s);
     let expected = sequenced_folder_run(&s, &files);
     for file in &files {
-        run_delta(
-            &s,
-            "lake",
-            &[
-                "--spec".into(),
-                "spec.toml".into(),
-                "--changes".into(),
-                file.clone(),
-            ],
-            &[],
-        );
+        sequenced_run(&s, "lake", file.clone(), &[]);
     }
     let renamed = s.write(
         "again/20240102-000000000.csv",
         std::fs::read(&files[1]).unwrap(),
     );
-    run_delta(
-        &s,
-        "lake",
-        &[
-            "--spec".into(),
-            "spec.toml".into(),
-            "--changes".into(),
-            renamed.display().to_string(),
-        ],
-        &[],
-    );
-    assert_eq!(
-        read_delta(
-            &s.path("lake/table").display().to_string(),
-            &expected,
-            &[],
-            None
-        ),
-        table_rows(&read_parquet(&expected)),
-    );
+    sequenced_run(&s, "lake", renamed.display().to_string(), &[]);
+    assert_delta_is(&s.path("lake/table").display().to_string(), &expected, &[]);
 }
 
 #[test]
@@ -425,27 +406,9 @@ fn runs_at_the_same_time_on_one_table_lose_no_change() {
     let s = Scratch::new();
     let files = sequenced(&s);
     let expected = sequenced_folder_run(&s, &files);
-    run_delta(
-        &s,
-        "lake",
-        &[
-            "--spec".into(),
-            "spec.toml".into(),
-            "--changes".into(),
-            files[0].clone(),
-        ],
-        &[],
-    );
+    sequenced_run(&s, "lake", files[0].clone(), &[]);
     apply_at_once(&s, "lake", &files[1..], &[]);
-    assert_eq!(
-        read_delta(
-            &s.path("lake/table").display().to_string(),
-            &expected,
-            &[],
-            None
-        ),
-        table_rows(&read_parquet(&expected)),
-    );
+    assert_delta_is(&s.path("lake/table").display().to_string(), &expected, &[]);
 }
 
 #[test]
@@ -546,23 +509,15 @@ fn on_s3_the_table_is_the_folder_run() {
     for (i, change) in SEED_CHANGES.iter().enumerate() {
         delta_run(&s, "s3://lake-seed/tables/users", i == 0, change, &env);
     }
-    assert_eq!(
-        read_delta(
-            "s3://lake-seed/tables/users/table",
-            &folder.join("snapshot.parquet"),
-            &env,
-            None
-        ),
-        table_rows(&read_parquet(&folder.join("snapshot.parquet"))),
+    assert_delta_is(
+        "s3://lake-seed/tables/users/table",
+        &folder.join("snapshot.parquet"),
+        &env,
     );
-    assert_eq!(
-        read_delta(
-            "s3://lake-seed/tables/users/enriched",
-            &folder.join("enriched.parquet"),
-            &env,
-            None
-        ),
-        table_rows(&read_parquet(&folder.join("enriched.parquet"))),
+    assert_delta_is(
+        "s3://lake-seed/tables/users/enriched",
+        &folder.join("enriched.parquet"),
+        &env,
     );
 }
 
@@ -574,20 +529,7 @@ fn on_s3_runs_at_the_same_time_lose_no_change() {
     create_bucket("lake-race");
     let env = s3_env();
     let lake = "s3://lake-race/users";
-    run_delta(
-        &s,
-        lake,
-        &[
-            "--spec".into(),
-            "spec.toml".into(),
-            "--changes".into(),
-            files[0].clone(),
-        ],
-        &env,
-    );
+    sequenced_run(&s, lake, files[0].clone(), &env);
     apply_at_once(&s, lake, &files[1..], &env);
-    assert_eq!(
-        read_delta("s3://lake-race/users/table", &expected, &env, None),
-        table_rows(&read_parquet(&expected)),
-    );
+    assert_delta_is("s3://lake-race/users/table", &expected, &env);
 }
