@@ -66,9 +66,9 @@ pub(super) fn spec_of_run(
 
 pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
     if args.delta || args.out.to_string_lossy().contains("://") {
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(all(not(target_arch = "wasm32"), feature = "delta"))]
         return super::delta::apply(args);
-        #[cfg(target_arch = "wasm32")]
+        #[cfg(not(all(not(target_arch = "wasm32"), feature = "delta")))]
         return Err(CliError::Usage(
             "Delta tables (--delta, s3:// outputs) are written by the native build only".into(),
         ));

@@ -12,7 +12,7 @@
 
 mod apply;
 mod args;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "delta"))]
 mod delta;
 mod handle_s3_event;
 mod progress;
@@ -71,7 +71,7 @@ pub(crate) enum CliError {
     Edge(#[from] EdgeError),
     #[error(transparent)]
     Event(#[from] EventError),
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(all(not(target_arch = "wasm32"), feature = "delta"))]
     #[error(transparent)]
     Delta(#[from] tidemark_delta::DeltaError),
     #[error("{0}")]
