@@ -219,27 +219,30 @@ impl DeltaTable {
 
     /// Reads the object at `path` (relative to the table's folder).
     pub fn get(&self, path: &str) -> Result<bytes::Bytes, DeltaError> {
-        let url = self
-            .url
-            .join(path)
-            .map_err(|e| DeltaError::State(format!("{path:?} is not a path in the table ({e})")))?;
+        let location = self.object(path)?;
         let store = self.store();
         let _runtime = self.engine().enter();
         Ok(futures::executor::block_on(async {
-            store.get(&store_path(&url)).await?.bytes().await
+            store.get(&location).await?.bytes().await
         })?)
     }
 
     /// Writes the object at `path` (relative to the table's folder).
     pub fn put(&self, path: &str, bytes: Vec<u8>) -> Result<(), DeltaError> {
+        let location = self.object(path)?;
+        let store = self.store();
+        let _runtime = self.engine().enter();
+        futures::executor::block_on(store.put(&location, bytes.into()))?;
+        Ok(())
+    }
+
+    /// The store's path of `path`, relative to the table's folder.
+    fn object(&self, path: &str) -> Result<StorePath, DeltaError> {
         let url = self
             .url
             .join(path)
             .map_err(|e| DeltaError::State(format!("{path:?} is not a path in the table ({e})")))?;
-        let store = self.store();
-        let _runtime = self.engine().enter();
-        futures::executor::block_on(store.put(&store_path(&url), bytes.into()))?;
-        Ok(())
+        Ok(store_path(&url))
     }
 }
 
