@@ -533,3 +533,403 @@ fn on_s3_runs_at_the_same_time_lose_no_change() {
     apply_at_once(&s, lake, &files[1..], &env);
     assert_delta_is("s3://lake-race/users/table", &expected, &env);
 }
+
+// The edge function on Delta tables (`handle-s3-event --delta`): objects read from S3 by key
+// and ETag, one commit per event, the table equal to the CLI's whatever the delivery.
+
+/// The seed as DMS writes it to S3: the full load at the table's folder, changes below dates.
+fn seed_objects() -> Vec<(String, PathBuf)> {
+    let mut objects = vec![(
+        "users/LOAD00000001.csv".to_string(),
+        seed().join("LOAD00000001.csv"),
+    )];
+    for name in SEED_CHANGES {
+        let (y, m, d) = (&name[0..4], &name[4..6], &name[6..8]);
+        objects.push((format!("users/{y}/{m}/{d}/{name}"), seed().join(name)));
+    }
+    objects
+}
+
+/// Uploads each file to `bucket` at its key; the ETags S3 gave them, by key.
+fn upload(
+    bucket: &str,
+    objects: &[(String, PathBuf)],
+) -> std::collections::HashMap<String, String> {
+    let script = "import boto3, json, os, sys\n\
+        s3 = boto3.client('s3', endpoint_url=os.environ['AWS_ENDPOINT_URL'])\n\
+        bucket, objects = sys.argv[1], json.loads(sys.argv[2])\n\
+        etags = {}\n\
+        for key, path in objects:\n\
+        \x20   with open(path, 'rb') as f:\n\
+        \x20       etags[key] = s3.put_object(Bucket=bucket, Key=key, Body=f.read())['ETag'].strip('\"')\n\
+        print(json.dumps(etags))\n";
+    let listed: Vec<(&str, String)> = objects
+        .iter()
+        .map(|(k, p)| (k.as_str(), p.display().to_string()))
+        .collect();
+    let output = Command::new(python())
+        .args([
+            "-c",
+            script,
+            bucket,
+            &serde_json::to_string(&listed).unwrap(),
+        ])
+        .envs(s3_env())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// An S3 notification announcing `key` of `bucket` in the version `etag`.
+fn created_event(bucket: &str, key: &str, etag: &str) -> String {
+    serde_json::json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1, "eTag": etag}}
+    }]})
+    .to_string()
+}
+
+/// `tidemark handle-s3-event --delta` of one notification, as a Lambda invocation would run
+/// it; its output (one JSON line per record).
+fn handle_on_delta(
+    s: &Scratch,
+    output: &str,
+    event: &str,
+    extra: &[&str],
+    env: &[(&str, String)],
+) -> std::process::Output {
+    let event_file = s.write("event.json", event);
+    Command::new(env!("CARGO_BIN_EXE_tidemark"))
+        .current_dir(s.path(""))
+        .args([
+            "handle-s3-event",
+            "--delta",
+            "--buckets",
+            "8",
+            "--output",
+            output,
+        ])
+        .arg(event_file)
+        .args(extra)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap()
+}
+
+/// The action of the one record of a handled notification.
+fn action(output: &std::process::Output) -> String {
+    let line: serde_json::Value = serde_json::from_str(stdout(output).trim()).unwrap();
+    line["action"].as_str().unwrap().to_string()
+}
+
+/// Deliveries in the order S3 might make them: changes before their full load, late,
+/// repeated. Indexes into [`seed_objects`] (0 is the full load).
+const DELIVERIES: [usize; 9] = [3, 1, 0, 5, 1, 2, 4, 0, 3];
+
+#[test]
+fn on_s3_events_in_any_order_give_the_clis_tables() {
+    let s = Scratch::new();
+    let folder = folder_run(&s);
+    create_bucket("dms-shuffled");
+    create_bucket("lake-shuffled");
+    let env = s3_env();
+    let objects = seed_objects();
+    let etags = upload("dms-shuffled", &objects);
+    let mut actions = Vec::new();
+    for index in DELIVERIES {
+        let key = &objects[index].0;
+        let event = created_event("dms-shuffled", key, &etags[key]);
+        let out = handle_on_delta(&s, "s3://lake-shuffled/users", &event, &[], &env);
+        assert_success(&out);
+        actions.push(action(&out));
+    }
+    assert_eq!(
+        actions,
+        [
+            "created",   // a change before the load: an empty table with it
+            "rebuilt",   // an older change without a sequence: built again in order
+            "rebuilt",   // the load: built again from it and both changes
+            "applied",   // the newest: its buckets only
+            "duplicate", // a repeat (same key, same ETag)
+            "rebuilt",   // late
+            "rebuilt",   // late
+            "duplicate",
+            "duplicate",
+        ]
+    );
+    for (table, file) in [
+        ("table", "snapshot.parquet"),
+        ("enriched", "enriched.parquet"),
+    ] {
+        assert_delta_is(
+            &format!("s3://lake-shuffled/users/{table}"),
+            &folder.join(file),
+            &env,
+        );
+    }
+}
+
+#[test]
+fn on_folders_events_in_any_order_give_the_clis_tables() {
+    let s = Scratch::new();
+    let folder = folder_run(&s);
+    for (key, path) in seed_objects() {
+        s.write(&format!("root/dms/{key}"), std::fs::read(path).unwrap());
+    }
+    let root = s.path("root").display().to_string();
+    for index in DELIVERIES {
+        let event = created_event("dms", &seed_objects()[index].0, "");
+        let out = handle_on_delta(
+            &s,
+            "s3://lake/users",
+            &event,
+            &["--bucket-root", &root],
+            &[],
+        );
+        assert_success(&out);
+    }
+    let lake = s.path("root/lake/users");
+    assert_delta_is(
+        &lake.join("table").display().to_string(),
+        &folder.join("snapshot.parquet"),
+        &[],
+    );
+}
+
+#[test]
+fn on_s3_a_bad_change_file_is_rejected_and_never_becomes_part_of_the_table() {
+    let s = Scratch::new();
+    let folder = folder_run(&s);
+    create_bucket("dms-bad");
+    create_bucket("lake-bad");
+    let env = s3_env();
+    let mut objects = seed_objects();
+    let bad = s.write("bad.csv", "U,not a number,x\n");
+    objects.push(("users/2021/10/18/20211018-000000000.csv".into(), bad));
+    let etags = upload("dms-bad", &objects);
+    let bad_key = &objects.last().unwrap().0;
+    let mut order: Vec<usize> = (0..objects.len()).collect();
+    order.rotate_right(1); // the bad file first: before the table exists
+    order.push(objects.len() - 1); // and again, late
+    for index in order {
+        let key = &objects[index].0;
+        let event = created_event("dms-bad", key, &etags[key]);
+        let out = handle_on_delta(&s, "s3://lake-bad/users", &event, &[], &env);
+        if key == bad_key {
+            assert!(!out.status.success(), "{}", stdout(&out));
+            assert_eq!(action(&out), "failed");
+            assert!(stdout(&out).contains(bad_key.as_str()), "{}", stdout(&out));
+        } else {
+            assert_success(&out);
+        }
+    }
+    assert_delta_is(
+        "s3://lake-bad/users/table",
+        &folder.join("snapshot.parquet"),
+        &env,
+    );
+}
+
+#[test]
+fn on_s3_an_event_for_a_version_since_replaced_is_ignored() {
+    let s = Scratch::new();
+    create_bucket("dms-replaced");
+    let env = s3_env();
+    let objects = seed_objects();
+    let first = upload("dms-replaced", &objects[..1]);
+    let key = &objects[0].0;
+    let other = s.write("other.csv", "1,Ann,Austin,2021-10-01\n");
+    let second = upload("dms-replaced", &[(key.clone(), other)]);
+    assert_ne!(first[key], second[key]);
+    let out = handle_on_delta(
+        &s,
+        "s3://dms-replaced/lake",
+        &created_event("dms-replaced", key, &first[key]),
+        &[],
+        &env,
+    );
+    assert_success(&out);
+    assert_eq!(action(&out), "ignored");
+    assert!(stdout(&out).contains("superseded"), "{}", stdout(&out));
+}
+
+#[test]
+fn on_s3_a_process_killed_before_its_commit_leaves_the_table_and_the_next_event_completes_it() {
+    let s = Scratch::new();
+    let folder = folder_run(&s);
+    create_bucket("dms-killed");
+    create_bucket("lake-killed");
+    let env = s3_env();
+    let objects = seed_objects();
+    let etags = upload("dms-killed", &objects);
+    let lake = "s3://lake-killed/users";
+    let deliver = |index: usize, env: &[(&str, String)]| {
+        let key = &objects[index].0;
+        handle_on_delta(
+            &s,
+            lake,
+            &created_event("dms-killed", key, &etags[key]),
+            &[],
+            env,
+        )
+    };
+    for index in 0..3 {
+        assert_success(&deliver(index, &env));
+    }
+    let before = read_delta(
+        &format!("{lake}/table"),
+        &folder.join("snapshot.parquet"),
+        &env,
+        None,
+    );
+    let mut killed = env.clone();
+    killed.push(("TIDEMARK_FAILPOINT", "before-delta-commit".into()));
+    // Data files written, the commit not: readers see the table as it was.
+    assert!(!deliver(3, &killed).status.success());
+    let after = read_delta(
+        &format!("{lake}/table"),
+        &folder.join("snapshot.parquet"),
+        &env,
+        None,
+    );
+    assert_eq!(before, after);
+    // S3 delivers the event again (a failed Lambda invocation is retried): the work is done.
+    for index in 3..objects.len() {
+        assert_success(&deliver(index, &env));
+    }
+    assert_delta_is(
+        &format!("{lake}/table"),
+        &folder.join("snapshot.parquet"),
+        &env,
+    );
+}
+
+#[test]
+fn on_folders_a_late_file_without_a_sequence_takes_its_place_in_dms_order() {
+    let s = Scratch::new();
+    // Two changes of one key: the later file (by its DMS name) must win, whatever arrives last.
+    let monday = s.write(
+        "in/20211019-100000000.csv",
+        "U,6,Mindy George,Boston,2021-10-19\n",
+    );
+    let tuesday = s.write(
+        "in/20211019-110000000.csv",
+        "U,6,Mindy George,Denver,2021-10-19\n",
+    );
+    let load = seed().join("LOAD00000001.csv");
+    assert_success(&tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            &load.display().to_string(),
+            "--changes",
+            &monday.display().to_string(),
+            &tuesday.display().to_string(),
+            "--out",
+            "folder",
+            "--quiet",
+        ],
+    ));
+    let objects = [
+        ("users/LOAD00000001.csv", load),
+        ("users/2021/10/19/20211019-110000000.csv", tuesday),
+        ("users/2021/10/19/20211019-100000000.csv", monday),
+    ];
+    for (key, path) in &objects {
+        s.write(&format!("root/dms/{key}"), std::fs::read(path).unwrap());
+    }
+    let root = s.path("root").display().to_string();
+    let mut actions = Vec::new();
+    for (key, _) in &objects {
+        let event = created_event("dms", key, "");
+        let out = handle_on_delta(
+            &s,
+            "s3://lake/users",
+            &event,
+            &["--bucket-root", &root],
+            &[],
+        );
+        assert_success(&out);
+        actions.push(action(&out));
+    }
+    assert_eq!(actions, ["created", "applied", "rebuilt"]);
+    let folder = s.path("folder");
+    for (table, file) in [
+        ("table", "snapshot.parquet"),
+        ("enriched", "enriched.parquet"),
+    ] {
+        assert_delta_is(
+            &s.path("root/lake/users").join(table).display().to_string(),
+            &folder.join(file),
+            &[],
+        );
+    }
+}
+
+#[test]
+fn the_lambda_bootstrap_hands_each_invocation_to_the_edge_function() {
+    let s = Scratch::new();
+    let folder = folder_run(&s);
+    create_bucket("dms-lambda");
+    create_bucket("lake-lambda");
+    let objects = seed_objects();
+    let etags = upload("dms-lambda", &objects);
+    // The function's folder, as its zip unpacks on Lambda: the bootstrap beside the binary.
+    let task = s.path("task");
+    std::fs::create_dir_all(&task).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_tidemark"), task.join("tidemark")).unwrap();
+    let mut events: Vec<PathBuf> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, (key, _))| {
+            s.write(
+                &format!("events/{i}.json"),
+                created_event("dms-lambda", key, &etags[key]),
+            )
+        })
+        .collect();
+    events.push(s.write(
+        "events/missing.json",
+        created_event("dms-lambda", "users/2021/10/20/20211020-000000000.csv", "x"),
+    ));
+    let output = Command::new(python())
+        .arg(repo().join("tests/delta/lambda_runtime.py"))
+        .arg(repo().join("deploy/lambda/bootstrap"))
+        .args(&events)
+        .env("LAMBDA_TASK_ROOT", &task)
+        .env("TIDEMARK_OUTPUT", "s3://lake-lambda/users")
+        .env("TIDEMARK_SOURCE", "s3://dms-lambda/users/")
+        .envs(s3_env())
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let answers: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let kinds: Vec<&str> = answers
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "response", "response", "response", "response", "response", "response", "error"
+        ]
+    );
+    assert!(
+        answers[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains(r#""action":"created""#),
+        "{answers:?}"
+    );
+    assert_delta_is(
+        "s3://lake-lambda/users/table",
+        &folder.join("snapshot.parquet"),
+        &s3_env(),
+    );
+}

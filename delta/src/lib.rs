@@ -20,8 +20,8 @@ pub mod run;
 pub mod store;
 pub mod table;
 
-pub use run::{Applied, Request, apply};
-pub use store::Place;
+pub use run::{Applied, Plan, Planned, Request, apply, apply_planned};
+pub use store::{Objects, Place};
 
 /// Why a Delta run failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,4 +44,19 @@ pub enum DeltaError {
     Unsupported(&'static str),
     #[error("another writer kept committing first: gave up after {0} attempts")]
     Busy(u32),
+    /// The object announced is not there in the version announced any more: it was
+    /// uploaded again (a later event announces the new version) or removed.
+    #[error(
+        "{object} is no longer the version announced (ETag {etag}): it was uploaded again or removed"
+    )]
+    Superseded { object: String, etag: String },
+}
+
+/// Fault injection for the crash tests: `TIDEMARK_FAILPOINT=NAME` aborts the process at the
+/// point of that name, as a kill would (the edge function's failpoints follow the same rule).
+pub(crate) fn failpoint(name: &str) {
+    if std::env::var("TIDEMARK_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("failpoint {name}: aborting");
+        std::process::abort();
+    }
 }

@@ -35,6 +35,25 @@ pub struct TableMeta {
     /// names are unique within a table's folder: they carry the time to the millisecond.
     #[serde(default)]
     pub applied: BTreeSet<String>,
+    /// The parts of the full load the table was built from, when it was (an S3 event's
+    /// `bucket/key`, or a path), with their ETags: what a rebuild reads again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load: Vec<SourceObject>,
+    /// The change files applied so far, by the name the run was given, with their ETags, in
+    /// the order they were applied: what a rebuild applies again, and how the edge function
+    /// tells a repeated event (same object, same ETag) from a new upload of a key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceObject>,
+}
+
+/// An input object a version of the table was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceObject {
+    /// The name the core saw it under (`bucket/key` for the edge function).
+    pub name: String,
+    /// The ETag S3 announced for it, when the run knew one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 impl TableMeta {
@@ -46,6 +65,8 @@ impl TableMeta {
             state: BTreeMap::new(),
             as_of: None,
             applied: BTreeSet::new(),
+            load: Vec::new(),
+            sources: Vec::new(),
         }
     }
 }

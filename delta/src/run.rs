@@ -11,12 +11,15 @@ use tidemark_core::decode::{decode_changes, read_parquet};
 use tidemark_core::features::AsOf;
 use tidemark_core::files::sort_for_apply;
 use tidemark_core::pipeline::{self, Decoded, Inputs, Options, Output, Stage};
+use tidemark_core::snapshot_diff::changes_between;
 use tidemark_core::spec::FeatureSpec;
 use tidemark_core::{ChangeBatch, InputFile, Op, Snapshot, TableSpec, Versions, encode};
 
 use crate::DeltaError;
 use crate::bucket::{BUCKET_COLUMN, GROUP_BUCKET_COLUMN, buckets_of, group_buckets_of};
-use crate::meta::{DOMAIN, ENRICHED_DOMAIN, EnrichedMeta, FORMAT, TableMeta, applied_name};
+use crate::meta::{
+    DOMAIN, ENRICHED_DOMAIN, EnrichedMeta, FORMAT, SourceObject, TableMeta, applied_name,
+};
 use crate::store::Place;
 use crate::table::{Committed, DeltaTable, Partitions, delta_schema, delta_type, delta_types};
 
@@ -53,6 +56,32 @@ pub struct Request<'a> {
     /// one: the enriched table is updated group by group only under the lookup it was
     /// computed with.
     pub lookup_digest: Option<u64>,
+    /// Build the table again from `initial` and `changes` (which must then be every change
+    /// file of the table, in any order) and replace every bucket in one commit: what a late
+    /// file without a sequence, or a full load that arrives after change files, needs.
+    pub rebuild: bool,
+    /// The ETags of the objects in `initial` and `changes`, by name, when known (S3 events
+    /// carry them): recorded with what each version applied.
+    pub etags: BTreeMap<String, String>,
+}
+
+/// What a planner ([`apply_planned`]) decides, given the table as it is now.
+#[derive(Debug, Clone)]
+pub enum Plan<'a> {
+    Run(Request<'a>),
+    /// Nothing to do, and why (a repeated event, say).
+    Skip(String),
+}
+
+/// What a planned run did.
+#[derive(Debug, Clone)]
+pub enum Planned {
+    Applied(Box<Applied>),
+    Skipped {
+        reason: String,
+        /// The table's version the planner saw.
+        version: Option<u64>,
+    },
 }
 
 /// What a run did.
@@ -71,6 +100,8 @@ pub struct Applied {
     pub buckets_touched: usize,
     /// How many times the run was done: more than once when another writer committed first.
     pub attempts: u32,
+    /// Whether the run built the table again from its full load and every change file.
+    pub rebuilt: bool,
 }
 
 /// Applies `request` to the Delta tables in `place`, creating them on the first run.
@@ -83,6 +114,55 @@ pub fn apply(
     request: &Request,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Applied, DeltaError> {
+    let mut plan = |_: Option<&TableMeta>| Ok::<_, DeltaError>(Plan::Run(request.clone()));
+    match apply_planned(place, &mut plan, progress)? {
+        Planned::Applied(applied) => Ok(*applied),
+        Planned::Skipped { reason, .. } => Err(DeltaError::State(reason)),
+    }
+}
+
+/// Like [`apply`], with the request decided by `plan` from Tidemark's metadata of the table
+/// as it is (`None` when there is no table yet), again on every attempt: what to apply can
+/// depend on what another writer committed meanwhile (the edge function rebuilds the table
+/// when a late file arrives, and must then include every file applied so far).
+pub fn apply_planned<'a, E: From<DeltaError>>(
+    place: &Place,
+    plan: &mut dyn FnMut(Option<&TableMeta>) -> Result<Plan<'a>, E>,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Planned, E> {
+    let table = DeltaTable::new(place, TABLE);
+    for attempt in 1..=ATTEMPTS {
+        let latest = table.latest()?;
+        let meta = match &latest {
+            Some(snapshot) => Some(read_meta(&table, snapshot)?),
+            None => None,
+        };
+        let request = match plan(meta.as_ref())? {
+            Plan::Run(request) => request,
+            Plan::Skip(reason) => {
+                let version = latest.as_ref().map(|s| s.version());
+                return Ok(Planned::Skipped { reason, version });
+            }
+        };
+        check(&request)?;
+        let outcome = match (&latest, meta) {
+            (Some(snapshot), Some(meta)) if request.rebuild => {
+                rebuild(&table, snapshot, meta, &request, progress)?
+            }
+            (Some(snapshot), Some(meta)) => update(&table, snapshot, meta, &request, progress)?,
+            _ => create(&table, &request, progress)?,
+        };
+        if let Some(mut applied) = outcome {
+            applied.attempts = attempt;
+            write_derived(place, &table, &request, &mut applied)?;
+            return Ok(Planned::Applied(Box::new(applied)));
+        }
+    }
+    Err(DeltaError::Busy(ATTEMPTS).into())
+}
+
+/// Refuses what Delta tables cannot hold yet.
+fn check(request: &Request) -> Result<(), DeltaError> {
     if request.spec.history.is_some() {
         return Err(DeltaError::Unsupported(
             "history ([history] in the spec) is not kept in Delta tables yet: write it to a folder",
@@ -93,19 +173,20 @@ pub fn apply(
             "a table needs at least one bucket".into(),
         ));
     }
-    let table = DeltaTable::new(place, TABLE);
-    for attempt in 1..=ATTEMPTS {
-        let outcome = match table.latest()? {
-            None => create(&table, request, progress)?,
-            Some(snapshot) => update(&table, &snapshot, request, progress)?,
-        };
-        if let Some(mut applied) = outcome {
-            applied.attempts = attempt;
-            write_derived(place, &table, request, &mut applied)?;
-            return Ok(applied);
-        }
-    }
-    Err(DeltaError::Busy(ATTEMPTS))
+    Ok(())
+}
+
+/// `files` as the objects a version records, in the order they apply.
+fn source_objects(files: &[InputFile], etags: &BTreeMap<String, String>) -> Vec<SourceObject> {
+    let mut files = files.to_vec();
+    sort_for_apply(&mut files);
+    files
+        .into_iter()
+        .map(|f| SourceObject {
+            etag: etags.get(&f.name).cloned(),
+            name: f.name,
+        })
+        .collect()
 }
 
 /// The first run: the whole pipeline, every bucket written. `None` if another writer created
@@ -138,12 +219,7 @@ fn create(
         table.stage_add(&mut txn, rows, Some((BUCKET_COLUMN, bucket)))?;
     }
     write_state(table, &output, &mut meta, &all)?;
-    meta.applied.extend(
-        request
-            .changes
-            .iter()
-            .map(|f| applied_name(&f.name).to_string()),
-    );
+    record_whole_run(&mut meta, request);
     let txn = txn.with_domain_metadata(DOMAIN.to_string(), meta_json(&meta));
     Ok(match table.commit(txn)? {
         Committed::Version(version) => Some(Applied {
@@ -154,6 +230,7 @@ fn create(
             buckets: request.buckets,
             buckets_touched: request.buckets as usize,
             attempts: 0,
+            rebuilt: false,
         }),
         Committed::Conflict(_) => None,
     })
@@ -164,13 +241,13 @@ fn create(
 fn update(
     table: &DeltaTable,
     snapshot: &delta_kernel::SnapshotRef,
+    mut meta: TableMeta,
     request: &Request,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Option<Applied>, DeltaError> {
     let spec = request.spec;
     let version = snapshot.version();
     let base = version;
-    let mut meta = read_meta(table, snapshot)?;
     if meta.key != spec.table.key {
         return Err(DeltaError::State(format!(
             "the table's key is [{}], the spec's [{}]",
@@ -193,6 +270,7 @@ fn update(
         .cloned()
         .collect();
     sort_for_apply(&mut files);
+    let new_sources = source_objects(&files, &request.etags);
     let total = files.len();
     let mut changes = Vec::with_capacity(total);
     for (index, file) in files.iter().enumerate() {
@@ -241,6 +319,7 @@ fn update(
             buckets: meta.buckets,
             buckets_touched: 0,
             attempts: 0,
+            rebuilt: false,
         }));
     }
     let applied_files: Vec<&str> = request.changes.iter().map(|f| f.name.as_str()).collect();
@@ -269,6 +348,7 @@ fn update(
             .iter()
             .map(|f| applied_name(&f.name).to_string()),
     );
+    meta.sources.extend(new_sources);
     meta.as_of = output
         .report
         .features
@@ -285,9 +365,124 @@ fn update(
             buckets: meta.buckets,
             buckets_touched: touched.len(),
             attempts: 0,
+            rebuilt: false,
         }),
         Committed::Conflict(_) => None,
     })
+}
+
+/// Records in `meta` what a run over the whole table applied: every name, load and source.
+fn record_whole_run(meta: &mut TableMeta, request: &Request) {
+    meta.applied = request
+        .changes
+        .iter()
+        .map(|f| applied_name(&f.name).to_string())
+        .collect();
+    meta.load = source_objects(&request.initial, &request.etags);
+    meta.sources = source_objects(&request.changes, &request.etags);
+}
+
+/// The table built again from its full load and every change file, replacing every bucket in
+/// one commit. Its diff is what changed from the version it replaces (worked out by key, as
+/// for two snapshots), so the change feed stays the story of the table's versions. `None` if
+/// another writer committed first.
+fn rebuild(
+    table: &DeltaTable,
+    snapshot: &delta_kernel::SnapshotRef,
+    previous: TableMeta,
+    request: &Request,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Option<Applied>, DeltaError> {
+    let spec = request.spec;
+    let version = snapshot.version();
+    if previous.key != spec.table.key {
+        return Err(DeltaError::State(format!(
+            "the table's key is [{}], the spec's [{}]",
+            previous.key.join(", "),
+            spec.table.key.join(", ")
+        )));
+    }
+    let inputs = Inputs {
+        snapshot: request.initial.clone(),
+        changes: request.changes.clone(),
+        ..Default::default()
+    };
+    let mut output = pipeline::run(spec, inputs, request.options, progress)?;
+    output.diff = diff_from(table, snapshot, spec, &output, request.options)?;
+
+    let mut meta = TableMeta::new(previous.buckets, previous.key.clone());
+    meta.as_of = output.report.features.as_ref().map(|f| f.as_of);
+    let all: Vec<u32> = (0..meta.buckets).collect();
+    let files: Vec<&str> = request.changes.iter().map(|f| f.name.as_str()).collect();
+    let mut txn = table.update(
+        snapshot,
+        &[
+            (
+                "tidemarkFiles",
+                serde_json::to_string(&files).expect("names serialise"),
+            ),
+            ("tidemarkRebuild", "true".to_string()),
+        ],
+    )?;
+    table.stage_remove(snapshot, &mut txn, None)?;
+    for (bucket, rows) in by_bucket(&output.table, &meta, &all)? {
+        table.stage_add(&mut txn, rows, Some((BUCKET_COLUMN, bucket)))?;
+    }
+    write_state(table, &output, &mut meta, &all)?;
+    record_whole_run(&mut meta, request);
+    let txn = txn.with_domain_metadata(DOMAIN.to_string(), meta_json(&meta));
+    Ok(match table.commit(txn)? {
+        Committed::Version(committed) => Some(Applied {
+            output,
+            table_version: committed,
+            created: false,
+            base_version: Some(version),
+            buckets: meta.buckets,
+            buckets_touched: meta.buckets as usize,
+            attempts: 0,
+            rebuilt: true,
+        }),
+        Committed::Conflict(_) => None,
+    })
+}
+
+/// What changed from `snapshot` of the table to the rows of `output`, by key.
+fn diff_from(
+    table: &DeltaTable,
+    snapshot: &delta_kernel::SnapshotRef,
+    spec: &TableSpec,
+    output: &Output,
+    options: &Options,
+) -> Result<tidemark_core::Diff, DeltaError> {
+    let schema = without_bucket(&DeltaTable::arrow_schema(snapshot)?);
+    let old_rows = arrow_select::concat::concat_batches(&schema, &table.read(snapshot, None)?)?;
+    let new_rows = columns_of(&delta_types(&output.table)?, &schema)?;
+    let snapshot_of = |rows: RecordBatch, name: String| {
+        let mut sources = tidemark_core::changes::Sources::default();
+        sources.push(&name, 0, 1);
+        Snapshot { rows, sources }
+    };
+    let old_name = format!("{}@v{}", table.url, snapshot.version());
+    let old = snapshot_of(old_rows, old_name.clone());
+    let new = snapshot_of(new_rows, format!("{} rebuilt", table.url));
+    let changes = changes_between(spec, &old, &new, None)?;
+    // Only the diff is wanted: no features, no history.
+    let mut plain = spec.clone();
+    plain.features = None;
+    let decoded = Decoded {
+        snapshot: old,
+        snapshot_files: vec![old_name],
+        versions: None,
+        change_log: None,
+        changes,
+    };
+    Ok(pipeline::run_decoded(&plain, decoded, options, &mut |_| {})?.diff)
+}
+
+/// `rows` with the columns of `schema`, in its order and types.
+fn columns_of(rows: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, DeltaError> {
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    columns_named(rows, &names, schema)
 }
 
 /// The diff appended to the change feed and the enriched table replaced, each one commit
@@ -394,7 +589,7 @@ fn write_enriched(
                 )?;
                 (rows, Some(groups))
             }
-            _ if applied.created => (
+            _ if applied.created || applied.rebuilt => (
                 applied
                     .output
                     .enriched

@@ -210,6 +210,8 @@ impl DeltaTable {
 
     /// Commits `txn`: the new version, or the version another writer took first.
     pub fn commit<S: std::fmt::Debug>(&self, txn: Transaction<S>) -> Result<Committed, DeltaError> {
+        // The data files are written, the log entry that makes them part of the table is not.
+        crate::failpoint("before-delta-commit");
         match txn.commit(self.engine())? {
             CommitResult::Committed(c) => Ok(Committed::Version(c.commit_version())),
             CommitResult::Conflicted(c) => Ok(Committed::Conflict(c.conflict_version())),

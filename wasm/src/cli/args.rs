@@ -13,9 +13,18 @@ pub struct EventArgs {
     /// The event JSON file; standard input when absent or `-`.
     #[arg(value_name = "EVENT")]
     pub event: Option<PathBuf>,
-    /// The folder that holds the buckets: s3://bucket/key is BUCKET_ROOT/bucket/key.
+    /// The folder that holds the buckets: s3://bucket/key is BUCKET_ROOT/bucket/key. Without
+    /// it (--delta only), objects are read from S3 itself, by key and the event's ETag, with
+    /// credentials, region and AWS_ENDPOINT_URL from the AWS environment.
     #[arg(long, value_name = "DIR")]
-    pub bucket_root: PathBuf,
+    pub bucket_root: Option<PathBuf>,
+    /// Keep the table as Delta Lake tables at --output (table/, diff/, enriched/): each event
+    /// is one commit, recorded in the table's log with the objects and ETags it applied.
+    #[arg(long)]
+    pub delta: bool,
+    /// The number of key buckets of a Delta table the first event creates.
+    #[arg(long, value_name = "N", requires = "delta")]
+    pub buckets: Option<u32>,
     /// Where the enriched table and the state go, as s3://bucket/prefix/. A tidemark.toml
     /// there supplies the settings below.
     #[arg(long, value_name = "S3_URL")]

@@ -68,6 +68,8 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
         write_diff: args.outputs.contains(&OutputFile::Diff),
         write_enriched: args.outputs.contains(&OutputFile::Enriched),
         lookup_digest,
+        rebuild: false,
+        etags: Default::default(),
     };
     let total_bytes = request
         .initial

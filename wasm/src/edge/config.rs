@@ -17,7 +17,8 @@ pub const CONFIG_FILE: &str = "tidemark.toml";
 /// The settings given on the command line; `None` falls back to `tidemark.toml`.
 #[derive(Debug, Clone, Default)]
 pub struct Flags {
-    pub bucket_root: PathBuf,
+    /// The folder that holds the buckets; `None` for objects on S3 itself (Delta only).
+    pub bucket_root: Option<PathBuf>,
     /// `s3://bucket/prefix/` of the output.
     pub output: String,
     pub source: Option<String>,
@@ -43,12 +44,16 @@ pub struct ConfigFile {
 }
 
 pub struct Config {
-    pub bucket_root: PathBuf,
+    pub bucket_root: Option<PathBuf>,
     pub source: Option<S3Location>,
     pub output: S3Location,
     pub spec: TableSpec,
     pub format: OutputFormat,
     pub lookup: Option<Lookup>,
+    /// A digest of the lookup's file: Delta tables record what their features were computed
+    /// with.
+    #[cfg(all(not(target_arch = "wasm32"), feature = "delta"))]
+    pub lookup_digest: Option<u64>,
     pub window_days: Option<u32>,
 }
 
@@ -98,7 +103,12 @@ impl Config {
     /// spec and the lookup read.
     pub fn resolve(flags: Flags) -> Result<Config, EdgeError> {
         let output = S3Location::parse(&flags.output)?;
-        let (file_dir, file) = match Config::file_at(&flags.bucket_root, &output)? {
+        // On S3 itself the settings are the flags alone: a Lambda's are in its definition.
+        let found = match &flags.bucket_root {
+            Some(root) => Config::file_at(root, &output)?,
+            None => None,
+        };
+        let (file_dir, file) = match found {
             Some((path, file)) => (path.parent().map(Path::to_path_buf), file),
             None => (None, ConfigFile::default()),
         };
@@ -111,10 +121,8 @@ impl Config {
         let lookup_path = flags
             .lookup
             .or_else(|| file.lookup.as_deref().map(beside_file));
-        let lookup = match lookup_path {
-            Some(path) => Some(Lookup::from_file(&inputs::read(&path)?)?),
-            None => None,
-        };
+        let lookup_file = lookup_path.map(|path| inputs::read(&path)).transpose()?;
+        let lookup = lookup_file.as_ref().map(Lookup::from_file).transpose()?;
         Ok(Config {
             source: flags
                 .source
@@ -125,13 +133,27 @@ impl Config {
             spec: inputs::read_spec(spec_path.as_deref())?,
             format: flags.format.or(file.format).unwrap_or_default(),
             lookup,
+            #[cfg(all(not(target_arch = "wasm32"), feature = "delta"))]
+            lookup_digest: lookup_file
+                .as_ref()
+                .map(|f| tidemark_delta::bucket::digest(&f.bytes)),
             window_days: flags.window_days.or(file.window_days),
             bucket_root: flags.bucket_root,
             output,
         })
     }
 
-    pub(super) fn root(&self) -> BucketRoot {
-        BucketRoot::new(&self.bucket_root)
+    /// The folder of the buckets: the function on folders needs one.
+    pub(super) fn root(&self) -> Result<BucketRoot, EdgeError> {
+        self.bucket_root
+            .as_ref()
+            .map(BucketRoot::new)
+            .ok_or_else(|| {
+                EdgeError::Config(
+                    "--bucket-root is needed: without it objects are read from S3, which only \
+                 --delta does"
+                        .into(),
+                )
+            })
     }
 }

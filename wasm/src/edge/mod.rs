@@ -27,6 +27,8 @@
 
 pub mod bucket_path;
 mod config;
+#[cfg(all(not(target_arch = "wasm32"), feature = "delta"))]
+pub mod delta;
 pub mod lock;
 pub mod s3_event;
 
@@ -115,6 +117,9 @@ pub enum EdgeError {
     Path(#[from] PathError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[cfg(all(not(target_arch = "wasm32"), feature = "delta"))]
+    #[error(transparent)]
+    Delta(#[from] tidemark_delta::DeltaError),
     #[error("the manifest {path} is unreadable: {reason}")]
     Manifest { path: String, reason: String },
     /// A change file that cannot be applied; the table stays as it was without it.
@@ -241,20 +246,28 @@ pub fn handle(
     (log, result)
 }
 
-fn handle_object(config: &Config, event: &ObjectEvent, log: &mut LogLine) -> Result<(), EdgeError> {
-    let ignore = |log: &mut LogLine, why: &str| {
-        log.action = "ignored".into();
-        log.detail = Some(why.into());
-        Ok(())
-    };
+/// What an event asks of the function, before any state is read.
+enum Admission {
+    Removal,
+    /// Nothing to do, and why.
+    Ignore(&'static str),
+    /// A key that must never become a path: answered `failed`, nothing is opened.
+    Refused(ObjectRef, PathError),
+    /// A data file below the source prefix.
+    Data(ObjectRef, ObjectPath),
+}
+
+/// Sorts an event: a removal, something to ignore, a refused key, or a data file to apply.
+/// The same for the function on folders and on Delta tables.
+fn admit(config: &Config, event: &ObjectEvent) -> Admission {
     if event.is_removed() {
-        return removal(config, event, log);
+        return Admission::Removal;
     }
     if !event.is_created() {
-        return ignore(log, "not an object creation");
+        return Admission::Ignore("not an object creation");
     }
     if event.key.ends_with('/') {
-        return ignore(log, "a folder marker, not a data file");
+        return Admission::Ignore("a folder marker, not a data file");
     }
     let object = ObjectRef::from_event(event);
     let checked = match &event.key_error {
@@ -266,27 +279,41 @@ fn handle_object(config: &Config, event: &ObjectEvent, log: &mut LogLine) -> Res
     };
     let checked = match checked {
         Ok(checked) => checked,
-        Err(refused) => {
-            // Never a path: recorded as failed, nothing is opened.
-            let state = StateDir::new(config)?;
-            let lock = state.lock()?;
-            let mut manifest = state.read_manifest()?;
-            return fail_object(&state, &lock, &mut manifest, &object, refused.to_string());
-        }
+        Err(refused) => return Admission::Refused(object, refused),
     };
     if config
         .source
         .as_ref()
         .is_some_and(|s| !s.contains(&checked))
     {
-        return ignore(log, "outside the source prefix");
+        return Admission::Ignore("outside the source prefix");
     }
     let is_data = [".csv", ".csv.gz", ".parquet"]
         .iter()
         .any(|ext| object.key.ends_with(ext));
     if !is_data {
-        return ignore(log, "not a data file");
+        return Admission::Ignore("not a data file");
     }
+    Admission::Data(object, checked)
+}
+
+fn handle_object(config: &Config, event: &ObjectEvent, log: &mut LogLine) -> Result<(), EdgeError> {
+    let (object, checked) = match admit(config, event) {
+        Admission::Removal => return removal(config, event, log),
+        Admission::Ignore(why) => {
+            log.action = "ignored".into();
+            log.detail = Some(why.into());
+            return Ok(());
+        }
+        Admission::Refused(object, refused) => {
+            // Never a path: recorded as failed, nothing is opened.
+            let state = StateDir::new(config)?;
+            let lock = state.lock()?;
+            let mut manifest = state.read_manifest()?;
+            return fail_object(&state, &lock, &mut manifest, &object, refused.to_string());
+        }
+        Admission::Data(object, checked) => (object, checked),
+    };
 
     let state = StateDir::new(config)?;
     let lock = state.lock()?;
@@ -320,7 +347,7 @@ fn handle_object(config: &Config, event: &ObjectEvent, log: &mut LogLine) -> Res
     // A new version of a known key replaces it.
     manifest.failed.retain(|f| !f.object.same_object(&object));
     manifest.pending.retain(|o| !o.same_object(&object));
-    if let Err(e) = config.root().object_file(&checked.bucket, &checked.key) {
+    if let Err(e) = config.root()?.object_file(&checked.bucket, &checked.key) {
         manifest.failed.push(Failed {
             object: object.clone(),
             error: e.to_string(),
@@ -448,7 +475,7 @@ fn settle(
                 .filter(|o| o.is_load())
                 .max_by(|a, b| a.apply_order().cmp(&b.apply_order()))
             {
-                Some(newest_load) => load_parts(config, newest_load),
+                Some(newest_load) => load_parts(&config.root()?, newest_load),
                 None => Ok(manifest.load.clone()),
             };
             load.and_then(|load| {
@@ -549,15 +576,14 @@ fn settle(
 }
 
 /// Every LOAD part in the folder of `newest`, as DMS writes a full load in several parts.
-fn load_parts(config: &Config, newest: &ObjectRef) -> Result<Vec<ObjectRef>, EdgeError> {
+fn load_parts(root: &BucketRoot, newest: &ObjectRef) -> Result<Vec<ObjectRef>, EdgeError> {
     let unreadable = |reason: String| EdgeError::Unreadable {
         file: newest.name(),
         reason,
     };
     let checked = newest.checked().map_err(|e| unreadable(e.to_string()))?;
     let folder_key = checked.key.folder();
-    let folder = config
-        .root()
+    let folder = root
         .confine(&checked.bucket, folder_key.components())
         .map_err(|e| unreadable(e.to_string()))?;
     let entries = std::fs::read_dir(&folder)
@@ -584,6 +610,24 @@ fn load_parts(config: &Config, newest: &ObjectRef) -> Result<Vec<ObjectRef>, Edg
     Ok(parts)
 }
 
+/// Reads `object` from its bucket's folder below `root`, refusing links and anything that
+/// would leave the root.
+fn read_object(root: &BucketRoot, object: &ObjectRef) -> Result<InputFile, EdgeError> {
+    let unreadable = |reason: String| EdgeError::Unreadable {
+        file: object.name(),
+        reason,
+    };
+    let checked = object.checked().map_err(|e| unreadable(e.to_string()))?;
+    let path = root
+        .object_file(&checked.bucket, &checked.key)
+        .map_err(|e| unreadable(e.to_string()))?;
+    let file = inputs::read(&path).map_err(|e| unreadable(e.to_string()))?;
+    Ok(InputFile {
+        name: object.name(),
+        bytes: file.bytes,
+    })
+}
+
 /// Runs the core on a LOAD (`from_version` None) or on the current version.
 fn run(
     config: &Config,
@@ -593,22 +637,8 @@ fn run(
     from_version: Option<u64>,
     changes: &[ObjectRef],
 ) -> Result<Output, EdgeError> {
-    let root = config.root();
-    let read = |o: &ObjectRef| -> Result<InputFile, EdgeError> {
-        let unreadable = |reason: String| EdgeError::Unreadable {
-            file: o.name(),
-            reason,
-        };
-        let checked = o.checked().map_err(|e| unreadable(e.to_string()))?;
-        let path = root
-            .object_file(&checked.bucket, &checked.key)
-            .map_err(|e| unreadable(e.to_string()))?;
-        let file = inputs::read(&path).map_err(|e| unreadable(e.to_string()))?;
-        Ok(InputFile {
-            name: o.name(),
-            bytes: file.bytes,
-        })
-    };
+    let root = config.root()?;
+    let read = |o: &ObjectRef| read_object(&root, o);
     let (snapshot, versions, change_log) = match from_version {
         None => (
             load.iter().map(read).collect::<Result<Vec<_>, _>>()?,
@@ -662,7 +692,7 @@ struct StateDir {
 
 impl StateDir {
     fn new(config: &Config) -> Result<StateDir, EdgeError> {
-        let root = config.root();
+        let root = config.root()?;
         let output = config.output.folder(&root)?;
         let state = bucket_path::below(&output, [STATE_DIR])?;
         Ok(StateDir {
