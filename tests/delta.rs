@@ -933,3 +933,98 @@ fn the_lambda_bootstrap_hands_each_invocation_to_the_edge_function() {
         &s3_env(),
     );
 }
+
+#[test]
+fn a_delta_table_is_a_snapshot_the_cli_continues_in_a_folder() {
+    let s = Scratch::new();
+    let folder = folder_run(&s);
+    for (i, change) in SEED_CHANGES[..3].iter().enumerate() {
+        delta_run(&s, "lake", i == 0, change, &[]);
+    }
+    let mut args = vec!["apply", "--snapshot", "lake", "--changes"];
+    let rest: Vec<String> = SEED_CHANGES[3..].iter().map(|f| seed_file(f)).collect();
+    args.extend(rest.iter().map(String::as_str));
+    args.extend(["--out", "continued", "--quiet"]);
+    assert_success(&tidemark(&s.path(""), &args));
+    for file in ["snapshot.parquet", "enriched.parquet"] {
+        assert_eq!(
+            table_rows(&read_parquet(&s.path("continued").join(file))),
+            table_rows(&read_parquet(&folder.join(file))),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn two_versions_of_a_delta_table_give_the_changes_between_them() {
+    let s = Scratch::new();
+    for (i, change) in SEED_CHANGES.iter().enumerate() {
+        delta_run(&s, "lake", i == 0, change, &[]);
+    }
+    // Versions 1 and 3: the third and fourth change files, one insert each, lie between them.
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            "lake/table",
+            "--snapshot-version",
+            "1",
+            "--next-snapshot",
+            "lake/table",
+            "--next-snapshot-version",
+            "3",
+            "--out",
+            "between",
+            "--json",
+            "--as-of",
+            "2021-10-18",
+        ],
+    );
+    assert_success(&out);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.path("between/report.json")).unwrap()).unwrap();
+    let outcome = &report["apply"]["outcome"];
+    assert_eq!(
+        (
+            &outcome["inserted"],
+            &outcome["updated"],
+            &outcome["deleted"]
+        ),
+        (
+            &serde_json::json!(2),
+            &serde_json::json!(0),
+            &serde_json::json!(0)
+        ),
+        "{report}"
+    );
+    let between = s.path("between/snapshot.parquet");
+    assert_eq!(
+        table_rows(&read_parquet(&between)),
+        read_delta(
+            &s.path("lake/table").display().to_string(),
+            &between,
+            &[],
+            Some(3)
+        ),
+    );
+    // A version is read from Delta tables only.
+    let refused = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            &seed_file("LOAD00000001.csv"),
+            "--snapshot-version",
+            "1",
+            "--out",
+            "x",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("is not a Delta table"),
+        "{}",
+        stderr(&refused)
+    );
+}

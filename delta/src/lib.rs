@@ -16,6 +16,7 @@
 
 pub mod bucket;
 pub mod meta;
+pub mod read;
 pub mod run;
 pub mod store;
 pub mod table;

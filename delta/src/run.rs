@@ -1010,7 +1010,8 @@ fn meta_json(meta: &TableMeta) -> String {
     serde_json::to_string(meta).expect("metadata serialises")
 }
 
-fn without_bucket(schema: &SchemaRef) -> SchemaRef {
+/// `schema` without Tidemark's key-bucket column (the kernel reads rows without it).
+pub(crate) fn without_bucket(schema: &SchemaRef) -> SchemaRef {
     Arc::new(Schema::new_with_metadata(
         schema
             .fields()

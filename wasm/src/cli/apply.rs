@@ -15,7 +15,7 @@ use super::args::{ApplyArgs, DemoArgs, OutputArgs};
 use super::progress::{Timings, run_with_progress};
 use super::summary::summary;
 use super::table::show;
-use crate::io::inputs::{self, Reading};
+use crate::io::inputs::{self, Reading, SnapshotInputs};
 use crate::io::outputs::OutFolder;
 
 /// What `report.json` and `--json` hold: the core's report, the timings, the files written
@@ -64,6 +64,34 @@ pub(super) fn spec_of_run(
     }
 }
 
+/// What `--snapshot` (or `--next-snapshot`) names: files, an earlier run's folder, or (in
+/// native builds) a Delta table at `version`.
+pub(super) fn snapshot_inputs(
+    path: &std::path::Path,
+    version: Option<u64>,
+    reading: Reading,
+) -> Result<SnapshotInputs, CliError> {
+    #[cfg(all(not(target_arch = "wasm32"), feature = "delta"))]
+    {
+        let location = path.to_string_lossy();
+        if tidemark_delta::read::is_table(&location) {
+            let table = tidemark_delta::read::read_table(&location, version)?;
+            return Ok(SnapshotInputs {
+                files: vec![table.rows],
+                state: table.state,
+                change_log: None,
+            });
+        }
+    }
+    if version.is_some() {
+        return Err(CliError::Usage(format!(
+            "{} is not a Delta table: a version is read from Delta tables only",
+            path.display()
+        )));
+    }
+    Ok(inputs::snapshot(path, reading)?)
+}
+
 pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
     if args.delta || args.out.to_string_lossy().contains("://") {
         #[cfg(all(not(target_arch = "wasm32"), feature = "delta"))]
@@ -87,7 +115,7 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
         inputs::read_spec(args.spec.as_deref())?;
     }
     let kept = match &args.snapshot {
-        Some(path) => inputs::snapshot(path, reading)?,
+        Some(path) => snapshot_inputs(path, args.snapshot_version, reading)?,
         None => Default::default(),
     };
     let (snapshot, mut state, mut change_log) = (kept.files, kept.state, kept.change_log);
@@ -99,7 +127,7 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
     }
     let changes = inputs::changes(&args.changes, reading)?;
     let next_snapshot = match &args.next_snapshot {
-        Some(path) => inputs::snapshot(path, reading)?.files,
+        Some(path) => snapshot_inputs(path, args.next_snapshot_version, reading)?.files,
         None => Vec::new(),
     };
     let (spec, inferred) = spec_of_run(&args, &snapshot, &changes)?;

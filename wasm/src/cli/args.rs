@@ -50,7 +50,8 @@ pub struct EventArgs {
 pub struct ApplyArgs {
     /// The snapshot: a Parquet or DMS CSV file, a folder of LOAD*.csv parts, or the --out
     /// folder of an earlier run (exactly the run it holds: its snapshot, its state.parquet and
-    /// its change_log.parquet).
+    /// its change_log.parquet), or a Delta table (a folder with _delta_log/, an apply --delta
+    /// output, or s3://...: its rows and, for Tidemark's, its state).
     /// Absent for a CDC-only task (no full load): the table starts empty, with the spec's
     /// columns.
     #[arg(long, value_name = "PATH")]
@@ -60,6 +61,13 @@ pub struct ApplyArgs {
     /// --snapshot into it are worked out by key and applied (with any --changes).
     #[arg(long, value_name = "PATH", requires = "snapshot")]
     pub next_snapshot: Option<PathBuf>,
+    /// When --snapshot names a Delta table: the version to read (the latest by default).
+    #[arg(long, value_name = "N", requires = "snapshot")]
+    pub snapshot_version: Option<u64>,
+    /// When --next-snapshot names a Delta table: the version to read (the latest by default).
+    /// With --snapshot the same table at another version, the run is the change between them.
+    #[arg(long, value_name = "N", requires = "next_snapshot")]
+    pub next_snapshot_version: Option<u64>,
     /// When --next-snapshot was taken ("YYYY-MM-DD HH:MM:SS" or YYYY-MM-DD, UTC): its changes'
     /// sequence value, which orders them and opens history's versions.
     #[arg(long, value_name = "TIME", value_parser = parse_time, requires = "next_snapshot")]

@@ -11,7 +11,7 @@ use tidemark_delta::run::{DIFF, ENRICHED, Request, TABLE};
 use tidemark_delta::{Place, apply as apply_to};
 
 use super::CliError;
-use super::apply::{finish, spec_of_run};
+use super::apply::{finish, snapshot_inputs, spec_of_run};
 use super::args::ApplyArgs;
 use super::progress::with_progress;
 use crate::io::inputs::{self, Reading};
@@ -40,7 +40,7 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
     let location = args.out.to_string_lossy().into_owned();
     let place = Place::open(&location)?;
     let initial = match &args.snapshot {
-        Some(path) => inputs::snapshot(path, reading)?.files,
+        Some(path) => snapshot_inputs(path, args.snapshot_version, reading)?.files,
         None => Vec::new(),
     };
     let changes = inputs::changes(&args.changes, reading)?;
