@@ -45,7 +45,8 @@ struct Cli {
 enum Command {
     /// Apply change files to a snapshot; write the new snapshot, the enriched table, the diff
     /// and a run report.
-    Apply(ApplyArgs),
+    // Boxed: the flags of `apply` outweigh the other commands' several times over.
+    Apply(Box<ApplyArgs>),
     /// Run the whole job on the bundled seed example and show the result.
     Demo(DemoArgs),
     /// Print the bundled table spec (the seed's `users` table), to start your own from; with
@@ -87,7 +88,7 @@ pub(crate) enum CliError {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Apply(args) => apply::apply(args),
+        Command::Apply(args) => apply::apply(*args),
         Command::Demo(args) => apply::demo(args),
         Command::Spec(args) => spec::spec(&args),
         Command::HandleS3Event(args) => handle_s3_event::handle_s3_event(args),
