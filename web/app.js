@@ -177,7 +177,7 @@ function renderFiles() {
 function readOptions() {
   const windowText = $("#window").value.trim();
   return {
-    asOf: $("#as-of").value || null,
+    asOf: $("#as-of").value.trim() || null,
     windowDays: windowText === "" ? null : Number(windowText),
     strict: $("#strict").checked,
   };

@@ -238,9 +238,14 @@ test("options: as_of, window, lookup, strict", () => {
 
   assert.throws(() => apply(seed.snapshot, seed.changes, { asOf: "2021-02-30" }), {
     name: "TidemarkError",
-    message: 'asOf: "2021-02-30" is not a date (YYYY-MM-DD)',
+    message: 'as_of: "2021-02-30" is not a date: type it as YYYY-MM-DD (2021-10-18), or leave it empty for the date of the newest change',
   });
-  assert.throws(() => apply(seed.snapshot, seed.changes, { windowDays: -1 }), { name: "TidemarkError", message: /windowDays/ });
+  for (const windowDays of [-1, 0, 2.5, 3652425]) {
+    assert.throws(() => apply(seed.snapshot, seed.changes, { windowDays }), {
+      name: "TidemarkError",
+      message: `Window: ${windowDays} days is not possible: give a whole number of days from 1 to 3652424, or leave it empty for the spec's window`,
+    });
+  }
   // A CDC-only task (no full load): the run starts from an empty table of the spec's columns,
   // as the CLI's `apply` without `--snapshot` does.
   const cdcOnly = apply([], seed.changes);

@@ -176,6 +176,25 @@ test("as_of can be set, and the run follows it", async () => {
   await page.waitForFunction(() => document.querySelector("#as-of-line").textContent.includes("as_of 2021-10-18"));
 });
 
+test("options are checked in the page's words, and dates are typed YYYY-MM-DD", async () => {
+  assert.equal(await page.getAttribute("#as-of", "placeholder"), "YYYY-MM-DD");
+  await page.fill("#window", "-5");
+  await page.locator("#window").dispatchEvent("change");
+  await page.waitForSelector("#error:not([hidden])");
+  assert.equal(
+    await text("#error .message"),
+    "Window: -5 days is not possible: give a whole number of days from 1 to 3652424, or leave it empty for the spec's window",
+  );
+  await page.fill("#window", "");
+  await page.fill("#as-of", "10/18/2021");
+  await page.locator("#as-of").dispatchEvent("change");
+  await page.waitForFunction(() => document.querySelector("#error .message").textContent.startsWith("as_of:"));
+  assert.match(await text("#error .message"), /as_of: "10\/18\/2021" is not a date: type it as YYYY-MM-DD/);
+  await page.fill("#as-of", "");
+  await page.locator("#as-of").dispatchEvent("change");
+  await page.waitForSelector("#error", { state: "hidden" });
+});
+
 test("the screenshot", async () => {
   await page.getByRole("tab", { name: /Diff/ }).click();
   await page.waitForSelector('#grid[data-table="diff"] tbody tr');

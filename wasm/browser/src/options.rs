@@ -80,21 +80,31 @@ pub(crate) fn read_options(options: &JsValue) -> Result<Given, JsValue> {
         None
     } else {
         let text = as_of.as_string().unwrap_or_default();
-        Some(
-            NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-                .map_err(|_| usage_error(&format!("asOf: {text:?} is not a date (YYYY-MM-DD)")))?,
-        )
+        Some(NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+            usage_error(&format!(
+                "as_of: {text:?} is not a date: type it as YYYY-MM-DD (2021-10-18), or leave it \
+                 empty for the date of the newest change"
+            ))
+        })?)
     };
     let window = get(options, "windowDays");
     let window_days = if is_absent(&window) {
         None
     } else {
-        match window.as_f64() {
-            Some(n) if n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n) => Some(n as u32),
-            _ => {
-                return Err(usage_error(
-                    "windowDays: expected a whole number of days, 0 or more",
-                ));
+        let days = window.as_f64().unwrap_or(f64::NAN);
+        // The range is the core's (pipeline::decode checks it too): here it is said in the
+        // page's words, before anything is read.
+        let range = tidemark_core::error::WINDOW_DAYS;
+        let whole = days.fract() == 0.0;
+        match whole && (*range.start() as f64..=*range.end() as f64).contains(&days) {
+            true => Some(days as u32),
+            false => {
+                return Err(usage_error(&format!(
+                    "Window: {days} days is not possible: give a whole number of days from {} to \
+                     {}, or leave it empty for the spec's window",
+                    range.start(),
+                    range.end()
+                )));
             }
         }
     };
