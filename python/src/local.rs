@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use arrow_array::{
-    ArrayRef, Decimal128Array, RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array,
+    ArrayRef, Decimal128Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
 use arrow_pyarrow::{PyArrowType, Table};
 use arrow_schema::{Field, Schema};
@@ -184,9 +184,10 @@ fn change_rows(batch: ChangeBatch) -> Result<RecordBatch> {
     columns.extend(batch.rows.columns().iter().cloned());
     fields.push(Field::new("_tidemark_file", arrow_schema::DataType::Utf8, false));
     columns.push(Arc::new(StringArray::from(vec![batch.file.as_str(); len])));
-    fields.push(Field::new("_tidemark_row", arrow_schema::DataType::UInt64, false));
-    columns.push(Arc::new(UInt64Array::from_iter_values(
-        (0..len).map(|i| batch.row_number(i)),
+    // Signed, as Spark has no unsigned integers: the rows can go to `tidemark.spark` as they are.
+    fields.push(Field::new("_tidemark_row", arrow_schema::DataType::Int64, false));
+    columns.push(Arc::new(Int64Array::from_iter_values(
+        (0..len).map(|i| batch.row_number(i) as i64),
     )));
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
 }
