@@ -9,11 +9,14 @@
 //!   touched key and a count of every anomaly;
 //! - [`history`]: every version of every key (SCD type 2), when the spec asks for it;
 //! - [`features`]: per-group lookup, dense rank, windowed rate and size;
-//! - [`encode`]: the results as Parquet or CSV.
+//! - [`encode`]: the results as Parquet or CSV;
+//! - [`bucket`]: which part of a table a key or a feature group lives in, for faces that work
+//!   on a table a part at a time (Delta tables, Spark executors).
 //!
 //! [`pipeline::run`] does all of it in one call.
 
 pub mod apply;
+pub mod bucket;
 mod cancel;
 mod change_set;
 pub mod changes;

@@ -6,12 +6,15 @@ use chrono::{DateTime, NaiveDate};
 use crate::apply::{ApplyOptions, Versions, apply};
 use crate::cancel::Cancel;
 use crate::changes::{ChangeBatch, Snapshot};
-use crate::decode::{decode_changes, decode_snapshot, read_parquet, table_schema};
+use crate::decode::{
+    InputTable, decode_changes, decode_changes_table, decode_snapshot, decode_snapshot_tables,
+    read_parquet, table_schema, table_schema_of_tables,
+};
 use crate::diff::Diff;
 use crate::error::{Error, ErrorKind, Result};
 use crate::features::lookup::Lookup;
 use crate::features::{AsOf, AsOfSource, Enriched, enrich};
-use crate::files::{DmsName, InputFile, sort_for_apply};
+use crate::files::{DmsName, InputFile, sort_by_apply_order, sort_for_apply};
 use crate::history::{ChangeLog, History};
 use crate::report::{RunReport, SnapshotSummary};
 use crate::snapshot_diff::changes_between;
@@ -37,6 +40,20 @@ pub struct Inputs {
     /// inserts, updates and deletes that turn `snapshot` into it are worked out by key
     /// ([`crate::snapshot_diff`]) and applied with the change files.
     pub next_snapshot: Vec<InputFile>,
+}
+
+/// Inputs already in Arrow, given beside or instead of files ([`decode_with_tables`]): a
+/// pyarrow table, a Spark partition's rows. Each is decoded as the Parquet file holding it
+/// would be ([`InputTable`]).
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    /// The snapshot, instead of snapshot files.
+    pub snapshot: Vec<InputTable>,
+    /// The state an earlier run wrote (its `state.parquet` as a table), instead of a file.
+    pub state: Option<InputTable>,
+    /// Change tables, named as change files are: they apply among the change files in the
+    /// order of their names.
+    pub changes: Vec<InputTable>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -88,6 +105,10 @@ pub struct Output {
     /// Every version of every key and the change log behind it, when the spec keeps history.
     pub history: Option<History>,
     pub report: RunReport,
+    /// The newest commit timestamp applied, in microseconds, when the sequence is a timestamp:
+    /// what `as_of` is inferred from first ([`infer_as_of`]), also when the spec has no
+    /// features (a part of a run whose features are computed later, [`as_of_of_parts`]).
+    pub newest_timestamp: Option<i64>,
 }
 
 /// Runs the job.
@@ -126,19 +147,55 @@ pub struct Decoded {
 /// Decodes a run's inputs (the first half of [`run`]).
 pub fn decode(
     spec: &TableSpec,
+    inputs: Inputs,
+    options: &Options,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Decoded> {
+    decode_with_tables(spec, inputs, Tables::default(), options, progress)
+}
+
+/// Decodes a run's inputs, some of them (or all) already tables: [`decode`] with `tables`.
+///
+/// ```
+/// use tidemark_core::decode::InputTable;
+/// use tidemark_core::{example, pipeline, TableSpec};
+/// let spec = TableSpec::users();
+/// let seed = example::seed();
+/// // The seed's snapshot as a table (here read back from Parquet), its changes as files.
+/// let whole = pipeline::run(&spec, pipeline::Inputs { snapshot: seed.snapshot.clone(), ..Default::default() },
+///     &pipeline::Options::default(), &mut |_| {}).unwrap();
+/// let tables = pipeline::Tables { snapshot: vec![InputTable::new("snapshot", whole.table)], ..Default::default() };
+/// let inputs = pipeline::Inputs { changes: seed.changes, ..Default::default() };
+/// let options = pipeline::Options::default();
+/// let decoded = pipeline::decode_with_tables(&spec, inputs, tables, &options, &mut |_| {}).unwrap();
+/// let out = pipeline::run_decoded(&spec, decoded, &options, &mut |_| {}).unwrap();
+/// assert_eq!(out.table.num_rows(), 110);
+/// ```
+pub fn decode_with_tables(
+    spec: &TableSpec,
     mut inputs: Inputs,
+    tables: Tables,
     options: &Options,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Decoded> {
     // A window out of range fails before any file is decoded, not after the whole run.
-    if let Some(days) = options.window_days {
-        if !crate::error::WINDOW_DAYS.contains(&days) {
-            return Err(Error::new(ErrorKind::WindowDays(days)));
-        }
+    check_options(options)?;
+    if !tables.snapshot.is_empty() && !inputs.snapshot.is_empty() {
+        return Err(Error::new(ErrorKind::Invalid(
+            "the snapshot is given both as files and as tables: give one".into(),
+        )));
+    }
+    if tables.state.is_some() && inputs.state.is_some() {
+        return Err(Error::new(ErrorKind::Invalid(
+            "the state is given both as a file and as a table: give one".into(),
+        )));
     }
     sort_for_apply(&mut inputs.snapshot);
     sort_for_apply(&mut inputs.changes);
-    let schema = table_schema(spec, &inputs.snapshot)?;
+    let schema = match tables.snapshot.is_empty() {
+        true => table_schema(spec, &inputs.snapshot)?,
+        false => table_schema_of_tables(spec, &tables.snapshot)?,
+    };
     let total = inputs.snapshot.len()
         + inputs.next_snapshot.len()
         + inputs.changes.len()
@@ -160,13 +217,22 @@ pub fn decode(
     for file in &inputs.snapshot {
         decoding(file, progress)?;
     }
-    let snapshot = decode_snapshot(spec, &schema, &inputs.snapshot)?;
-    // What is decoded is not needed as bytes any more: at ten million rows that is hundreds
-    // of megabytes (a DMS full load in CSV) the rest of the run need not carry.
-    let snapshot_files: Vec<String> = inputs.snapshot.drain(..).map(|f| f.name).collect();
+    let (snapshot, snapshot_files) = match tables.snapshot.is_empty() {
+        true => {
+            let snapshot = decode_snapshot(spec, &schema, &inputs.snapshot)?;
+            // What is decoded is not needed as bytes any more: at ten million rows that is
+            // hundreds of megabytes (a DMS full load in CSV) the rest of the run need not carry.
+            let names: Vec<String> = inputs.snapshot.drain(..).map(|f| f.name).collect();
+            (snapshot, names)
+        }
+        false => {
+            let snapshot = decode_snapshot_tables(spec, &schema, &tables.snapshot)?;
+            (snapshot, tables.snapshot.into_iter().map(|t| t.name).collect())
+        }
+    };
 
-    let versions = match &inputs.state {
-        Some(file) => {
+    let versions = match (&inputs.state, tables.state) {
+        (Some(file), _) => {
             decoding(file, progress)?;
             Some(Versions::from_batch(
                 read_parquet(file)?,
@@ -175,7 +241,13 @@ pub fn decode(
                 &file.name,
             )?)
         }
-        None => None,
+        (None, Some(table)) => Some(Versions::from_batch(
+            table.rows,
+            &schema,
+            spec,
+            &table.name,
+        )?),
+        (None, None) => None,
     };
     let change_log = match (&inputs.change_log, &spec.history) {
         (Some(file), Some(_)) => {
@@ -193,6 +265,13 @@ pub fn decode(
     }
     let mut changes = decode_all_changes(spec, &schema, &inputs.changes)?;
     drop(inputs.changes);
+    if !tables.changes.is_empty() {
+        changes.extend(crate::par::try_map(&tables.changes, |t| {
+            decode_changes_table(spec, &schema, t)
+        })?);
+        // Tables take their places among the files by name, as files among files.
+        sort_by_apply_order(&mut changes, |c| &c.file);
+    }
     if !inputs.next_snapshot.is_empty() {
         sort_for_apply(&mut inputs.next_snapshot);
         for file in &inputs.next_snapshot {
@@ -212,6 +291,17 @@ pub fn decode(
         change_log,
         changes,
     })
+}
+
+/// Fails on options no run can use (a window of days out of range), before anything is
+/// decoded. [`decode`] checks them; faces that decode inputs themselves call it first.
+pub fn check_options(options: &Options) -> Result<()> {
+    match options.window_days {
+        Some(days) if !crate::error::WINDOW_DAYS.contains(&days) => {
+            Err(Error::new(ErrorKind::WindowDays(days)))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Applies decoded inputs and enriches the result (the second half of [`run`]).
@@ -294,6 +384,7 @@ pub fn run_decoded(
         enriched,
         history: applied.history,
         report,
+        newest_timestamp: applied.newest_timestamp,
     })
 }
 
@@ -327,6 +418,62 @@ pub fn enrich_with(
         }
     };
     enrich(table, &features, as_of, lookup)
+}
+
+/// What one part of a run, applied on its own, inferred of `as_of` ([`infer_as_of`] on its
+/// changes and table: `None` when it could not), and whether it applied any change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartAsOf {
+    pub inferred: Option<AsOf>,
+    pub applied_changes: bool,
+}
+
+/// The `as_of` a run cut into parts (the buckets of keys Spark executors apply one by one)
+/// would have inferred whole, from what each part inferred of its own changes and rows.
+///
+/// [`infer_as_of`] prefers the newest change timestamp, then the newest change file's name,
+/// then (only when no change applied at all) the newest date in the table; the newest of
+/// each is the newest of the parts' newest.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use tidemark_core::features::{AsOf, AsOfSource};
+/// use tidemark_core::pipeline::{PartAsOf, as_of_of_parts};
+/// let day = |d| NaiveDate::from_ymd_opt(2021, 10, d).unwrap();
+/// let from_name = PartAsOf {
+///     inferred: Some(AsOf { date: day(18), source: AsOfSource::NewestChangeFileName("20211018-000000000.csv".into()) }),
+///     applied_changes: true,
+/// };
+/// // A bucket without changes dates itself by its rows: the whole run does not.
+/// let from_rows = PartAsOf {
+///     inferred: Some(AsOf { date: day(20), source: AsOfSource::NewestDateInTable("last_login".into()) }),
+///     applied_changes: false,
+/// };
+/// assert_eq!(as_of_of_parts(&[from_name.clone(), from_rows]).unwrap(), from_name.inferred.unwrap());
+/// ```
+pub fn as_of_of_parts(parts: &[PartAsOf]) -> Result<AsOf> {
+    // The order of preference of `infer_as_of`, lowest first, then what it compares.
+    let preference = |source: &AsOfSource| match source {
+        AsOfSource::NewestChangeTimestamp(_) => 2,
+        AsOfSource::NewestChangeFileName(_) => 1,
+        _ => 0,
+    };
+    let newness = |as_of: &AsOf| match &as_of.source {
+        AsOfSource::NewestChangeTimestamp(t) => (Some(*t), None),
+        AsOfSource::NewestChangeFileName(file) => {
+            (DmsName::of(file).timestamp(), Some(file.clone()))
+        }
+        _ => (None, None),
+    };
+    let best = parts
+        .iter()
+        .filter_map(|part| part.inferred.as_ref())
+        .max_by_key(|as_of| (preference(&as_of.source), as_of.date, newness(as_of)));
+    let any_change = parts.iter().any(|part| part.applied_changes);
+    match best {
+        Some(as_of) if preference(&as_of.source) > 0 || !any_change => Ok(as_of.clone()),
+        _ => Err(Error::new(ErrorKind::AsOfUnknown)),
+    }
 }
 
 /// `inferred`, unless an earlier run's `as_of` is later, or the changes do not date

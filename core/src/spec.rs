@@ -538,6 +538,22 @@ impl TableSpec {
         Ok(spec)
     }
 
+    /// The spec from JSON with the TOML file's structure (what a Python dict of the spec
+    /// becomes), checked as [`TableSpec::from_toml`] checks it.
+    ///
+    /// ```
+    /// use tidemark_core::TableSpec;
+    /// let spec = TableSpec::from_json(r#"{"table": {"name": "t", "key": ["id"],
+    ///     "columns": [{"name": "id", "type": "int64"}]}}"#).unwrap();
+    /// assert_eq!(spec.table.key, ["id"]);
+    /// ```
+    pub fn from_json(text: &str) -> Result<Self> {
+        let spec: TableSpec =
+            serde_json::from_str(text).map_err(|e| Error::new(ErrorKind::Spec(e.to_string())))?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
     fn validate(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::new(ErrorKind::Spec(msg)));
         if self.table.key.is_empty() {

@@ -108,14 +108,32 @@ fn schema_of_first_parquet(spec: &TableSpec, snapshot: &[InputFile]) -> Result<S
             "the spec lists no columns, and there is no Parquet snapshot to take them from".into(),
         )));
     };
-    let file_schema = parquet::file_schema(file)?;
-    let fields = file_schema
+    schema_of_columns(spec, &file.name, parquet::file_schema(file)?.as_ref())
+}
+
+/// The table's schema when the snapshot is given as tables ([`InputTable`]): the spec's
+/// columns, or else the first table's, as a Parquet snapshot's are taken.
+pub fn table_schema_of_tables(spec: &TableSpec, snapshot: &[InputTable]) -> Result<SchemaRef> {
+    if let Some(schema) = spec.schema() {
+        return Ok(schema);
+    }
+    match snapshot.first() {
+        Some(table) => schema_of_columns(spec, &table.name, table.rows.schema_ref()),
+        None => Err(Error::new(ErrorKind::Spec(
+            "the spec lists no columns, and there is no snapshot to take them from".into(),
+        ))),
+    }
+}
+
+/// The table's columns from a snapshot's own (each in the type the table holds it in).
+fn schema_of_columns(spec: &TableSpec, file: &str, columns: &Schema) -> Result<SchemaRef> {
+    let fields = columns
         .fields()
         .iter()
         .map(|f| {
             let column_type = ColumnType::from_data_type(f.data_type()).ok_or_else(|| {
                 Error::at(
-                    Location::file(&file.name).column(f.name()),
+                    Location::file(file).column(f.name()),
                     ErrorKind::Columns(format!("type {} is not supported", f.data_type())),
                 )
             })?;
@@ -125,7 +143,7 @@ fn schema_of_first_parquet(spec: &TableSpec, snapshot: &[InputFile]) -> Result<S
     for key in &spec.table.key {
         if !fields.iter().any(|f| f.name() == key) {
             return Err(Error::at(
-                Location::file(&file.name),
+                Location::file(file),
                 ErrorKind::Columns(format!("the key column `{key}` is missing")),
             ));
         }
@@ -159,11 +177,20 @@ pub fn decode_changes(
     file: &InputFile,
 ) -> Result<ChangeBatch> {
     let decoded = decode_file(spec, schema, file, FileRole::Changes)?;
+    change_batch(spec, schema, &file.name, decoded)
+}
+
+fn change_batch(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &str,
+    decoded: Decoded,
+) -> Result<ChangeBatch> {
     let ops = decoded.ops.unwrap_or_default();
     let before_key = before_key(spec, schema, &decoded.rows, &ops, &decoded.before_image)
-        .map_err(|e| Error::at(Location::file(&file.name), e))?;
+        .map_err(|e| Error::at(Location::file(file), e))?;
     Ok(ChangeBatch {
-        file: file.name.clone(),
+        file: file.to_string(),
         ops,
         sequence: decoded.sequence,
         change_sequence: decoded.change_sequence,
@@ -173,6 +200,133 @@ pub fn decode_changes(
         row_numbers: decoded.row_numbers.map(Into::into),
         other_tables: decoded.other_tables,
     })
+}
+
+/// A table already in Arrow, given where a file would be: a pyarrow table, a Spark partition's
+/// share of a change file. It is decoded as the Parquet file holding it would be (the same
+/// layout from its column names, the same exact conversions), without being written as one.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+/// use tidemark_core::decode::{InputTable, decode_changes_table};
+/// use tidemark_core::TableSpec;
+/// let spec = TableSpec::users();
+/// let column = |values: Vec<&str>| Arc::new(StringArray::from(values)) as ArrayRef;
+/// let rows = RecordBatch::try_from_iter([
+///     ("Op", column(vec!["U", "I"])),
+///     ("user_id", Arc::new(Int64Array::from(vec![6, 133])) as ArrayRef),
+///     ("name", column(vec!["Mindy George", "Bob Ding"])),
+///     ("city", column(vec!["Los Angeles", "New York"])),
+///     ("last_login", column(vec!["2021-10-15", "2021-10-17"])),
+/// ]).unwrap();
+/// // The name orders it among the change files, as a file's DMS name does.
+/// let table = InputTable::new("20211017-194324349.parquet", rows);
+/// let changes = decode_changes_table(&spec, &spec.schema().unwrap(), &table).unwrap();
+/// assert_eq!(changes.len(), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct InputTable {
+    /// The name of the file it stands for: it orders change tables as DMS names order files.
+    pub name: String,
+    pub rows: RecordBatch,
+    /// The row number in its file of each row, when `rows` are some of a file's rows (a Spark
+    /// partition's share): changes of equal sequence apply in this order, and the diff, the
+    /// state and errors name these rows. `None`: the rows are the whole file, numbered from 1
+    /// as Parquet rows are.
+    pub row_numbers: Option<Vec<u64>>,
+}
+
+impl InputTable {
+    /// A whole file's rows.
+    pub fn new(name: impl Into<String>, rows: RecordBatch) -> Self {
+        InputTable {
+            name: name.into(),
+            rows,
+            row_numbers: None,
+        }
+    }
+}
+
+/// Decodes the tables of a snapshot into one table, as [`decode_snapshot`] decodes files.
+pub fn decode_snapshot_tables(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    tables: &[InputTable],
+) -> Result<Snapshot> {
+    let mut batches = Vec::with_capacity(tables.len());
+    let mut sources = Sources::default();
+    let mut start = 0;
+    for table in tables {
+        let decoded = decode_table(spec, schema, table, FileRole::Snapshot)?;
+        sources.push(&table.name, start, decoded.first_row);
+        start += decoded.rows.num_rows();
+        batches.push(decoded.rows);
+    }
+    let rows = arrow_select::concat::concat_batches(schema, &batches).map_err(Error::from)?;
+    Ok(Snapshot { rows, sources })
+}
+
+/// Decodes one change table, as [`decode_changes`] decodes a change file.
+pub fn decode_changes_table(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    table: &InputTable,
+) -> Result<ChangeBatch> {
+    let decoded = decode_table(spec, schema, table, FileRole::Changes)?;
+    change_batch(spec, schema, &table.name, decoded)
+}
+
+/// A table's rows in file order (by its row numbers), decoded; errors name the rows of the file.
+fn decode_table(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    table: &InputTable,
+    role: FileRole,
+) -> Result<Decoded> {
+    let Some(numbers) = &table.row_numbers else {
+        let decoded = parquet::decode_arrow(spec, schema, &table.name, &table.rows, role)?;
+        return checked(spec, decoded, &table.name, role);
+    };
+    let here = || Location::file(&table.name);
+    if numbers.len() != table.rows.num_rows() {
+        return Err(Error::at(
+            here(),
+            ErrorKind::Invalid(format!(
+                "{} row numbers for {} rows",
+                numbers.len(),
+                table.rows.num_rows()
+            )),
+        ));
+    }
+    // Changes of equal sequence apply in file order: a shuffle may have mixed the rows.
+    let order = arrow_ord::sort::sort_to_indices(
+        &arrow_array::UInt64Array::from(numbers.clone()),
+        None,
+        None,
+    )
+    .map_err(|e| Error::at(here(), e.into()))?;
+    let rows = arrow_select::take::take_record_batch(&table.rows, &order)
+        .map_err(|e| Error::at(here(), e.into()))?;
+    let numbers: Vec<u64> = order.values().iter().map(|&i| numbers[i as usize]).collect();
+    let mut decoded = parquet::decode_arrow(spec, schema, &table.name, &rows, role)
+        .map_err(|e| at_file_row(e, &numbers))?;
+    decoded.row_numbers = Some(numbers);
+    checked(spec, decoded, &table.name, role)
+}
+
+/// `error` with its row (counted from 1 among the rows given) as the file's row number.
+fn at_file_row(error: Error, numbers: &[u64]) -> Error {
+    match error.location() {
+        Some(at) => {
+            let mut at = at.clone();
+            at.row = at
+                .row
+                .and_then(|row| numbers.get(row.checked_sub(1)? as usize).copied());
+            Error::at(at, error.kind().clone())
+        }
+        None => error,
+    }
 }
 
 /// The key each change's row had before it, per key column, when the file has before-images
@@ -300,13 +454,18 @@ fn decode_file(
             csv::decode(spec, schema, &file.name, &text, role)
         }
     }?;
-    let mut decoded = decoded;
+    checked(spec, decoded, &file.name, role)
+}
+
+/// What every decoded file is, whatever its format: a change file without an operation field
+/// holds inserts, and no key is missing.
+fn checked(spec: &TableSpec, mut decoded: Decoded, file: &str, role: FileRole) -> Result<Decoded> {
     if role == FileRole::Changes && decoded.ops.is_none() {
         // No operation field: DMS `CdcInsertsOnly`, where every row is an insert (the layout
         // allows this only when the spec says so).
         decoded.ops = Some(vec![Op::Insert; decoded.rows.num_rows()]);
     }
-    check_keys_present(spec, &decoded, &file.name)?;
+    check_keys_present(spec, &decoded, file)?;
     Ok(decoded)
 }
 

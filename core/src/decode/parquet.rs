@@ -216,13 +216,56 @@ fn decode_unguarded(
         .filter(|&i| slots[i] != FieldRole::Metadata)
         .collect();
     let decoded: Vec<ArrayRef> = crate::par::try_map(&indices, |&i| read_column(i))?;
+    let read: Vec<(usize, ArrayRef)> = indices.into_iter().zip(decoded).collect();
+    assemble(spec, schema, &file.name, &layout, read, metadata_rows, role)
+}
 
+/// Decodes a table already in Arrow (a pyarrow table, a Spark partition) as the Parquet file
+/// holding it would be: the same layout from its column names, the same exact conversions,
+/// rows numbered from 1 as in a Parquet file.
+pub(crate) fn decode_arrow(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    name: &str,
+    rows: &RecordBatch,
+    role: FileRole,
+) -> Result<Decoded> {
+    let here = || Location::file(name);
+    let names: Vec<&str> = rows
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    let layout = FileLayout::from_names(&names, spec, schema, role, false)
+        .map_err(|e| Error::at(here(), e))?;
+    let read: Vec<(usize, ArrayRef)> = (0..names.len())
+        .filter(|&i| layout.fields[i] != FieldRole::Metadata)
+        .map(|i| (i, rows.column(i).clone()))
+        .collect();
+    assemble(spec, schema, name, &layout, read, rows.num_rows(), role)
+}
+
+/// The table's rows, operations and sequences from a file's columns (`read`: the index of
+/// each field in the file's layout, and its values as the file stores them).
+fn assemble(
+    spec: &TableSpec,
+    schema: &SchemaRef,
+    file: &str,
+    layout: &FileLayout,
+    read: Vec<(usize, ArrayRef)>,
+    file_rows: usize,
+    role: FileRole,
+) -> Result<Decoded> {
+    let here = || Location::file(file);
+    let slots = &layout.fields;
     let mut columns: Vec<Option<ArrayRef>> = vec![None; schema.fields().len()];
     let mut ops = None;
     let mut sequence = None;
     let mut change_sequence = None;
     let mut before_image = Vec::new();
-    for (&index, array) in indices.iter().zip(&decoded) {
+    for (index, array) in &read {
+        let index = *index;
         let name = layout.names[index].as_str();
         let at_column = || here().column(name);
         match slots[index] {
@@ -263,7 +306,6 @@ fn decode_unguarded(
         }
     }
     // A column the file lacks is an optional one (the layout checked): null in every row.
-    let file_rows = metadata_rows;
     let rows = batch(
         schema,
         columns
