@@ -1028,3 +1028,100 @@ fn two_versions_of_a_delta_table_give_the_changes_between_them() {
         stderr(&refused)
     );
 }
+
+#[test]
+fn a_full_load_in_parts_is_written_a_part_at_a_time_and_equals_the_folder_run() {
+    let s = Scratch::new();
+    // The seed's full load cut into three parts, as DMS cuts a large one (MaxFileSize).
+    let load = std::fs::read_to_string(seed().join("LOAD00000001.csv")).unwrap();
+    let lines: Vec<&str> = load.lines().collect();
+    for (i, chunk) in lines.chunks(lines.len() / 3 + 1).enumerate() {
+        s.write(
+            &format!("load/LOAD0000000{}.csv", i + 1),
+            chunk.join("\n") + "\n",
+        );
+    }
+    let changes: Vec<String> = SEED_CHANGES.iter().map(|f| seed_file(f)).collect();
+    let mut args = vec!["apply", "--snapshot", "load", "--changes"];
+    args.extend(changes.iter().map(String::as_str));
+    let mut folder_args = args.clone();
+    folder_args.extend(["--out", "folder", "--quiet"]);
+    assert_success(&tidemark(&s.path(""), &folder_args));
+    args.extend(["--delta", "--out", "lake", "--buckets", "8", "--quiet"]);
+    assert_success(&tidemark(&s.path(""), &args));
+    for (table, file) in [
+        ("table", "snapshot.parquet"),
+        ("enriched", "enriched.parquet"),
+    ] {
+        assert_delta_is(
+            &s.path("lake").join(table).display().to_string(),
+            &s.path("folder").join(file),
+            &[],
+        );
+    }
+    // The rows spilled by feature group on the way to the enriched table are gone.
+    assert_eq!(
+        s.files_below("lake/table/_tidemark_spill"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn on_s3_a_commit_the_server_answers_with_errors_is_tried_again_and_lands_once() {
+    let s = Scratch::new();
+    let folder = folder_run(&s);
+    create_bucket("lake-faulty");
+    let count = s.path("failed");
+    let mut proxy = Command::new(python())
+        .arg(repo().join("tests/delta/faulty_s3.py"))
+        .args([&s3().endpoint, "3"])
+        .arg(&count)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(proxy.stdout.take().unwrap()),
+        &mut port,
+    )
+    .unwrap();
+    let mut env = s3_env();
+    env[0].1 = format!("http://127.0.0.1:{}", port.trim());
+    // The first commit's log entry is answered `503 SlowDown` three times.
+    for (i, change) in SEED_CHANGES.iter().enumerate() {
+        delta_run(&s, "s3://lake-faulty/users", i == 0, change, &env);
+    }
+    drop(proxy.stdin.take());
+    proxy.wait().unwrap();
+    assert_eq!(std::fs::read_to_string(&count).unwrap(), "3");
+    assert_delta_is(
+        "s3://lake-faulty/users/table",
+        &folder.join("snapshot.parquet"),
+        &s3_env(),
+    );
+    // One version per run: no run's commit landed twice.
+    let versions = read_delta_versions("s3://lake-faulty/users/table", &s3_env());
+    assert_eq!(versions, SEED_CHANGES.len() as u64 - 1);
+}
+
+/// The latest version of the Delta table at `uri`, as delta-rs sees it.
+fn read_delta_versions(uri: &str, env: &[(&str, String)]) -> u64 {
+    let script = "import os, sys, deltalake\n\
+        options = {'AWS_ENDPOINT_URL': os.environ['AWS_ENDPOINT_URL'], 'AWS_ALLOW_HTTP': 'true'}\n\
+        print(deltalake.DeltaTable(sys.argv[1], storage_options=options).version())\n";
+    let output = Command::new(python())
+        .args(["-c", script, uri])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap()
+}

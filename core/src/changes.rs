@@ -129,6 +129,17 @@ impl Sources {
         });
     }
 
+    /// Records that the next rows, starting at `start`, come from `file`, each from the row
+    /// of `rows` (rows picked out of a file, not following one another).
+    pub fn push_rows(&mut self, file: &str, start: usize, rows: Arc<[u64]>) {
+        self.spans.push(Span {
+            file: file.to_string(),
+            start,
+            first_row: rows.first().copied().unwrap_or(1),
+            rows: Some(rows),
+        });
+    }
+
     /// Records that the next rows, starting at `start`, are the changes of `batch`.
     pub fn push_batch(&mut self, batch: &ChangeBatch, start: usize) {
         self.spans.push(Span {

@@ -238,6 +238,38 @@ pub struct LookupSummary {
     pub ambiguous: Vec<AmbiguousName>,
 }
 
+impl LookupSummary {
+    /// Puts the unmatched and ambiguous names in the order reports show them: most rows first,
+    /// then by name.
+    pub fn sort_names(&mut self) {
+        self.unmatched
+            .sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.name.cmp(&b.name)));
+        self.ambiguous
+            .sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.name.cmp(&b.name)));
+    }
+}
+
+impl FeatureSummary {
+    /// The summary of a table whose groups were enriched in parts (each part whole groups,
+    /// under one `as_of`, window and lookup): groups and rows added up, names gathered.
+    pub fn merge(parts: impl IntoIterator<Item = FeatureSummary>) -> Option<FeatureSummary> {
+        let mut parts = parts.into_iter();
+        let mut merged = parts.next()?;
+        for part in parts {
+            merged.groups += part.groups;
+            if let (Some(all), Some(lookup)) = (&mut merged.lookup, part.lookup) {
+                all.matched_rows += lookup.matched_rows;
+                all.unmatched.extend(lookup.unmatched);
+                all.ambiguous.extend(lookup.ambiguous);
+            }
+        }
+        if let Some(lookup) = &mut merged.lookup {
+            lookup.sort_names();
+        }
+        Some(merged)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "typescript", derive(ts_rs::TS))]
 pub struct NameCount {

@@ -15,13 +15,14 @@
 //! goes with it, and a run that fails before its commit leaves the table as it was.
 
 pub mod bucket;
+mod load;
 pub mod meta;
 pub mod read;
 pub mod run;
 pub mod store;
 pub mod table;
 
-pub use run::{Applied, Plan, Planned, Request, apply, apply_planned};
+pub use run::{Applied, Part, Plan, Planned, Request, apply, apply_planned};
 pub use store::{Objects, Place};
 
 /// Why a Delta run failed.
@@ -37,6 +38,9 @@ pub enum DeltaError {
     Arrow(arrow_schema::ArrowError),
     #[error("{0}")]
     Location(String),
+    /// An input that could not be read (its name and why).
+    #[error("{0}")]
+    Input(String),
     #[error("{0}")]
     Layout(String),
     #[error("{0}")]

@@ -3,13 +3,14 @@
 //! enriched table replaced.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use tidemark_core::decode::{decode_changes, read_parquet};
 use tidemark_core::features::AsOf;
-use tidemark_core::files::sort_for_apply;
+use tidemark_core::files::{sort_by_apply_order, sort_for_apply};
 use tidemark_core::pipeline::{self, Decoded, Inputs, Options, Output, Stage};
 use tidemark_core::snapshot_diff::changes_between;
 use tidemark_core::spec::FeatureSpec;
@@ -37,15 +38,15 @@ pub const APP_ID: &str = "tidemark";
 /// How many buckets a new table gets unless told otherwise.
 pub const DEFAULT_BUCKETS: u32 = 64;
 /// How often a run redoes its work on a table another writer changed first.
-const ATTEMPTS: u32 = 8;
+pub(crate) const ATTEMPTS: u32 = 8;
 
 /// What to apply, and where the results go.
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
     pub spec: &'a TableSpec,
     /// The table's first contents (a snapshot file or the parts of a DMS full load), read
-    /// only when the table does not exist yet.
-    pub initial: Vec<InputFile>,
+    /// only when the table does not exist yet, a part at a time.
+    pub initial: Vec<Part<'a>>,
     pub changes: Vec<InputFile>,
     pub options: &'a Options,
     /// The number of buckets of a table this run creates.
@@ -63,6 +64,46 @@ pub struct Request<'a> {
     /// The ETags of the objects in `initial` and `changes`, by name, when known (S3 events
     /// carry them): recorded with what each version applied.
     pub etags: BTreeMap<String, String>,
+}
+
+/// A part of a table's first contents, read only when its turn comes: the parts of a full
+/// load larger than memory are never all in memory at once.
+#[derive(Clone)]
+pub struct Part<'a> {
+    name: String,
+    read: Rc<dyn Fn() -> Result<InputFile, DeltaError> + 'a>,
+}
+
+impl<'a> Part<'a> {
+    /// A part named `name` that `read` reads.
+    pub fn new(
+        name: impl Into<String>,
+        read: impl Fn() -> Result<InputFile, DeltaError> + 'a,
+    ) -> Part<'a> {
+        Part {
+            name: name.into(),
+            read: Rc::new(read),
+        }
+    }
+
+    /// A part already read.
+    pub fn loaded(file: InputFile) -> Part<'a> {
+        Part::new(file.name.clone(), move || Ok(file.clone()))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn read(&self) -> Result<InputFile, DeltaError> {
+        (self.read)()
+    }
+}
+
+impl std::fmt::Debug for Part<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Part").field("name", &self.name).finish()
+    }
 }
 
 /// What a planner ([`apply_planned`]) decides, given the table as it is now.
@@ -102,6 +143,8 @@ pub struct Applied {
     pub attempts: u32,
     /// Whether the run built the table again from its full load and every change file.
     pub rebuilt: bool,
+    /// Whether the run wrote the enriched table itself (a table created part by part).
+    pub(crate) enriched_written: bool,
 }
 
 /// Applies `request` to the Delta tables in `place`, creating them on the first run.
@@ -150,7 +193,7 @@ pub fn apply_planned<'a, E: From<DeltaError>>(
                 rebuild(&table, snapshot, meta, &request, progress)?
             }
             (Some(snapshot), Some(meta)) => update(&table, snapshot, meta, &request, progress)?,
-            _ => create(&table, &request, progress)?,
+            _ => crate::load::create(place, &table, &request, progress)?,
         };
         if let Some(mut applied) = outcome {
             applied.attempts = attempt;
@@ -177,63 +220,19 @@ fn check(request: &Request) -> Result<(), DeltaError> {
 }
 
 /// `files` as the objects a version records, in the order they apply.
-fn source_objects(files: &[InputFile], etags: &BTreeMap<String, String>) -> Vec<SourceObject> {
-    let mut files = files.to_vec();
-    sort_for_apply(&mut files);
-    files
+fn source_objects<'n>(
+    names: impl IntoIterator<Item = &'n str>,
+    etags: &BTreeMap<String, String>,
+) -> Vec<SourceObject> {
+    let mut names: Vec<&str> = names.into_iter().collect();
+    sort_by_apply_order(&mut names, |n| n);
+    names
         .into_iter()
-        .map(|f| SourceObject {
-            etag: etags.get(&f.name).cloned(),
-            name: f.name,
+        .map(|name| SourceObject {
+            etag: etags.get(name).cloned(),
+            name: name.to_string(),
         })
         .collect()
-}
-
-/// The first run: the whole pipeline, every bucket written. `None` if another writer created
-/// the table first.
-fn create(
-    table: &DeltaTable,
-    request: &Request,
-    progress: &mut dyn FnMut(Stage),
-) -> Result<Option<Applied>, DeltaError> {
-    let inputs = Inputs {
-        snapshot: request.initial.clone(),
-        changes: request.changes.clone(),
-        ..Default::default()
-    };
-    let output = pipeline::run(request.spec, inputs, request.options, progress)?;
-    let key = request.spec.table.key.clone();
-    let mut meta = TableMeta::new(request.buckets, key);
-    meta.as_of = output.report.features.as_ref().map(|f| f.as_of);
-
-    let table_schema = output.table.schema();
-    let mut fields: Vec<Field> = table_schema
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    fields.push(Field::new(BUCKET_COLUMN, DataType::Int32, false));
-    let mut txn = table.create(&Schema::new(fields), Some(BUCKET_COLUMN))?;
-    let all: Vec<u32> = (0..request.buckets).collect();
-    for (bucket, rows) in by_bucket(&output.table, &meta, &all)? {
-        table.stage_add(&mut txn, rows, Some((BUCKET_COLUMN, bucket)))?;
-    }
-    write_state(table, &output, &mut meta, &all)?;
-    record_whole_run(&mut meta, request);
-    let txn = txn.with_domain_metadata(DOMAIN.to_string(), meta_json(&meta));
-    Ok(match table.commit(txn)? {
-        Committed::Version(version) => Some(Applied {
-            output,
-            table_version: version,
-            created: true,
-            base_version: None,
-            buckets: request.buckets,
-            buckets_touched: request.buckets as usize,
-            attempts: 0,
-            rebuilt: false,
-        }),
-        Committed::Conflict(_) => None,
-    })
 }
 
 /// A later run: the buckets the changes touch read, applied, rewritten. `None` if another
@@ -270,7 +269,7 @@ fn update(
         .cloned()
         .collect();
     sort_for_apply(&mut files);
-    let new_sources = source_objects(&files, &request.etags);
+    let new_sources = source_objects(files.iter().map(|f| f.name.as_str()), &request.etags);
     let total = files.len();
     let mut changes = Vec::with_capacity(total);
     for (index, file) in files.iter().enumerate() {
@@ -320,6 +319,7 @@ fn update(
             buckets_touched: 0,
             attempts: 0,
             rebuilt: false,
+            enriched_written: false,
         }));
     }
     let applied_files: Vec<&str> = request.changes.iter().map(|f| f.name.as_str()).collect();
@@ -366,20 +366,24 @@ fn update(
             buckets_touched: touched.len(),
             attempts: 0,
             rebuilt: false,
+            enriched_written: false,
         }),
         Committed::Conflict(_) => None,
     })
 }
 
 /// Records in `meta` what a run over the whole table applied: every name, load and source.
-fn record_whole_run(meta: &mut TableMeta, request: &Request) {
+pub(crate) fn record_whole_run(meta: &mut TableMeta, request: &Request) {
     meta.applied = request
         .changes
         .iter()
         .map(|f| applied_name(&f.name).to_string())
         .collect();
-    meta.load = source_objects(&request.initial, &request.etags);
-    meta.sources = source_objects(&request.changes, &request.etags);
+    meta.load = source_objects(request.initial.iter().map(Part::name), &request.etags);
+    meta.sources = source_objects(
+        request.changes.iter().map(|f| f.name.as_str()),
+        &request.etags,
+    );
 }
 
 /// The table built again from its full load and every change file, replacing every bucket in
@@ -403,7 +407,11 @@ fn rebuild(
         )));
     }
     let inputs = Inputs {
-        snapshot: request.initial.clone(),
+        snapshot: request
+            .initial
+            .iter()
+            .map(Part::read)
+            .collect::<Result<_, _>>()?,
         changes: request.changes.clone(),
         ..Default::default()
     };
@@ -441,6 +449,7 @@ fn rebuild(
             buckets_touched: meta.buckets as usize,
             attempts: 0,
             rebuilt: true,
+            enriched_written: false,
         }),
         Committed::Conflict(_) => None,
     })
@@ -515,7 +524,8 @@ fn write_derived(
         let rows = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
         append_derived(&DeltaTable::new(place, DIFF), rows, version)?;
     }
-    if let (true, Some(features)) = (request.write_enriched, &request.spec.features) {
+    let enriched = request.write_enriched && !applied.enriched_written;
+    if let (true, Some(features)) = (enriched, &request.spec.features) {
         write_enriched(place, table, request, features, applied)?;
     }
     Ok(())
@@ -853,7 +863,7 @@ fn table_engine(table: &DeltaTable) -> &dyn delta_kernel::Engine {
 
 /// The buckets whose keys `changes` touch: each change's key and, for a key that moved, the
 /// key it had before. A truncate touches every bucket.
-fn touched_buckets(
+pub(crate) fn touched_buckets(
     spec: &TableSpec,
     schema: &SchemaRef,
     changes: &[ChangeBatch],
@@ -891,7 +901,7 @@ fn key_columns(
 }
 
 /// `rows` cut by bucket, for the buckets in `buckets` that have rows.
-fn by_bucket(
+pub(crate) fn by_bucket(
     rows: &RecordBatch,
     meta: &TableMeta,
     buckets: &[u32],
@@ -918,7 +928,10 @@ fn by_bucket(
 }
 
 /// `rows` cut by `bucket_of_row`, one batch per bucket that has rows, in bucket order.
-fn cut(rows: &RecordBatch, bucket_of_row: Vec<u32>) -> Result<Vec<(u32, RecordBatch)>, DeltaError> {
+pub(crate) fn cut(
+    rows: &RecordBatch,
+    bucket_of_row: Vec<u32>,
+) -> Result<Vec<(u32, RecordBatch)>, DeltaError> {
     let mut indices: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
     for (row, bucket) in bucket_of_row.into_iter().enumerate() {
         indices.entry(bucket).or_default().push(row as u32);
@@ -933,7 +946,7 @@ fn cut(rows: &RecordBatch, bucket_of_row: Vec<u32>) -> Result<Vec<(u32, RecordBa
 }
 
 /// Writes the run's versions of `buckets`, one file per bucket, and points `meta` at them.
-fn write_state(
+pub(crate) fn write_state(
     table: &DeltaTable,
     output: &Output,
     meta: &mut TableMeta,
@@ -1006,7 +1019,7 @@ fn read_meta(
     Ok(meta)
 }
 
-fn meta_json(meta: &TableMeta) -> String {
+pub(crate) fn meta_json(meta: &TableMeta) -> String {
     serde_json::to_string(meta).expect("metadata serialises")
 }
 

@@ -238,6 +238,15 @@ impl DeltaTable {
         Ok(())
     }
 
+    /// Removes the object at `path` (relative to the table's folder).
+    pub fn delete(&self, path: &str) -> Result<(), DeltaError> {
+        let location = self.object(path)?;
+        let store = self.store();
+        let _runtime = self.engine().enter();
+        futures::executor::block_on(store.delete(&location))?;
+        Ok(())
+    }
+
     /// The store's path of `path`, relative to the table's folder.
     fn object(&self, path: &str) -> Result<StorePath, DeltaError> {
         let url = self

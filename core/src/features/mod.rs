@@ -207,12 +207,7 @@ fn resolve_groups(
             resolution.value()
         })
         .collect();
-    summary
-        .unmatched
-        .sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.name.cmp(&b.name)));
-    summary
-        .ambiguous
-        .sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| a.name.cmp(&b.name)));
+    summary.sort_names();
     (values, summary)
 }
 

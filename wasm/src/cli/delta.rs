@@ -3,12 +3,13 @@
 
 use std::time::Instant;
 
+use tidemark_core::InputFile;
 use tidemark_core::features::lookup::Lookup;
 use tidemark_core::files::OutputFile;
 use tidemark_core::pipeline::Options;
 use tidemark_delta::bucket::digest;
 use tidemark_delta::run::{DIFF, ENRICHED, Request, TABLE};
-use tidemark_delta::{Place, apply as apply_to};
+use tidemark_delta::{DeltaError, Part, Place, apply as apply_to};
 
 use super::CliError;
 use super::apply::{finish, snapshot_inputs, spec_of_run};
@@ -39,12 +40,43 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
     }
     let location = args.out.to_string_lossy().into_owned();
     let place = Place::open(&location)?;
-    let initial = match &args.snapshot {
-        Some(path) => snapshot_inputs(path, args.snapshot_version, reading)?.files,
-        None => Vec::new(),
+    // A folder of full-load parts is read a part at a time; anything else at once.
+    let (initial, initial_bytes): (Vec<Part>, usize) = match &args.snapshot {
+        Some(path) => match inputs::load_part_paths(path)? {
+            Some(paths) => {
+                let bytes = paths
+                    .iter()
+                    .map(|p| std::fs::metadata(p).map_or(0, |m| m.len() as usize))
+                    .sum();
+                let parts = paths
+                    .into_iter()
+                    .map(|p| {
+                        Part::new(p.display().to_string(), move || {
+                            inputs::read_with(&p, reading)
+                                .map_err(|e| DeltaError::Input(e.to_string()))
+                        })
+                    })
+                    .collect();
+                (parts, bytes)
+            }
+            None => {
+                let files = snapshot_inputs(path, args.snapshot_version, reading)?.files;
+                let bytes = files.iter().map(|f| f.bytes.len()).sum();
+                (files.into_iter().map(Part::loaded).collect(), bytes)
+            }
+        },
+        None => (Vec::new(), 0),
     };
     let changes = inputs::changes(&args.changes, reading)?;
-    let (spec, inferred) = spec_of_run(&args, &initial, &changes)?;
+    // What the spec is inferred from, when it is: the first part stands for the load.
+    let sample: Vec<InputFile> = initial
+        .first()
+        .map(Part::read)
+        .transpose()?
+        .into_iter()
+        .collect();
+    let (spec, inferred) = spec_of_run(&args, &sample, &changes)?;
+    drop(sample);
     let (lookup, lookup_digest) = match &args.lookup {
         Some(path) => {
             let file = inputs::read_with(path, reading)?;
@@ -71,12 +103,7 @@ pub(super) fn apply(args: ApplyArgs) -> Result<(), CliError> {
         rebuild: false,
         etags: Default::default(),
     };
-    let total_bytes = request
-        .initial
-        .iter()
-        .chain(&request.changes)
-        .map(|f| f.bytes.len())
-        .sum();
+    let total_bytes = initial_bytes + request.changes.iter().map(|f| f.bytes.len()).sum::<usize>();
     let show_progress = !args.output.quiet && !args.output.json;
     let (applied, mut timings) = with_progress(total_bytes, show_progress, |on_stage| {
         Ok(apply_to(&place, &request, on_stage)?)

@@ -27,7 +27,7 @@ use std::time::Instant;
 use tidemark_core::pipeline::Options;
 use tidemark_core::{DmsName, InputFile};
 use tidemark_delta::meta::{SourceObject, TableMeta};
-use tidemark_delta::run::{DEFAULT_BUCKETS, Plan, Planned, Request};
+use tidemark_delta::run::{DEFAULT_BUCKETS, Part, Plan, Planned, Request};
 use tidemark_delta::store::bare_etag;
 use tidemark_delta::{DeltaError, Objects, Place};
 
@@ -232,6 +232,14 @@ fn object_of(source: &SourceObject) -> Option<ObjectRef> {
     })
 }
 
+/// A read's error as the Delta run carries it: its own, or the reason in words.
+fn into_delta(error: EdgeError) -> DeltaError {
+    match error {
+        EdgeError::Delta(error) => error,
+        other => DeltaError::Input(other.to_string()),
+    }
+}
+
 /// Brings the Delta tables up to date with one object event.
 pub fn handle(
     config: &Config,
@@ -316,7 +324,10 @@ fn handle_object(
             .collect();
         Ok(Plan::Run(Request {
             spec: &config.spec,
-            initial: load.iter().map(read).collect::<Result<_, _>>()?,
+            initial: load
+                .into_iter()
+                .map(|o| Part::new(o.name(), move || read(&o).map_err(into_delta)))
+                .collect(),
             changes: changes.iter().map(read).collect::<Result<_, _>>()?,
             options: &options,
             buckets: target.buckets,

@@ -107,11 +107,7 @@ pub fn snapshot(path: &Path, reading: Reading) -> Result<SnapshotInputs, InputEr
             });
         }
     }
-    let parts: Vec<PathBuf> = list_data_files(path)?
-        .into_iter()
-        .filter(|p| NamedAs::of(&p.to_string_lossy()) == NamedAs::LoadPart)
-        .collect();
-    let parts = once_each(parts);
+    let parts = load_parts_in(path)?;
     if parts.is_empty() {
         return Err(InputError::NoSnapshot {
             path: path.display().to_string(),
@@ -124,6 +120,38 @@ pub fn snapshot(path: &Path, reading: Reading) -> Result<SnapshotInputs, InputEr
             .collect::<Result<_, _>>()?,
         ..Default::default()
     })
+}
+
+/// The full-load parts `--snapshot` names, not read, when it names a folder of them (not an
+/// earlier run's output, not a file): what a Delta table is created from a part at a time.
+pub fn load_part_paths(path: &Path) -> Result<Option<Vec<PathBuf>>, InputError> {
+    if !path.is_dir() {
+        return Ok(None);
+    }
+    let is_run = crate::io::outputs::current_run(path)
+        .map_err(|source| InputError::Read {
+            path: path.display().to_string(),
+            source,
+        })?
+        .is_some()
+        || [OutputFormat::Parquet, OutputFormat::Csv]
+            .map(|f| path.join(OutputFile::Snapshot.file_name(f)))
+            .iter()
+            .any(|p| p.is_file());
+    if is_run {
+        return Ok(None);
+    }
+    let parts = load_parts_in(path)?;
+    Ok((!parts.is_empty()).then_some(parts))
+}
+
+/// The DMS full-load parts below `dir`, each once.
+fn load_parts_in(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
+    let parts: Vec<PathBuf> = list_data_files(dir)?
+        .into_iter()
+        .filter(|p| NamedAs::of(&p.to_string_lossy()) == NamedAs::LoadPart)
+        .collect();
+    Ok(once_each(parts))
 }
 
 /// What `--snapshot` names: the snapshot's files, and what an earlier run kept beside them.
