@@ -10,6 +10,7 @@
 //! - [`history`]: every version of every key (SCD type 2), when the spec asks for it;
 //! - [`features`]: per-group lookup, dense rank, windowed rate and size;
 //! - [`encode`]: the results as Parquet or CSV;
+//! - [`review`]: search, filters, sorts and facets over a result table, for the faces;
 //! - [`bucket`]: which part of a table a key or a feature group lives in, for faces that work
 //!   on a table a part at a time (Delta tables, Spark executors).
 //!
@@ -32,6 +33,7 @@ mod keys;
 mod par;
 pub mod pipeline;
 pub mod report;
+pub mod review;
 pub mod snapshot_diff;
 pub mod spec;
 pub mod splice;
