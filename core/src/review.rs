@@ -4,8 +4,8 @@
 //!
 //! One place for each rule, shared by every face (the desktop app, the browser module): the
 //! faces hold a [`RowQuery`] in their state and show the row indices it gives. Filters become
-//! boolean masks (Arrow's comparison kernels where the column's type decides, a pass over the
-//! values where text does), and the masks are and-ed.
+//! boolean masks, and-ed: equality and ranges compare values in Arrow's row format (the order a
+//! sort gives, for every type), text filters make one pass over the values cast to text.
 //!
 //! ```
 //! use tidemark_core::review::{Filter, Rows, select};
@@ -22,8 +22,7 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, RecordBatch, Scalar, StringArray, UInt8Array, UInt32Array,
-    UInt64Array,
+    Array, ArrayRef, BooleanArray, RecordBatch, StringArray, UInt8Array, UInt32Array, UInt64Array,
 };
 use arrow_buffer::BooleanBuffer;
 use arrow_row::{RowConverter, SortField};
@@ -408,45 +407,34 @@ fn mask(rows: Rows, filter: &Filter) -> Result<BooleanBuffer> {
         }
         Filter::Equals { column, value } => {
             let values = column_values(rows, column)?;
-            let scalar = typed_value(&values, &column.name, value.trim())?;
-            compare(
-                &column.name,
-                arrow_ord::cmp::eq(&values, &Scalar::new(scalar)),
-            )
+            let value = typed_value(&values, &column.name, value.trim())?;
+            let ordered = Ordered::of(&values, &column.name)?;
+            let value = ordered.bound(&value)?;
+            Ok(ordered.mask(|row| row == value.row(0)))
         }
         Filter::Range { column, min, max } => {
             let values = column_values(rows, column)?;
-            let mut selected = BooleanBuffer::new_set(n);
-            let bound = bound_text;
-            if let Some(min) = bound(min) {
-                let min = typed_value(&values, &column.name, min)?;
-                let above = compare(
-                    &column.name,
-                    arrow_ord::cmp::gt_eq(&values, &Scalar::new(min)),
-                )?;
-                selected = &selected & &above;
-            }
-            if let Some(max) = bound(max) {
-                let below = match day_after(values.data_type(), max) {
-                    // The whole of the day a date names.
-                    Some(next) => {
-                        let next = typed_value(&values, &column.name, &next)?;
-                        compare(
-                            &column.name,
-                            arrow_ord::cmp::lt(&values, &Scalar::new(next)),
-                        )?
-                    }
-                    None => {
-                        let max = typed_value(&values, &column.name, max)?;
-                        compare(
-                            &column.name,
-                            arrow_ord::cmp::lt_eq(&values, &Scalar::new(max)),
-                        )?
-                    }
-                };
-                selected = &selected & &below;
-            }
-            Ok(selected)
+            let min = bound_text(min)
+                .map(|min| typed_value(&values, &column.name, min))
+                .transpose()?;
+            // A date as the upper end of a timestamp range: before the next day.
+            let (max, inclusive) = match bound_text(max) {
+                None => (None, true),
+                Some(max) => match day_after(values.data_type(), max) {
+                    Some(next) => (Some(typed_value(&values, &column.name, &next)?), false),
+                    None => (Some(typed_value(&values, &column.name, max)?), true),
+                },
+            };
+            let ordered = Ordered::of(&values, &column.name)?;
+            let min = min.map(|m| ordered.bound(&m)).transpose()?;
+            let max = max.map(|m| ordered.bound(&m)).transpose()?;
+            Ok(ordered.mask(|row| {
+                min.as_ref().is_none_or(|min| row >= min.row(0))
+                    && max.as_ref().is_none_or(|max| {
+                        let bound = max.row(0);
+                        if inclusive { row <= bound } else { row < bound }
+                    })
+            }))
         }
         Filter::Kind { kind } => {
             let diff = diff_only(rows, "a kind of change")?;
@@ -482,19 +470,50 @@ fn bound_text(text: &Option<String>) -> Option<&str> {
     text.as_deref().map(str::trim).filter(|t| !t.is_empty())
 }
 
-/// Where a kernel's result is null (a null value), the row is not selected.
-fn compare(column: &str, result: Result<BooleanArray, ArrowError>) -> Result<BooleanBuffer> {
-    let result = result.map_err(|e| QueryError::Unsupported {
-        column: column.to_string(),
-        reason: e.to_string(),
-    })?;
-    Ok(definite(&result))
+/// A column's values in Arrow's row format, which orders every type the way a sort does: one
+/// comparison rule for equality and ranges of any type (and one the browser module already
+/// carries for sorting, rather than a comparison kernel per type).
+struct Ordered<'a> {
+    column: &'a str,
+    converter: RowConverter,
+    rows: arrow_row::Rows,
+    nulls: Option<arrow_buffer::NullBuffer>,
 }
 
-fn definite(mask: &BooleanArray) -> BooleanBuffer {
-    match mask.nulls() {
-        Some(nulls) => mask.values() & nulls.inner(),
-        None => mask.values().clone(),
+impl<'a> Ordered<'a> {
+    fn of(values: &ArrayRef, column: &'a str) -> Result<Ordered<'a>> {
+        let unsupported = |e: ArrowError| QueryError::Unsupported {
+            column: column.to_string(),
+            reason: e.to_string(),
+        };
+        let converter = RowConverter::new(vec![SortField::new(values.data_type().clone())])
+            .map_err(unsupported)?;
+        let rows = converter
+            .convert_columns(std::slice::from_ref(values))
+            .map_err(unsupported)?;
+        Ok(Ordered {
+            column,
+            converter,
+            rows,
+            nulls: values.logical_nulls(),
+        })
+    }
+
+    /// A one-value array of the column's type (a bound) in the same row format.
+    fn bound(&self, value: &ArrayRef) -> Result<arrow_row::Rows> {
+        self.converter
+            .convert_columns(std::slice::from_ref(value))
+            .map_err(|e| QueryError::Unsupported {
+                column: self.column.to_string(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// The rows whose value passes `test`; a null value never does.
+    fn mask(&self, test: impl Fn(arrow_row::Row<'_>) -> bool) -> BooleanBuffer {
+        BooleanBuffer::collect_bool(self.rows.num_rows(), |i| {
+            self.nulls.as_ref().is_none_or(|n| n.is_valid(i)) && test(self.rows.row(i))
+        })
     }
 }
 
