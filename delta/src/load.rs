@@ -1,5 +1,7 @@
-//! The first run of a table, a part of the full load at a time: memory follows the largest
-//! part (DMS cuts a full load into parts, `MaxFileSize`, 1 GB by default), not the table.
+//! The first run of a table. A full load in several parts is read a part at a time: memory
+//! follows the largest part (DMS cuts a full load into parts, `MaxFileSize`, 1 GB by default),
+//! not the table. (A single file is in memory whole anyway: it goes through the core in one
+//! pass, faster.)
 //!
 //! 1. The change files are decoded first (they are small) and say which key buckets their
 //!    keys fall in.
@@ -24,7 +26,7 @@ use tidemark_core::decode::{decode_changes, decode_snapshot, read_parquet, table
 use tidemark_core::features::AsOf;
 use tidemark_core::features::AsOfSource;
 use tidemark_core::files::{sort_by_apply_order, sort_for_apply};
-use tidemark_core::pipeline::{self, Decoded, Stage, infer_as_of};
+use tidemark_core::pipeline::{self, Decoded, Inputs, Stage, infer_as_of};
 use tidemark_core::report::{FeatureSummary, SnapshotSummary};
 use tidemark_core::spec::FeatureSpec;
 use tidemark_core::{InputFile, Snapshot, encode};
@@ -39,9 +41,73 @@ use crate::run::{
 use crate::store::Place;
 use crate::table::{Committed, DeltaTable};
 
-/// Creates the table from `request` (see the module). `None` if another writer created it
-/// first.
+/// Creates the table from `request`: with a full load in several parts, a part at a time (see
+/// the module); else in one pass of the core. `None` if another writer created it first.
 pub(crate) fn create(
+    place: &Place,
+    table: &DeltaTable,
+    request: &Request,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Option<Applied>, DeltaError> {
+    match request.initial.len() {
+        // One file is in memory whole whatever is done: the spill would only cost time.
+        0 | 1 => create_whole(table, request, progress),
+        _ => create_in_parts(place, table, request, progress),
+    }
+}
+
+/// The first run in one pass of the core, every bucket written.
+fn create_whole(
+    table: &DeltaTable,
+    request: &Request,
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Option<Applied>, DeltaError> {
+    let inputs = Inputs {
+        snapshot: request
+            .initial
+            .iter()
+            .map(Part::read)
+            .collect::<Result<_, _>>()?,
+        changes: request.changes.clone(),
+        ..Default::default()
+    };
+    let output = pipeline::run(request.spec, inputs, request.options, progress)?;
+    let mut meta = TableMeta::new(request.buckets, request.spec.table.key.clone());
+    meta.as_of = output.report.features.as_ref().map(|f| f.as_of);
+    let mut fields: Vec<Field> = output
+        .table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new(BUCKET_COLUMN, DataType::Int32, false));
+    let mut txn = table.create(&Schema::new(fields), Some(BUCKET_COLUMN))?;
+    let all: Vec<u32> = (0..request.buckets).collect();
+    for (bucket, rows) in by_bucket(&output.table, &meta, &all)? {
+        table.stage_add(&mut txn, rows, Some((BUCKET_COLUMN, bucket)))?;
+    }
+    write_state(table, &output, &mut meta, &all)?;
+    record_whole_run(&mut meta, request);
+    let txn = txn.with_domain_metadata(DOMAIN.to_string(), meta_json(&meta));
+    Ok(match table.commit(txn)? {
+        Committed::Version(version) => Some(Applied {
+            output,
+            table_version: version,
+            created: true,
+            base_version: None,
+            buckets: request.buckets,
+            buckets_touched: request.buckets as usize,
+            attempts: 0,
+            rebuilt: false,
+            enriched_written: false,
+        }),
+        Committed::Conflict(_) => None,
+    })
+}
+
+/// The first run a full-load part at a time (see the module).
+fn create_in_parts(
     place: &Place,
     table: &DeltaTable,
     request: &Request,
