@@ -196,19 +196,13 @@ fn apply_bucket(
         strict,
         ..Default::default()
     };
-    let decoded = pipeline::decode_with_tables(
-        &spec,
-        Inputs::default(),
-        tables,
-        &options,
-        &mut |_| {},
-    )?;
+    let decoded =
+        pipeline::decode_with_tables(&spec, Inputs::default(), tables, &options, &mut |_| {})?;
     let applied: Vec<ChangeBatch> = decoded.changes.clone();
     let output = pipeline::run_decoded(&spec, decoded, &options, &mut |_| {})?;
     let as_of = match date_column {
         Some(date) => {
-            match pipeline::infer_as_of(output.newest_timestamp, &applied, &output.table, &date)
-            {
+            match pipeline::infer_as_of(output.newest_timestamp, &applied, &output.table, &date) {
                 Ok(as_of) => Some(as_of),
                 Err(e) if *e.kind() == ErrorKind::AsOfUnknown => None,
                 Err(e) => return Err(e),
@@ -219,7 +213,11 @@ fn apply_bucket(
     let table = for_spark(&output.table)?;
     let diff = for_spark(&output.diff.rows)?;
     let as_of = as_of_row(as_of.as_ref(), output.report.apply.changes);
-    union(&[("table", TABLE_PREFIX, &table), ("diff", DIFF_PREFIX, &diff), ("as_of", "", &as_of)])
+    union(&[
+        ("table", TABLE_PREFIX, &table),
+        ("diff", DIFF_PREFIX, &diff),
+        ("as_of", "", &as_of),
+    ])
 }
 
 /// The change rows of a bucket as one table per file, each row with its number in the file.
@@ -336,13 +334,13 @@ fn source_of(source: &str, detail: String) -> PyResult<AsOfSource> {
 fn union(parts: &[(&str, &str, &RecordBatch)]) -> Result<RecordBatch> {
     let mut fields = vec![Field::new(PART_COLUMN, DataType::Utf8, false)];
     for (_, prefix, batch) in parts {
-        fields.extend(batch.schema().fields().iter().map(|f| {
-            Field::new(
-                format!("{prefix}{}", f.name()),
-                f.data_type().clone(),
-                true,
-            )
-        }));
+        fields.extend(
+            batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| Field::new(format!("{prefix}{}", f.name()), f.data_type().clone(), true)),
+        );
     }
     let schema = Arc::new(Schema::new(fields));
     let batches = parts
@@ -385,7 +383,10 @@ fn for_spark(batch: &RecordBatch) -> Result<RecordBatch> {
         .zip(&fields)
         .map(|(c, f)| arrow_cast::cast(c, f.data_type()))
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 /// `batch` with a bucket column appended.
@@ -400,7 +401,10 @@ fn appended(batch: &RecordBatch, name: &str, buckets: Vec<u32>) -> Result<Record
     fields.push(Field::new(name, DataType::Int32, false));
     let mut columns = batch.columns().to_vec();
     columns.push(Arc::new(buckets));
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 /// `batch` without the columns named (those it has).
@@ -511,7 +515,11 @@ mod tests {
             ),
             (
                 FILE_COLUMN,
-                Arc::new(StringArray::from(vec!["b.parquet", "a.parquet", "b.parquet"])),
+                Arc::new(StringArray::from(vec![
+                    "b.parquet",
+                    "a.parquet",
+                    "b.parquet",
+                ])),
             ),
             (ROW_COLUMN, Arc::new(Int64Array::from(vec![9, 1, 4]))),
         ])
@@ -520,6 +528,10 @@ mod tests {
         let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["a.parquet", "b.parquet"]);
         assert_eq!(tables[1].row_numbers.as_deref(), Some(&[9, 4][..]));
-        assert_eq!(tables[1].rows.num_columns(), 1, "file and row columns dropped");
+        assert_eq!(
+            tables[1].rows.num_columns(),
+            1,
+            "file and row columns dropped"
+        );
     }
 }
