@@ -227,7 +227,10 @@ pub fn decode_with_tables(
         }
         false => {
             let snapshot = decode_snapshot_tables(spec, &schema, &tables.snapshot)?;
-            (snapshot, tables.snapshot.into_iter().map(|t| t.name).collect())
+            (
+                snapshot,
+                tables.snapshot.into_iter().map(|t| t.name).collect(),
+            )
         }
     };
 

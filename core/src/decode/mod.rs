@@ -308,7 +308,11 @@ fn decode_table(
     .map_err(|e| Error::at(here(), e.into()))?;
     let rows = arrow_select::take::take_record_batch(&table.rows, &order)
         .map_err(|e| Error::at(here(), e.into()))?;
-    let numbers: Vec<u64> = order.values().iter().map(|&i| numbers[i as usize]).collect();
+    let numbers: Vec<u64> = order
+        .values()
+        .iter()
+        .map(|&i| numbers[i as usize])
+        .collect();
     let mut decoded = parquet::decode_arrow(spec, schema, &table.name, &rows, role)
         .map_err(|e| at_file_row(e, &numbers))?;
     decoded.row_numbers = Some(numbers);
