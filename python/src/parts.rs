@@ -23,7 +23,7 @@ use arrow_array::{
     new_null_array,
 };
 use arrow_pyarrow::{PyArrowType, Table};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Schema};
 use chrono::{NaiveDate, NaiveDateTime};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -31,7 +31,9 @@ use tidemark_core::decode::InputTable;
 use tidemark_core::features::lookup::Lookup;
 use tidemark_core::features::{AsOf, AsOfSource};
 use tidemark_core::pipeline::{self, Inputs, Options, PartAsOf, Tables};
-use tidemark_core::{ChangeBatch, Error, ErrorKind, InputFile, Result, TableSpec, bucket, encode};
+use tidemark_core::{
+    ChangeBatch, Error, ErrorKind, InputFile, Op, Result, TableSpec, bucket, encode,
+};
 
 use crate::arrow::{Named, one_batch};
 use crate::errors::OrRaise;
@@ -150,13 +152,14 @@ pub fn enrich_part(
         .or_raise()
 }
 
-/// The run's `as_of` from the `as_of` rows of every bucket ([`apply_part`]): each row's
-/// `(date, source, detail, changes)`. Returns the date and where it came from, as the report
-/// says it.
+/// A bucket's `as_of` row as Spark collects it: what its changes date themselves by (date,
+/// source, detail: none when they do not) and how many changes it applied.
+type AsOfRow = (Option<NaiveDate>, Option<String>, Option<String>, i64);
+
+/// The run's `as_of` from the `as_of` rows of every bucket ([`apply_part`]). Returns the date
+/// and where it came from, as the report says it.
 #[pyfunction]
-pub fn as_of_of_parts(
-    parts: Vec<(Option<NaiveDate>, Option<String>, Option<String>, i64)>,
-) -> PyResult<(NaiveDate, String)> {
+pub fn as_of_of_parts(parts: Vec<AsOfRow>) -> PyResult<(NaiveDate, String)> {
     let parts = parts
         .into_iter()
         .map(|(date, source, detail, changes)| {
@@ -198,6 +201,17 @@ fn apply_bucket(
     };
     let decoded =
         pipeline::decode_with_tables(&spec, Inputs::default(), tables, &options, &mut |_| {})?;
+    // A truncate empties every bucket at its place in the order: one bucket cannot apply it.
+    if let Some(changes) = decoded
+        .changes
+        .iter()
+        .find(|c| c.ops.contains(&Op::Truncate))
+    {
+        return Err(Error::at(
+            tidemark_core::Location::file(&changes.file),
+            ErrorKind::Invalid("a truncate cannot be applied a bucket of keys at a time".into()),
+        ));
+    }
     let applied: Vec<ChangeBatch> = decoded.changes.clone();
     let output = pipeline::run_decoded(&spec, decoded, &options, &mut |_| {})?;
     let as_of = match date_column {
@@ -272,13 +286,9 @@ fn enrich_group_bucket(
     let features = features_of(spec)?;
     // Read as a snapshot is, so that every column has the table's type whatever Spark made
     // of it.
-    let schema = tidemark_core::decode::table_schema_of_tables(spec, &[])
-        .or_else(|_| Ok::<SchemaRef, Error>(rows.schema()))?;
-    let table = tidemark_core::decode::decode_snapshot_tables(
-        spec,
-        &schema,
-        &[InputTable::new("table", rows)],
-    )?;
+    let tables = [InputTable::new("table", rows)];
+    let schema = tidemark_core::decode::table_schema_of_tables(spec, &tables)?;
+    let table = tidemark_core::decode::decode_snapshot_tables(spec, &schema, &tables)?;
     let as_of = AsOf {
         date: as_of,
         source: AsOfSource::Given,

@@ -156,3 +156,14 @@ def test_spark_gives_the_cli_output_files(spark, tmp_path, seed):
         pq.read_table(out / "enriched.parquet"),
         report["features"]["as_of"],
     )
+
+
+def test_a_spec_whose_updates_move_rows_between_keys_is_refused(spark):
+    # An update that changes its key moves the row to another key's bucket: not supported.
+    import json
+
+    spec = json.loads(tidemark.spec("users").to_json())
+    spec["cdc"]["before_image"] = {"prefix": "BI_"}
+    empty = spark.createDataFrame([], "user_id long")
+    with pytest.raises(ValueError, match="before-images"):
+        tidemark.spark.apply(spark, empty, empty, spec=spec)

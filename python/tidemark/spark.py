@@ -36,6 +36,7 @@ truncates.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Union
@@ -111,6 +112,9 @@ def apply(
     them when written.
     """
     the_spec = tidemark.spec(spec)
+    if json.loads(the_spec.to_json())["cdc"].get("before_image"):
+        # An update that changes a key moves its row to another key, maybe another bucket.
+        raise ValueError("before-images of key columns (rows moving between keys) are not supported on Spark yet")
     if FILE_COLUMN not in changes.columns or ROW_COLUMN not in changes.columns:
         raise ValueError(
             f"change rows need `{FILE_COLUMN}` and `{ROW_COLUMN}`: read them with "
