@@ -101,6 +101,8 @@ def test_a_given_as_of_and_window_reach_every_executor(spark, tmp_path):
     )
     assert result.as_of_source == "given"
     assert_same_run(result, local.table, local.diff, local.enriched, "2021-09-01")
+    result.unpersist()
+    assert not result.applied.is_cached
 
 
 def test_an_error_on_an_executor_names_the_file_row_and_column(spark, tmp_path):
