@@ -65,3 +65,7 @@ TIDEMARK_WORKSPACE_TESTED=1 ./scripts/test-desktop.sh
 
 step "browser module and page: Node tests and headless Chromium (scripts/test-web.sh)"
 TIDEMARK_WORKSPACE_TESTED=1 ./scripts/test-web.sh
+
+step "Python package and Spark: the wheel in a fresh environment, pytest, Spark on local[2] (scripts/test-python.sh)"
+# The Spark results are also compared with the output files of the program built above.
+TIDEMARK_CLI="$CARGO_TARGET_DIR/debug/tidemark" ./scripts/test-python.sh

@@ -98,7 +98,10 @@ fn outputs<'py>(py: Python<'py>, output: &Output) -> PyResult<Bound<'py, PyDict>
     let history = output.history.as_ref();
     dict.set_item("history", optional(history.map(|h| &h.versions))?)?;
     dict.set_item("change_log", optional(history.map(|h| &h.log.rows))?)?;
-    dict.set_item("state", optional(output.versions.as_ref().map(|v| &v.rows))?)?;
+    dict.set_item(
+        "state",
+        optional(output.versions.as_ref().map(|v| &v.rows))?,
+    )?;
     let report = serde_json::to_string(&output.report).expect("a report serialises");
     dict.set_item("report", report)?;
     Ok(dict)
@@ -156,7 +159,11 @@ fn decode_file(spec: &TableSpec, file: InputFile, changes: bool) -> Result<Recor
 /// A decoded change file as one table: what orders each change first, then its row.
 fn change_rows(batch: ChangeBatch) -> Result<RecordBatch> {
     let len = batch.len();
-    let mut fields = vec![Field::new("_tidemark_op", arrow_schema::DataType::Utf8, false)];
+    let mut fields = vec![Field::new(
+        "_tidemark_op",
+        arrow_schema::DataType::Utf8,
+        false,
+    )];
     let ops: StringArray = batch
         .ops
         .iter()
@@ -180,14 +187,32 @@ fn change_rows(batch: ChangeBatch) -> Result<RecordBatch> {
         ));
         columns.push(values);
     }
-    fields.extend(batch.rows.schema().fields().iter().map(|f| f.as_ref().clone()));
+    fields.extend(
+        batch
+            .rows
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone()),
+    );
     columns.extend(batch.rows.columns().iter().cloned());
-    fields.push(Field::new("_tidemark_file", arrow_schema::DataType::Utf8, false));
+    fields.push(Field::new(
+        "_tidemark_file",
+        arrow_schema::DataType::Utf8,
+        false,
+    ));
     columns.push(Arc::new(StringArray::from(vec![batch.file.as_str(); len])));
     // Signed, as Spark has no unsigned integers: the rows can go to `tidemark.spark` as they are.
-    fields.push(Field::new("_tidemark_row", arrow_schema::DataType::Int64, false));
+    fields.push(Field::new(
+        "_tidemark_row",
+        arrow_schema::DataType::Int64,
+        false,
+    ));
     columns.push(Arc::new(Int64Array::from_iter_values(
         (0..len).map(|i| batch.row_number(i) as i64),
     )));
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }

@@ -23,7 +23,7 @@ use arrow_array::{
     new_null_array,
 };
 use arrow_pyarrow::{PyArrowType, Table};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Schema};
 use chrono::{NaiveDate, NaiveDateTime};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -31,7 +31,9 @@ use tidemark_core::decode::InputTable;
 use tidemark_core::features::lookup::Lookup;
 use tidemark_core::features::{AsOf, AsOfSource};
 use tidemark_core::pipeline::{self, Inputs, Options, PartAsOf, Tables};
-use tidemark_core::{ChangeBatch, Error, ErrorKind, InputFile, Result, TableSpec, bucket, encode};
+use tidemark_core::{
+    ChangeBatch, Error, ErrorKind, InputFile, Op, Result, TableSpec, bucket, encode,
+};
 
 use crate::arrow::{Named, one_batch};
 use crate::errors::OrRaise;
@@ -150,13 +152,14 @@ pub fn enrich_part(
         .or_raise()
 }
 
-/// The run's `as_of` from the `as_of` rows of every bucket ([`apply_part`]): each row's
-/// `(date, source, detail, changes)`. Returns the date and where it came from, as the report
-/// says it.
+/// A bucket's `as_of` row as Spark collects it: what its changes date themselves by (date,
+/// source, detail: none when they do not) and how many changes it applied.
+type AsOfRow = (Option<NaiveDate>, Option<String>, Option<String>, i64);
+
+/// The run's `as_of` from the `as_of` rows of every bucket ([`apply_part`]). Returns the date
+/// and where it came from, as the report says it.
 #[pyfunction]
-pub fn as_of_of_parts(
-    parts: Vec<(Option<NaiveDate>, Option<String>, Option<String>, i64)>,
-) -> PyResult<(NaiveDate, String)> {
+pub fn as_of_of_parts(parts: Vec<AsOfRow>) -> PyResult<(NaiveDate, String)> {
     let parts = parts
         .into_iter()
         .map(|(date, source, detail, changes)| {
@@ -196,19 +199,24 @@ fn apply_bucket(
         strict,
         ..Default::default()
     };
-    let decoded = pipeline::decode_with_tables(
-        &spec,
-        Inputs::default(),
-        tables,
-        &options,
-        &mut |_| {},
-    )?;
+    let decoded =
+        pipeline::decode_with_tables(&spec, Inputs::default(), tables, &options, &mut |_| {})?;
+    // A truncate empties every bucket at its place in the order: one bucket cannot apply it.
+    if let Some(changes) = decoded
+        .changes
+        .iter()
+        .find(|c| c.ops.contains(&Op::Truncate))
+    {
+        return Err(Error::at(
+            tidemark_core::Location::file(&changes.file),
+            ErrorKind::Invalid("a truncate cannot be applied a bucket of keys at a time".into()),
+        ));
+    }
     let applied: Vec<ChangeBatch> = decoded.changes.clone();
     let output = pipeline::run_decoded(&spec, decoded, &options, &mut |_| {})?;
     let as_of = match date_column {
         Some(date) => {
-            match pipeline::infer_as_of(output.newest_timestamp, &applied, &output.table, &date)
-            {
+            match pipeline::infer_as_of(output.newest_timestamp, &applied, &output.table, &date) {
                 Ok(as_of) => Some(as_of),
                 Err(e) if *e.kind() == ErrorKind::AsOfUnknown => None,
                 Err(e) => return Err(e),
@@ -219,7 +227,11 @@ fn apply_bucket(
     let table = for_spark(&output.table)?;
     let diff = for_spark(&output.diff.rows)?;
     let as_of = as_of_row(as_of.as_ref(), output.report.apply.changes);
-    union(&[("table", TABLE_PREFIX, &table), ("diff", DIFF_PREFIX, &diff), ("as_of", "", &as_of)])
+    union(&[
+        ("table", TABLE_PREFIX, &table),
+        ("diff", DIFF_PREFIX, &diff),
+        ("as_of", "", &as_of),
+    ])
 }
 
 /// The change rows of a bucket as one table per file, each row with its number in the file.
@@ -274,13 +286,9 @@ fn enrich_group_bucket(
     let features = features_of(spec)?;
     // Read as a snapshot is, so that every column has the table's type whatever Spark made
     // of it.
-    let schema = tidemark_core::decode::table_schema_of_tables(spec, &[])
-        .or_else(|_| Ok::<SchemaRef, Error>(rows.schema()))?;
-    let table = tidemark_core::decode::decode_snapshot_tables(
-        spec,
-        &schema,
-        &[InputTable::new("table", rows)],
-    )?;
+    let tables = [InputTable::new("table", rows)];
+    let schema = tidemark_core::decode::table_schema_of_tables(spec, &tables)?;
+    let table = tidemark_core::decode::decode_snapshot_tables(spec, &schema, &tables)?;
     let as_of = AsOf {
         date: as_of,
         source: AsOfSource::Given,
@@ -336,13 +344,13 @@ fn source_of(source: &str, detail: String) -> PyResult<AsOfSource> {
 fn union(parts: &[(&str, &str, &RecordBatch)]) -> Result<RecordBatch> {
     let mut fields = vec![Field::new(PART_COLUMN, DataType::Utf8, false)];
     for (_, prefix, batch) in parts {
-        fields.extend(batch.schema().fields().iter().map(|f| {
-            Field::new(
-                format!("{prefix}{}", f.name()),
-                f.data_type().clone(),
-                true,
-            )
-        }));
+        fields.extend(
+            batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| Field::new(format!("{prefix}{}", f.name()), f.data_type().clone(), true)),
+        );
     }
     let schema = Arc::new(Schema::new(fields));
     let batches = parts
@@ -385,7 +393,10 @@ fn for_spark(batch: &RecordBatch) -> Result<RecordBatch> {
         .zip(&fields)
         .map(|(c, f)| arrow_cast::cast(c, f.data_type()))
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 /// `batch` with a bucket column appended.
@@ -400,7 +411,10 @@ fn appended(batch: &RecordBatch, name: &str, buckets: Vec<u32>) -> Result<Record
     fields.push(Field::new(name, DataType::Int32, false));
     let mut columns = batch.columns().to_vec();
     columns.push(Arc::new(buckets));
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 /// `batch` without the columns named (those it has).
@@ -511,7 +525,11 @@ mod tests {
             ),
             (
                 FILE_COLUMN,
-                Arc::new(StringArray::from(vec!["b.parquet", "a.parquet", "b.parquet"])),
+                Arc::new(StringArray::from(vec![
+                    "b.parquet",
+                    "a.parquet",
+                    "b.parquet",
+                ])),
             ),
             (ROW_COLUMN, Arc::new(Int64Array::from(vec![9, 1, 4]))),
         ])
@@ -520,6 +538,10 @@ mod tests {
         let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["a.parquet", "b.parquet"]);
         assert_eq!(tables[1].row_numbers.as_deref(), Some(&[9, 4][..]));
-        assert_eq!(tables[1].rows.num_columns(), 1, "file and row columns dropped");
+        assert_eq!(
+            tables[1].rows.num_columns(),
+            1,
+            "file and row columns dropped"
+        );
     }
 }

@@ -187,3 +187,14 @@ def test_decode_gives_change_rows_with_their_operation_and_place(seed):
     assert rows["_tidemark_op"].to_pylist() == ["U", "I", "I", "I", "U", "U"][: rows.num_rows]
     assert rows["_tidemark_row"].to_pylist() == list(range(1, rows.num_rows + 1))
     assert set(rows["_tidemark_file"].to_pylist()) == {str(seed / CHANGE_FILES[0])}
+
+
+def test_a_folder_of_full_load_parts_is_the_snapshot(seed, tmp_path):
+    lines = (seed / "LOAD00000001.csv").read_text().splitlines(keepends=True)
+    parts = tmp_path / "load"
+    parts.mkdir()
+    (parts / "LOAD00000001.csv").write_text("".join(lines[:50]))
+    (parts / "LOAD00000002.csv").write_text("".join(lines[50:]))
+    from_parts = tidemark.apply(parts, [seed / f for f in CHANGE_FILES])
+    assert from_parts.table.equals(seed_run(seed).table)
+    assert from_parts.report["snapshot"]["files"] == [str(parts / "LOAD00000001.csv"), str(parts / "LOAD00000002.csv")]

@@ -101,6 +101,8 @@ def test_a_given_as_of_and_window_reach_every_executor(spark, tmp_path):
     )
     assert result.as_of_source == "given"
     assert_same_run(result, local.table, local.diff, local.enriched, "2021-09-01")
+    result.unpersist()
+    assert not result.applied.is_cached
 
 
 def test_an_error_on_an_executor_names_the_file_row_and_column(spark, tmp_path):
@@ -156,3 +158,14 @@ def test_spark_gives_the_cli_output_files(spark, tmp_path, seed):
         pq.read_table(out / "enriched.parquet"),
         report["features"]["as_of"],
     )
+
+
+def test_a_spec_whose_updates_move_rows_between_keys_is_refused(spark):
+    # An update that changes its key moves the row to another key's bucket: not supported.
+    import json
+
+    spec = json.loads(tidemark.spec("users").to_json())
+    spec["cdc"]["before_image"] = {"prefix": "BI_"}
+    empty = spark.createDataFrame([], "user_id long")
+    with pytest.raises(ValueError, match="before-images"):
+        tidemark.spark.apply(spark, empty, empty, spec=spec)

@@ -111,8 +111,8 @@ def apply(
 ) -> Result:
     """Applies change files to a snapshot and computes the features: the CLI's ``apply``.
 
-    ``snapshot``: a table, a file (Parquet, a DMS full load CSV), a list of full-load parts, or
-    ``None`` (a DMS task without a full load). ``changes``: a dict of name to table or file,
+    ``snapshot``: a table, a file (Parquet, a DMS full load CSV), a folder or a list of a full
+    load's parts, or ``None`` (a DMS task without a full load). ``changes``: a dict of name to table or file,
     or a list of files, folders (walked for data files) and ``(name, table or bytes)`` pairs;
     they apply in the order of their names, whatever the order given. ``state`` and
     ``change_log``: what an earlier run returned (``Result.state``) or wrote. Raises
@@ -157,8 +157,11 @@ def decode(
 
 
 def _snapshot_inputs(snapshot: Union[None, Input, Sequence[Input]]) -> list:
+    """The snapshot's parts: a folder holds a full load's parts (``LOAD00000001.csv``, ...)."""
     if snapshot is None:
         return []
+    if _is_path(snapshot) and Path(snapshot).is_dir():
+        return [_named(path, "snapshot") for path in _data_files(Path(snapshot))]
     if isinstance(snapshot, list):
         return [_named(part, "snapshot") for part in snapshot]
     return [_named(snapshot, "snapshot")]

@@ -36,7 +36,8 @@ truncates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Union
 
@@ -75,6 +76,13 @@ class SparkResult:
     as_of: Optional[date]
     #: Where ``as_of`` came from, as ``report.json`` says it.
     as_of_source: Optional[str]
+    #: The buckets' applied rows, which every output reads (cached).
+    applied: Optional["DataFrame"] = field(default=None, repr=False)
+
+    def unpersist(self) -> None:
+        """Frees the cached rows every output reads, once the outputs are written."""
+        if self.applied is not None:
+            self.applied.unpersist()
 
 
 def read_changes(spark: "SparkSession", *paths: str) -> "DataFrame":
@@ -107,10 +115,13 @@ def apply(
     sequence column if any, the table's columns) with ``_tidemark_file`` and
     ``_tidemark_row`` (:func:`read_changes` adds them). ``buckets``: how many parts the keys
     are cut into (by default four per core of the cluster). The other arguments are
-    ``tidemark.apply``'s. The data frames returned are computed once (persisted); unpersist
-    them when written.
+    ``tidemark.apply``'s. The buckets are applied once (cached) for all three outputs: call
+    ``result.unpersist()`` when they are written.
     """
     the_spec = tidemark.spec(spec)
+    if json.loads(the_spec.to_json())["cdc"].get("before_image"):
+        # An update that changes a key moves its row to another key, maybe another bucket.
+        raise ValueError("before-images of key columns (rows moving between keys) are not supported on Spark yet")
     if FILE_COLUMN not in changes.columns or ROW_COLUMN not in changes.columns:
         raise ValueError(
             f"change rows need `{FILE_COLUMN}` and `{ROW_COLUMN}`: read them with "
@@ -121,14 +132,14 @@ def apply(
     table = _part(parts, "table", "table__")
     diff = _part(parts, "diff", "diff__")
     if the_spec.group is None:
-        return SparkResult(table, diff, None, None, None)
+        return SparkResult(table, diff, None, None, None, parts)
     if as_of is None:
         as_of, source = _as_of(parts)
     else:
         source = "given"
     lookup_file = tidemark._file(lookup, "lookup") if lookup is not None else None
     enriched = _enriched(the_spec, table, as_of, window_days, lookup_file, buckets)
-    return SparkResult(table, diff, enriched, as_of, source)
+    return SparkResult(table, diff, enriched, as_of, source, parts)
 
 
 def _bucketed(spec: tidemark.Spec, rows: "DataFrame", buckets: int) -> "DataFrame":
