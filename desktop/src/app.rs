@@ -17,8 +17,11 @@ use crate::bench::Bench;
 use crate::dialogs::{DialogRequest, FileDialogs};
 use crate::export::{self, ExportTarget, Exported};
 use crate::jobs::Worker;
-use crate::review::{DiffFilter, DiffSort, DiffSortBy, Review, SortKey, Timeline, sort_order};
+use crate::review::{
+    ColumnFilter, DiffFilter, DiffSort, DiffSortBy, Review, SortKey, Timeline, sort_order,
+};
 use crate::session::{FileRole, Session, read_paths};
+use tidemark_core::review::{Facets, Filter};
 
 /// What the app opens first.
 #[derive(Debug, Clone)]
@@ -55,6 +58,13 @@ pub enum Action {
     Cancel,
     ShowView(View),
     FilterDiff(DiffFilter),
+    /// Add a facet's filter to the diff's (a source file, a changed column), or take it off
+    /// when it is on.
+    ToggleFacet(Filter),
+    /// Add the column filter being written (`TidemarkApp::column_filter`) to the diff's.
+    AddColumnFilter,
+    /// Take off one of the diff's column and facet filters, by its place.
+    RemoveFilter(usize),
     /// Show one key in the diff (from an anomaly's example).
     FindKey(String),
     /// Show the timeline of the key of a diff row (when the run kept history).
@@ -168,10 +178,20 @@ pub struct TidemarkApp {
     pub(crate) view: View,
     pub(crate) diff_filter: DiffFilter,
     pub(crate) key_query: String,
-    /// The diff rows for `diff_rows_for` (filter, query), recomputed only when those change.
+    /// Whether the key search matches the start of keys rather than whole keys.
+    pub(crate) key_prefix: bool,
+    /// The column filter being written in the filter bar, before it is added.
+    pub(crate) column_filter: ColumnFilter,
+    /// The diff's column and facet filters, besides its kind and key search.
+    pub(crate) filters: Vec<Filter>,
+    /// The diff rows for `diff_rows_for` (filters and sort), recomputed only when those change.
     pub(crate) diff_rows: Vec<u32>,
-    /// What `diff_rows` was computed for: the filter, the query and the diff sort applied.
-    diff_rows_for: Option<(DiffFilter, String, Option<DiffSort>)>,
+    /// The diff's facets for the filters of `diff_rows`.
+    pub(crate) facets: Option<Facets>,
+    /// Why the filters select nothing, when they cannot run (a value the column cannot hold).
+    pub(crate) query_error: Option<String>,
+    /// What `diff_rows` was computed for: the filters and the diff sort applied.
+    diff_rows_for: Option<(Vec<Filter>, Option<DiffSort>)>,
     /// The diff's sort as asked for; the rows follow it once its order is computed.
     pub(crate) diff_sort: Option<DiffSort>,
     /// Orders of every diff row per sort, computed off the UI thread, kept for the review.
@@ -215,7 +235,12 @@ impl TidemarkApp {
             view: View::Diff,
             diff_filter: DiffFilter::All,
             key_query: String::new(),
+            key_prefix: false,
+            column_filter: ColumnFilter::default(),
+            filters: Vec::new(),
             diff_rows: Vec::new(),
+            facets: None,
+            query_error: None,
             diff_rows_for: None,
             diff_sort: None,
             diff_orders: HashMap::new(),
@@ -544,8 +569,33 @@ impl TidemarkApp {
             Action::FindKey(key) => {
                 self.view = View::Diff;
                 self.diff_filter = DiffFilter::All;
+                self.filters.clear();
                 self.key_query = key;
+                self.key_prefix = false;
                 self.scroll_to = Some(0.0);
+            }
+            Action::ToggleFacet(filter) => {
+                match self.filters.iter().position(|f| *f == filter) {
+                    Some(at) => {
+                        self.filters.remove(at);
+                    }
+                    None => self.filters.push(filter),
+                }
+                self.scroll_to = Some(0.0);
+            }
+            Action::AddColumnFilter => {
+                if let Some(filter) = self.column_filter.to_filter() {
+                    if !self.filters.contains(&filter) {
+                        self.filters.push(filter);
+                    }
+                    self.column_filter.clear_values();
+                    self.scroll_to = Some(0.0);
+                }
+            }
+            Action::RemoveFilter(at) => {
+                if at < self.filters.len() {
+                    self.filters.remove(at);
+                }
             }
             Action::SortDiff(by) => {
                 let sort = next_diff_sort(self.diff_sort.as_ref(), by);
@@ -606,7 +656,7 @@ impl TidemarkApp {
         let (sort, order) = self
             .diff_rows_for
             .as_ref()
-            .and_then(|(_, _, shown)| shown.as_ref())
+            .and_then(|(_, shown)| shown.as_ref())
             .and_then(|shown| self.diff_orders.get_key_value(shown))?;
         Some((sort.clone(), Arc::clone(order)))
     }
@@ -656,19 +706,42 @@ impl TidemarkApp {
             .cloned()
     }
 
-    /// Brings the diff rows up to date with the filter and the search box.
+    /// Every filter of the diff view, as the core reads them: the kind, the key search, the
+    /// column and facet filters.
+    pub(crate) fn diff_filters(&self) -> Vec<Filter> {
+        let key = Filter::Key {
+            text: self.key_query.clone(),
+            prefix: self.key_prefix,
+        };
+        self.diff_filter
+            .filter()
+            .into_iter()
+            .chain([key])
+            .chain(self.filters.iter().cloned())
+            .collect()
+    }
+
+    /// Brings the diff rows and facets up to date with the filters and the search box.
     pub(crate) fn refresh_diff_rows(&mut self) {
         let (sort, order) = self.diff_sort_shown().unzip();
-        let wanted = (self.diff_filter, self.key_query.clone(), sort);
+        let wanted = (self.diff_filters(), sort);
         if self.diff_rows_for.as_ref() == Some(&wanted) {
             return;
         }
         if let Some(review) = self.shown.as_ref().map(|s| &s.review) {
-            self.diff_rows = review.diff_rows_in(
-                order.as_deref().map(Vec::as_slice),
-                self.diff_filter,
-                &self.key_query,
-            );
+            let rows = review.diff_rows_in(order.as_deref().map(Vec::as_slice), &wanted.0);
+            let facets = review.facets(&wanted.0);
+            match rows.and_then(|rows| Ok((rows, facets?))) {
+                Ok((rows, facets)) => {
+                    self.diff_rows = rows;
+                    self.facets = Some(facets);
+                    self.query_error = None;
+                }
+                Err(error) => {
+                    self.diff_rows.clear();
+                    self.query_error = Some(error.to_string());
+                }
+            }
             self.diff_rows_for = Some(wanted);
         }
     }

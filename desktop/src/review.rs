@@ -1,20 +1,17 @@
 //! A review: one run of the core over a session, plus what the views need to show it fast
 //! (the diff's rows per filter, its keys as text, sort orders), all computed off the UI thread.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt64Type;
-use arrow_array::{Array, ArrayRef, RecordBatch, UInt8Array, UInt32Array, UInt64Array};
+use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
-use arrow_ord::sort::SortColumn;
-use arrow_schema::SortOptions;
 use tidemark_core::Cancel;
 use tidemark_core::diff::ChangeKind;
-use tidemark_core::files::FileOrder;
 use tidemark_core::history;
 use tidemark_core::pipeline::{self, Options, Stage};
+use tidemark_core::review::{self, ColumnRef, Facets, Filter, QueryError, Rows, Sort, SortBy};
 use tidemark_core::versions::{VERSION_FILE_COLUMN, VERSION_ROW_COLUMN};
 
 use crate::app::Problem;
@@ -64,8 +61,95 @@ impl DiffFilter {
             .map_or("Every key the changes touched.", ChangeKind::meaning)
     }
 
-    fn admits(self, kind: ChangeKind) -> bool {
-        self.kind().is_none_or(|k| k == kind)
+    /// The core's filter for the kind, if it is one.
+    pub fn filter(self) -> Option<Filter> {
+        self.kind().map(|kind| Filter::Kind { kind })
+    }
+}
+
+/// How a column filter of the filter bar compares a column's values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum FilterOp {
+    #[default]
+    Contains,
+    Equals,
+    Range,
+}
+
+impl FilterOp {
+    pub const EVERY: [FilterOp; 3] = [FilterOp::Contains, FilterOp::Equals, FilterOp::Range];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FilterOp::Contains => "contains",
+            FilterOp::Equals => "equals",
+            FilterOp::Range => "between",
+        }
+    }
+}
+
+/// A column filter as the filter bar holds it while it is written: the column (as the diff
+/// shows it), how to compare, and the text typed (`max` for a range's upper end).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnFilter {
+    pub column: String,
+    pub op: FilterOp,
+    pub text: String,
+    pub max: String,
+}
+
+impl ColumnFilter {
+    /// The core's filter, once a column and a value are given.
+    pub fn to_filter(&self) -> Option<Filter> {
+        let column = ColumnRef::shown(self.column.trim());
+        let given = |text: &str| Some(text.trim().to_string()).filter(|t| !t.is_empty());
+        if column.name.is_empty() {
+            return None;
+        }
+        match self.op {
+            FilterOp::Contains => Some(Filter::Contains {
+                column,
+                text: given(&self.text)?,
+            }),
+            FilterOp::Equals => Some(Filter::Equals {
+                column,
+                value: given(&self.text)?,
+            }),
+            FilterOp::Range => {
+                let (min, max) = (given(&self.text), given(&self.max));
+                (min.is_some() || max.is_some()).then_some(Filter::Range { column, min, max })
+            }
+        }
+    }
+
+    /// Ready for the next filter on the same column.
+    pub fn clear_values(&mut self) {
+        self.text.clear();
+        self.max.clear();
+    }
+}
+
+/// A filter in words, for its chip in the filter bar.
+pub fn describe(filter: &Filter) -> String {
+    let side = |c: &ColumnRef| match c.side {
+        review::Side::Shown => c.name.clone(),
+        review::Side::Before => format!("{} before", c.name),
+        review::Side::After => format!("{} after", c.name),
+    };
+    match filter {
+        Filter::Key { text, prefix: true } => format!("key starts with {text}"),
+        Filter::Key { text, .. } => format!("key {text}"),
+        Filter::Contains { column, text } => format!("{} contains {text:?}", side(column)),
+        Filter::Equals { column, value } => format!("{} = {value}", side(column)),
+        Filter::Range { column, min, max } => format!(
+            "{} in {} … {}",
+            side(column),
+            min.as_deref().unwrap_or(""),
+            max.as_deref().unwrap_or("")
+        ),
+        Filter::Kind { kind } => kind.label().to_string(),
+        Filter::SourceFile { file } => format!("from {}", short_name(file)),
+        Filter::Changed { column } => format!("{column} changed"),
     }
 }
 
@@ -89,9 +173,6 @@ pub struct Review {
     pub value_columns: Vec<String>,
     /// Whether the changes carried a sequence (then the diff shows it).
     pub has_sequence: bool,
-    rows_by_filter: Vec<(DiffFilter, Vec<u32>)>,
-    /// Each diff row's key as the search box compares it: values joined by ", ", lower case.
-    key_text: Vec<String>,
     pub timings: Timings,
 }
 
@@ -153,24 +234,12 @@ impl Review {
         let key_columns = session.spec.table.key.clone();
         let diff = &output.diff;
         let value_columns = diff.value_columns().to_vec();
-        let rows_by_filter = DiffFilter::EVERY
-            .iter()
-            .map(|&filter| {
-                let rows = (0..diff.len() as u32)
-                    .filter(|&row| filter.admits(diff.kind(row as usize)))
-                    .collect();
-                (filter, rows)
-            })
-            .collect();
-        let key_text = key_text(diff.keys(), diff.len())?;
         let has_sequence = diff.source_sequence().is_some();
         Ok(Review {
             output,
             key_columns,
             value_columns,
             has_sequence,
-            rows_by_filter,
-            key_text,
             timings: Timings::default(),
         })
     }
@@ -180,136 +249,64 @@ impl Review {
         self.output.enriched.as_ref().unwrap_or(&self.output.table)
     }
 
+    /// How many keys of the diff a kind filter admits, of the whole diff.
     pub fn count(&self, filter: DiffFilter) -> usize {
-        self.filter_rows(filter).len()
+        let diff = &self.output.diff;
+        filter
+            .kind()
+            .map_or(diff.len(), |kind| kind.count_in(&diff.summary))
     }
 
-    fn filter_rows(&self, filter: DiffFilter) -> &[u32] {
-        self.rows_by_filter
-            .iter()
-            .find(|(f, _)| *f == filter)
-            .map_or(&[], |(_, rows)| rows.as_slice())
+    /// The diff as the core's queries read it.
+    pub fn diff_rows_of(&self) -> Rows<'_> {
+        Rows::Diff(&self.output.diff)
     }
 
-    /// The diff rows a filter and a key search show, in `order` (all the diff's rows, as
-    /// [`Review::diff_order`] gives them) when there is one, else in the diff's own order.
+    /// The diff rows `filters` select (the core's rule, [`review::select`]), in `order` (all
+    /// the diff's rows, as [`Review::diff_order`] gives them) when there is one, else in the
+    /// diff's own order.
     pub fn diff_rows_in(
         &self,
         order: Option<&[u32]>,
-        filter: DiffFilter,
-        key_query: &str,
-    ) -> Vec<u32> {
+        filters: &[Filter],
+    ) -> Result<Vec<u32>, QueryError> {
+        let selected = review::select(self.diff_rows_of(), filters)?;
         let Some(order) = order else {
-            return self.diff_rows(filter, key_query);
+            return Ok(selected);
         };
-        let query = normalise_key(key_query);
-        let diff = &self.output.diff;
-        order
+        let mut chosen = vec![false; self.output.diff.len()];
+        for &row in &selected {
+            chosen[row as usize] = true;
+        }
+        Ok(order
             .iter()
             .copied()
-            .filter(|&row| filter.admits(diff.kind(row as usize)))
-            .filter(|&row| query.is_empty() || self.key_text[row as usize] == query)
-            .collect()
+            .filter(|&row| chosen[row as usize])
+            .collect())
     }
 
-    /// Every diff row in the order of `sort` (nulls last either way; ties keep the diff's
-    /// order, that of the keys' first changes).
+    /// Every diff row in the order of `sort`: the core's rule ([`review::order`]).
     pub fn diff_order(&self, sort: &DiffSort) -> Result<Vec<u32>, String> {
-        let diff = &self.output.diff;
-        let n = diff.len();
-        let missing = |what: &str| format!("the diff has no column {what}");
-        let columns: Vec<ArrayRef> = match &sort.by {
-            DiffSortBy::Kind => vec![Arc::new(UInt8Array::from_iter_values(
-                (0..n).map(|r| kind_rank(diff.kind(r))),
-            ))],
-            DiffSortBy::Key(k) => vec![diff.keys().get(*k).ok_or_else(|| missing("key"))?.clone()],
-            DiffSortBy::Before(c) => vec![diff.before(c).ok_or_else(|| missing(c))?.clone()],
-            DiffSortBy::After(c) => vec![diff.after(c).ok_or_else(|| missing(c))?.clone()],
-            DiffSortBy::Changes => vec![Arc::new(UInt32Array::from_iter_values(
-                (0..n).map(|r| diff.changes_applied(r)),
-            ))],
-            DiffSortBy::Source => {
-                // Files in the order they apply in, then rows.
-                let files = diff.source_files();
-                let mut names: Vec<&str> = files.iter().flatten().collect();
-                names.sort_by_key(|name| FileOrder::of(name));
-                names.dedup();
-                let rank = |name: &str| {
-                    names.partition_point(|other| FileOrder::of(other) < FileOrder::of(name)) as u32
-                };
-                vec![
-                    Arc::new(UInt32Array::from_iter_values(
-                        (0..n).map(|r| rank(files.value(r))),
-                    )) as ArrayRef,
-                    Arc::new(UInt64Array::from_iter_values(
-                        (0..n).map(|r| diff.source(r).row),
-                    )),
-                ]
-            }
-            DiffSortBy::Sequence => vec![
-                diff.source_sequence()
-                    .ok_or_else(|| missing("sequence"))?
-                    .clone(),
-            ],
-        };
-        let options = SortOptions {
-            descending: sort.descending,
-            nulls_first: false,
-        };
-        let mut sort_columns: Vec<SortColumn> = columns
-            .into_iter()
-            .map(|values| SortColumn {
-                values,
-                options: Some(options),
-            })
-            .collect();
-        // The diff's order breaks ties, whichever way the sort goes.
-        sort_columns.push(SortColumn {
-            values: Arc::new(UInt32Array::from_iter_values(0..n as u32)),
-            options: None,
-        });
-        let indices =
-            arrow_ord::sort::lexsort_to_indices(&sort_columns, None).map_err(|e| e.to_string())?;
-        Ok(indices.values().to_vec())
+        let all = (0..self.output.diff.len() as u32).collect();
+        review::order(self.diff_rows_of(), all, &sort.to_core(&self.key_columns))
+            .map_err(|e| e.to_string())
     }
 
-    /// The diff rows a filter and a key search show. The search matches whole keys (ignoring
-    /// case and spaces), so `9` finds user 9, not 19 or 90; composite keys are typed `a, b`.
+    /// The diff's facets for `filters` ([`review::facets`]).
+    pub fn facets(&self, filters: &[Filter]) -> Result<Facets, QueryError> {
+        review::facets(&self.output.diff, filters)
+    }
+
+    /// The diff rows a kind filter and a key search show: the search matches whole keys
+    /// (ignoring case and spaces), or their start with `prefix`.
     pub fn diff_rows(&self, filter: DiffFilter, key_query: &str) -> Vec<u32> {
-        let rows = self.filter_rows(filter);
-        let query = normalise_key(key_query);
-        if query.is_empty() {
-            return rows.to_vec();
-        }
-        rows.iter()
-            .copied()
-            .filter(|&row| self.key_text[row as usize] == query)
-            .collect()
+        let filters: Vec<Filter> = filter
+            .filter()
+            .into_iter()
+            .chain([Filter::key(key_query)])
+            .collect();
+        self.diff_rows_in(None, &filters).unwrap_or_default()
     }
-}
-
-fn normalise_key(text: &str) -> String {
-    text.split(',')
-        .map(|part| part.trim().to_lowercase())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn key_text(keys: &[arrow_array::ArrayRef], rows: usize) -> Result<Vec<String>, String> {
-    let options = FormatOptions::default();
-    let formatters = keys
-        .iter()
-        .map(|column| ArrayFormatter::try_new(column.as_ref(), &options).map_err(|e| e.to_string()))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((0..rows)
-        .map(|row| {
-            let parts: Vec<String> = formatters
-                .iter()
-                .map(|f| f.value(row).to_string())
-                .collect();
-            normalise_key(&parts.join(","))
-        })
-        .collect())
 }
 
 /// Where one version of a key stands.
@@ -532,13 +529,24 @@ pub struct DiffSort {
     pub descending: bool,
 }
 
-fn kind_rank(kind: ChangeKind) -> u8 {
-    match kind {
-        ChangeKind::Inserted => 0,
-        ChangeKind::Updated => 1,
-        ChangeKind::Deleted => 2,
-        ChangeKind::Unchanged => 3,
-        ChangeKind::InsertedAndDeleted => 4,
+impl DiffSort {
+    /// The core's sort for it.
+    pub fn to_core(&self, key_columns: &[String]) -> Sort {
+        let by = match &self.by {
+            DiffSortBy::Kind => SortBy::Kind,
+            DiffSortBy::Key(k) => SortBy::Column(ColumnRef::shown(
+                key_columns.get(*k).cloned().unwrap_or_default(),
+            )),
+            DiffSortBy::Before(c) => SortBy::Column(ColumnRef::before(c.clone())),
+            DiffSortBy::After(c) => SortBy::Column(ColumnRef::after(c.clone())),
+            DiffSortBy::Changes => SortBy::Changes,
+            DiffSortBy::Source => SortBy::Source,
+            DiffSortBy::Sequence => SortBy::Sequence,
+        };
+        Sort {
+            by,
+            descending: self.descending,
+        }
     }
 }
 
@@ -552,19 +560,32 @@ pub struct SortKey {
 /// The table's rows in the order of one column (nulls last), as row indices: computed once per
 /// sort change, then each visible row is looked up through it.
 pub fn sort_order(table: &RecordBatch, key: SortKey) -> Result<Vec<u32>, String> {
-    let column = table.column(key.column);
-    let options = SortOptions {
+    let name = table.schema().field(key.column).name().clone();
+    let sort = Sort {
+        by: SortBy::Column(ColumnRef::shown(name)),
         descending: key.descending,
-        nulls_first: false,
     };
-    let indices = arrow_ord::sort::sort_to_indices(column.as_ref(), Some(options), None)
-        .map_err(|e| e.to_string())?;
-    Ok(indices.values().to_vec())
+    let all = (0..table.num_rows() as u32).collect();
+    review::order(
+        Rows::Table {
+            batch: table,
+            key: &[],
+        },
+        all,
+        &sort,
+    )
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key_text(review: &Review, row: u32) -> String {
+        let keys = review.output.diff.keys();
+        let text = arrow_cast::cast(&keys[0], &arrow_schema::DataType::Utf8).unwrap();
+        text.as_string::<i32>().value(row as usize).to_string()
+    }
 
     fn seed_review() -> Review {
         Review::compute(&Session::seed(), &mut |_, _| {}, Cancel::default()).unwrap()
@@ -586,7 +607,7 @@ mod tests {
         let review = seed_review();
         let found = review.diff_rows(DiffFilter::All, " 9 ");
         assert_eq!(found.len(), 1);
-        assert_eq!(review.key_text[found[0] as usize], "9");
+        assert_eq!(key_text(&review, found[0]), "9");
         assert!(review.diff_rows(DiffFilter::Inserted, "9").is_empty());
         assert_eq!(review.diff_rows(DiffFilter::All, "13").len(), 0);
     }
@@ -689,9 +710,10 @@ mod tests {
         let keys = |sort: DiffSort| -> Vec<String> {
             let order = review.diff_order(&sort).unwrap();
             review
-                .diff_rows_in(Some(&order), DiffFilter::All, "")
+                .diff_rows_in(Some(&order), &[])
+                .unwrap()
                 .iter()
-                .map(|&r| review.key_text[r as usize].clone())
+                .map(|&r| key_text(&review, r))
                 .collect()
         };
         let sort = |by, descending| DiffSort { by, descending };
@@ -714,15 +736,13 @@ mod tests {
             ["8", "6", "9", "133"],
             "Denver, Los Angeles, Nashville, then the inserted keys (no city before)"
         );
-        let updated = review.diff_rows_in(
-            Some(&review.diff_order(&sort(DiffSortBy::Key(0), true)).unwrap()),
-            DiffFilter::Updated,
-            "",
-        );
-        let updated: Vec<&str> = updated
-            .iter()
-            .map(|&r| review.key_text[r as usize].as_str())
-            .collect();
+        let updated = review
+            .diff_rows_in(
+                Some(&review.diff_order(&sort(DiffSortBy::Key(0), true)).unwrap()),
+                &[DiffFilter::Updated.filter().unwrap()],
+            )
+            .unwrap();
+        let updated: Vec<String> = updated.iter().map(|&r| key_text(&review, r)).collect();
         assert_eq!(updated, ["9", "8", "6"]);
     }
 
@@ -735,9 +755,8 @@ mod tests {
 
     #[test]
     fn sort_orders_put_nulls_last_in_both_directions() {
-        use std::sync::Arc;
         let column = arrow_array::Int64Array::from(vec![Some(2), None, Some(1)]);
-        let table = RecordBatch::try_from_iter([("x", Arc::new(column) as _)]).unwrap();
+        let table = RecordBatch::try_from_iter([("x", std::sync::Arc::new(column) as _)]).unwrap();
         let up = SortKey {
             column: 0,
             descending: false,

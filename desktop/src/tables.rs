@@ -10,9 +10,11 @@ use tidemark_core::diff::ChangeKind;
 
 use crate::app::{Action, TidemarkApp, count, plural};
 use crate::review::{
-    DiffFilter, DiffSort, DiffSortBy, Review, Timeline, TimelineVersion, VersionState,
+    ColumnFilter, DiffFilter, DiffSort, DiffSortBy, FilterOp, Review, Timeline, TimelineVersion,
+    VersionState, describe,
 };
 use crate::session::short_name;
+use tidemark_core::review::Filter;
 
 /// Every row has the same height: that is what lets the table skip the rows off screen.
 pub const ROW_HEIGHT: f32 = 20.0;
@@ -65,9 +67,20 @@ pub fn diff_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
         return;
     };
     let review = &shown.review;
+    let kind_counts = |filter: DiffFilter| -> usize {
+        let Some(facets) = &app.facets else {
+            return review.count(filter);
+        };
+        facets
+            .kinds
+            .iter()
+            .filter(|c| filter.kind().is_none_or(|k| k == c.value))
+            .map(|c| c.count)
+            .sum()
+    };
     ui.horizontal(|ui| {
         for filter in DiffFilter::EVERY {
-            let label = format!("{} ({})", filter.label(), count(review.count(filter)));
+            let label = format!("{} ({})", filter.label(), count(kind_counts(filter)));
             if ui
                 .selectable_label(app.diff_filter == filter, label)
                 .on_hover_text(filter.meaning())
@@ -84,6 +97,8 @@ pub fn diff_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
                 .desired_width(140.0),
         )
         .labelled_by(label.id);
+        ui.checkbox(&mut app.key_prefix, "Starts with")
+            .on_hover_text("Find keys that start with what is typed: 13 finds 13, 130, 1375");
         if !app.key_query.is_empty() && ui.small_button("✖").on_hover_text("Clear").clicked() {
             app.key_query.clear();
         }
@@ -95,9 +110,16 @@ pub fn diff_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
             ));
         });
     });
+    filter_bar(&mut app.column_filter, &app.filters, review, ui, actions);
+    facet_bar(app, ui, actions);
     ui.add_space(4.0);
+    if let Some(error) = &app.query_error {
+        ui.colored_label(ui.visuals().error_fg_color, error);
+        return;
+    }
     if app.diff_rows.is_empty() {
         let what = match (app.diff_filter, app.key_query.trim()) {
+            _ if !app.filters.is_empty() => "No key matches the filters.".to_string(),
             (filter, "") if filter != DiffFilter::All => {
                 format!("No {} keys.", filter.label().to_lowercase())
             }
@@ -127,6 +149,117 @@ pub fn diff_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
         .show(ui, |ui| {
             diff_table(review, &app.diff_rows, scroll_to, sort, ui, actions)
         });
+}
+
+/// The column filters: a column the diff shows, how to compare, the value(s), then the
+/// filters in force as chips that take themselves off.
+fn filter_bar(
+    draft: &mut ColumnFilter,
+    filters: &[Filter],
+    review: &Review,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
+    ui.horizontal_wrapped(|ui| {
+        if draft.column.is_empty() {
+            draft.column = review.value_columns.first().cloned().unwrap_or_default();
+        }
+        let label = ui.label("Filter column");
+        egui::ComboBox::from_id_salt("filter_column")
+            .selected_text(draft.column.as_str())
+            .show_ui(ui, |ui| {
+                for column in review.key_columns.iter().chain(&review.value_columns) {
+                    ui.selectable_value(&mut draft.column, column.clone(), column.as_str());
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text("The column to filter on, as the diff shows it");
+        let label = ui.weak("how");
+        egui::ComboBox::from_id_salt("filter_op")
+            .selected_text(draft.op.label())
+            .show_ui(ui, |ui| {
+                for op in FilterOp::EVERY {
+                    ui.selectable_value(&mut draft.op, op, op.label());
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        let hint = match draft.op {
+            FilterOp::Range => "from (e.g. 2021-10-01)",
+            _ => "value",
+        };
+        let label = ui.label("Filter value");
+        let value = ui
+            .add(
+                egui::TextEdit::singleline(&mut draft.text)
+                    .hint_text(hint)
+                    .desired_width(120.0),
+            )
+            .labelled_by(label.id);
+        let mut entered = value.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if draft.op == FilterOp::Range {
+            let label = ui.label("to");
+            let max = ui
+                .add(
+                    egui::TextEdit::singleline(&mut draft.max)
+                        .hint_text("to")
+                        .desired_width(120.0),
+                )
+                .labelled_by(label.id);
+            entered |= max.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        }
+        let ready = draft.to_filter().is_some();
+        if ui
+            .add_enabled(ready, egui::Button::new("Add filter"))
+            .clicked()
+            || (entered && ready)
+        {
+            actions.push(Action::AddColumnFilter);
+        }
+        for (at, filter) in filters.iter().enumerate() {
+            let chip = ui
+                .button(format!("{} ✖", describe(filter)))
+                .on_hover_text("Remove this filter");
+            if chip.clicked() {
+                actions.push(Action::RemoveFilter(at));
+            }
+        }
+    });
+}
+
+/// The facets of the diff under the other filters: the files keys' last changes came from
+/// and the columns updates changed, each with its count; a click filters by it.
+fn facet_bar(app: &TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let Some(facets) = &app.facets else {
+        return;
+    };
+    let mut chip = |ui: &mut egui::Ui, filter: Filter, label: String, n: usize| {
+        let on = app.filters.contains(&filter);
+        if ui
+            .selectable_label(on, format!("{label} ({})", count(n)))
+            .clicked()
+        {
+            actions.push(Action::ToggleFacet(filter));
+        }
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.weak("Changed:");
+        for c in facets.changed.iter().filter(|c| c.count > 0) {
+            let filter = Filter::Changed {
+                column: c.value.clone(),
+            };
+            chip(ui, filter, c.value.clone(), c.count);
+        }
+        ui.separator();
+        ui.weak("From:");
+        for f in &facets.files {
+            let filter = Filter::SourceFile {
+                file: f.value.clone(),
+            };
+            chip(ui, filter, short_name(&f.value).to_string(), f.count);
+        }
+    });
 }
 
 /// Every version of one key, oldest first: when it was valid, whether it is current or was

@@ -242,12 +242,12 @@ fn inputs_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Acti
     anomalies(app, ui, actions);
     ui.add_space(8.0);
     ui.separator();
-    column_changes(app, ui);
+    column_changes(app, ui, actions);
 }
 
 /// What the updates did to each column, as the core's report counts it: per column they
 /// changed, how many updates and how many to null, and the most frequent old → new values.
-fn column_changes(app: &TidemarkApp, ui: &mut egui::Ui) {
+fn column_changes(app: &TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     ui.strong("Columns the updates changed");
     let Some(shown) = &app.shown else {
         return;
@@ -267,6 +267,17 @@ fn column_changes(app: &TidemarkApp, ui: &mut egui::Ui) {
         egui::CollapsingHeader::new(title)
             .id_salt(("column_changes", &column.column))
             .show(ui, |ui| {
+                let filter = tidemark_core::review::Filter::Changed {
+                    column: column.column.clone(),
+                };
+                if !app.filters.contains(&filter)
+                    && ui
+                        .link(format!("Show the keys whose {} changed", column.column))
+                        .clicked()
+                {
+                    actions.push(Action::ShowView(View::Diff));
+                    actions.push(Action::ToggleFacet(filter));
+                }
                 let value = |v: &Option<String>| v.clone().unwrap_or_else(|| "null".into());
                 for t in &column.top_transitions {
                     ui.label(format!(

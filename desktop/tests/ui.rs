@@ -273,7 +273,9 @@ fn anomalies_and_unmatched_cities_are_listed_and_lead_to_their_key() {
 
     assert!(shows(&harness, "1 unmatched city name"));
     assert!(shows(&harness, "Atlantis (1 row)"));
-    assert!(shows(&harness, "Inserted (8)"));
+    // The kinds count under the key search: the delete of a missing key 999 left it unchanged.
+    assert!(shows(&harness, "Unchanged (1)") && shows(&harness, "Inserted (0)"));
+    assert!(shows(&harness, "1 of 12 keys"));
 }
 
 #[test]
@@ -715,4 +717,66 @@ fn the_column_panel_shows_what_the_updates_did_to_each_column() {
     click(&mut harness, "city: 3 updates, 1 to null");
     assert!(shows(&harness, "Austin → Denver × 2"));
     assert!(shows(&harness, "Austin → null × 1"));
+}
+
+#[test]
+fn a_key_search_by_prefix_finds_the_keys_that_start_with_it() {
+    let mut harness = seed();
+    harness.get_by_label("Find key").click();
+    harness.run();
+    harness.get_by_label("Find key").type_text("13");
+    settle(&mut harness);
+    assert!(
+        shows(&harness, "No change to the key 13 here."),
+        "a whole key by default"
+    );
+
+    toggle_checkbox(&mut harness, "Starts with");
+    assert!(shows(&harness, "7 of 10 keys"));
+    assert!(shows(&harness, "Bob Ding") && shows(&harness, "Jack Geller"));
+    assert!(
+        !shows(&harness, "Darla Hayes"),
+        "user 9 does not start with 13"
+    );
+}
+
+fn toggle_checkbox(harness: &mut Harness<'static, TidemarkApp>, label: &str) {
+    harness.get_by_role_and_label(Role::CheckBox, label).click();
+    settle(harness);
+}
+
+#[test]
+fn a_facet_counts_its_keys_and_filters_the_diff_when_clicked() {
+    let mut harness = seed();
+    // Of the three updates, one changed the city (user 9), all three the last login.
+    assert!(shows(&harness, "city (1)") && shows(&harness, "last_login (3)"));
+    assert!(shows(&harness, "20211017-194324349.csv (6)"));
+
+    click(&mut harness, "city (1)");
+    assert!(shows(&harness, "1 of 10 keys"));
+    assert!(shows(&harness, "Nashville → New York"));
+    assert!(shows(&harness, "city changed ✖"), "the filter in force");
+    // The other facets count under it; the kinds say what each would show.
+    assert!(shows(&harness, "Updated (1)") && shows(&harness, "Inserted (0)"));
+
+    click(&mut harness, "city changed ✖");
+    assert!(shows(&harness, "10 of 10 keys"));
+    assert!(shows(&harness, "Updated (3)"));
+}
+
+#[test]
+fn a_column_filter_narrows_the_diff_and_comes_off_with_its_chip() {
+    let mut harness = seed();
+    // The filter bar starts on the first compared column, `name`, comparing by `contains`.
+    harness.get_by_label("Filter value").click();
+    harness.run();
+    harness.get_by_label("Filter value").type_text("geller");
+    settle(&mut harness);
+    click(&mut harness, "Add filter");
+    assert!(shows(&harness, "2 of 10 keys"));
+    assert!(shows(&harness, "Monica Geller") && shows(&harness, "Jack Geller"));
+    assert!(!shows(&harness, "Bob Ding"));
+
+    click(&mut harness, "name contains \"geller\" ✖");
+    assert!(shows(&harness, "10 of 10 keys"));
 }
