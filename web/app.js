@@ -28,7 +28,17 @@ const state = {
   tab: "diff",
   offset: 0,
   diffFilter: null,
-  sort: { enriched: null, snapshot: null, history: null },
+  /** Per tab: the key search and the column and facet filters (the module's `Filter`s). */
+  query: {
+    diff: { key: "", prefix: false, filters: [] },
+    enriched: { key: "", prefix: false, filters: [] },
+    snapshot: { key: "", prefix: false, filters: [] },
+    history: { key: "", prefix: false, filters: [] },
+  },
+  /** Per tab: the sorted header; `by` is the module's `SortBy`, `header` the header's name. */
+  sort: { diff: null, enriched: null, snapshot: null, history: null },
+  /** Which render is the newest: an older one's answer is dropped. */
+  renderId: 0,
   totalBytes: 0,
   decodedBytes: 0,
   pageTotal: 0,
@@ -208,7 +218,7 @@ async function run() {
     state.result = await tidemark.apply(snapshot, changes, options);
     state.result.seconds = (performance.now() - started) / 1000;
     state.offset = 0;
-    state.sort = { enriched: null, snapshot: null, history: null };
+    state.sort = { diff: null, enriched: null, snapshot: null, history: null };
     $("#key-history").hidden = true;
     if (state.result.rows.enriched == null && state.tab === "enriched") state.tab = "diff";
     if (state.result.rows.history == null && state.tab === "history") state.tab = "diff";
@@ -310,6 +320,42 @@ async function renderResult() {
   renderColumnChanges(a.columns);
   $("[data-download=state]").hidden = !hasState;
   const tabCounts = { diff: rows.diff, enriched: rows.enriched, snapshot: rows.snapshot, history: rows.history };
+  let typing = null;
+  const search = () => {
+    const q = state.query[state.tab];
+    q.key = $("#key-search").value;
+    q.prefix = $("#key-prefix").checked;
+    state.offset = 0;
+    renderTab();
+  };
+  $("#key-search").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(search, 150);
+  });
+  $("#key-prefix").addEventListener("change", search);
+  $("#filter-op").addEventListener("change", () => {
+    $("#filter-max").hidden = $("#filter-op").value !== "range";
+  });
+  $("#search").addEventListener("submit", (e) => {
+    e.preventDefault();
+    clearTimeout(typing);
+    const q = state.query[state.tab];
+    q.key = $("#key-search").value;
+    q.prefix = $("#key-prefix").checked;
+    const column = { name: $("#filter-column").value };
+    const op = $("#filter-op").value;
+    const value = $("#filter-value").value.trim();
+    const max = $("#filter-max").value.trim();
+    let filter = null;
+    if (op === "range" && (value || max)) filter = { filter: "range", column, min: value || null, max: max || null };
+    else if (op === "contains" && value) filter = { filter: "contains", column, text: value };
+    else if (op === "equals" && value) filter = { filter: "equals", column, value };
+    if (filter && column.name && !q.filters.some((f) => sameFilter(f, filter))) q.filters.push(filter);
+    $("#filter-value").value = "";
+    $("#filter-max").value = "";
+    state.offset = 0;
+    renderTab();
+  });
   for (const tab of $$(".tabs [data-tab]")) {
     const n = tabCounts[tab.dataset.tab];
     tab.hidden = n == null;
@@ -332,7 +378,11 @@ function renderAnomalies(report) {
         el("li", { "data-kind": an.kind },
           el("strong", {}, `${number(an.count)} × `), an.description,
           el("span", { class: "examples" },
-            "e.g. ", an.examples.map((e) => `key ${e.key} (${baseName(e.file)}, row ${e.row})`).join("; "))))),
+            "e.g. ", an.examples.flatMap((e, i) => [
+              i > 0 ? "; " : null,
+              el("button", { type: "button", class: "link", title: `Show key ${e.key} in the diff`, onclick: () => findKey(e.key) }, `key ${e.key}`),
+              ` (${baseName(e.file)}, row ${e.row})`,
+            ]))))),
   );
 }
 
@@ -371,7 +421,18 @@ function renderColumnChanges(columns) {
         el("thead", {}, el("tr", {}, el("th", {}, "column"), el("th", {}, "updates"), el("th", {}, "to NULL"), el("th", {}, "most frequent old → new"))),
         el("tbody", {}, changed.map((c) =>
           el("tr", { "data-column": c.column },
-            el("td", {}, c.column),
+            el("td", {}, el("button", {
+              type: "button",
+              class: "link",
+              title: `Show the keys whose ${c.column} changed`,
+              onclick: () => {
+                state.tab = "diff";
+                const filter = { filter: "changed", column: c.column };
+                if (!state.query.diff.filters.some((f) => sameFilter(f, filter))) toggleFilter("diff", filter);
+                state.offset = 0;
+                renderTab();
+              },
+            }, c.column)),
             el("td", { class: "num" }, number(c.changed)),
             el("td", { class: "num" }, number(c.became_null)),
             el("td", { class: "transitions" },
@@ -379,24 +440,74 @@ function renderColumnChanges(columns) {
   );
 }
 
+/** The module's `RowQuery` for a tab: its key search, kind, column and facet filters, sort. */
+function queryOf(tab) {
+  const q = state.query[tab];
+  const filters = [];
+  if (q.key.trim() !== "") filters.push({ filter: "key", text: q.key, prefix: q.prefix });
+  if (tab === "diff" && state.diffFilter) filters.push({ filter: "kind", kind: state.diffFilter });
+  filters.push(...q.filters);
+  const sort = state.sort[tab];
+  return { filters, sort: sort ? { by: sort.by, descending: sort.descending } : null };
+}
+
+/** Shows "Working…" when an action takes over 100 ms; call the returned function when done. */
+function busySign() {
+  const grid = $("#grid");
+  const timer = setTimeout(() => {
+    $("#busy").hidden = false;
+    grid.setAttribute("aria-busy", "true");
+  }, 100);
+  return () => {
+    clearTimeout(timer);
+    $("#busy").hidden = true;
+    grid.removeAttribute("aria-busy");
+  };
+}
+
 async function renderTab() {
   for (const tab of $$(".tabs [data-tab]")) tab.setAttribute("aria-selected", String(tab.dataset.tab === state.tab));
   const grid = $("#grid");
   grid.dataset.table = state.tab;
-  const filter = $("#diff-filter");
-  filter.hidden = state.tab !== "diff";
+  $("#diff-filter").hidden = state.tab !== "diff";
+  $("#facets").hidden = state.tab !== "diff";
+  const q = state.query[state.tab];
+  $("#key-search").value = q.key;
+  $("#key-prefix").checked = q.prefix;
+  const id = ++state.renderId;
+  const done = busySign();
+  const query = queryOf(state.tab);
   let total;
-  if (state.tab === "diff") {
-    await renderDiffFilter();
-    const page = await tidemark.diffPage(state.offset, PAGE_SIZE, state.diffFilter);
-    total = page.total;
-    renderDiff(grid, page);
-  } else {
-    const sort = state.sort[state.tab];
-    const page = await tidemark.page(state.tab, state.offset, PAGE_SIZE, sort?.by ?? null, sort?.descending ?? false);
-    total = page.total;
-    renderTable(grid, page, sort);
+  try {
+    if (state.tab === "diff") {
+      const [page, facets] = await Promise.all([
+        tidemark.diffQuery(query, state.offset, PAGE_SIZE),
+        tidemark.facets(query),
+      ]);
+      if (id !== state.renderId) return;
+      await renderDiffFilter(facets);
+      renderFacets(facets);
+      total = page.total;
+      renderDiff(grid, page);
+      renderFilterColumns([...page.key, ...page.columns]);
+    } else {
+      const page = await tidemark.query(state.tab, query, state.offset, PAGE_SIZE);
+      if (id !== state.renderId) return;
+      total = page.total;
+      renderTable(grid, page, state.sort[state.tab]);
+      renderFilterColumns(page.columns);
+    }
+    $("#query-error").hidden = true;
+  } catch (error) {
+    if (id !== state.renderId) return;
+    $("#query-error").textContent = error.message;
+    $("#query-error").hidden = false;
+    total = 0;
+    grid.replaceChildren();
+  } finally {
+    done();
   }
+  renderActiveFilters();
   const end = Math.min(state.offset + PAGE_SIZE, total);
   $("#pager-text").textContent = total === 0 ? "No rows" : `Rows ${number(state.offset + 1)}–${number(end)} of ${number(total)}`;
   const [first, prev, next, last] = $$(".pager [data-page]");
@@ -405,18 +516,111 @@ async function renderTab() {
   state.pageTotal = total;
 }
 
+/** The columns the filter bar offers: those of the table shown. */
+function renderFilterColumns(columns) {
+  const select = $("#filter-column");
+  const chosen = select.value;
+  const current = [...select.options].map((o) => o.value);
+  if (current.join("\n") !== columns.join("\n")) {
+    select.replaceChildren(...columns.map((c) => el("option", { value: c }, c)));
+  }
+  if (columns.includes(chosen)) select.value = chosen;
+}
+
+/** A filter in words, for its chip. */
+function describeFilter(f) {
+  const column = (c) => (c.side && c.side !== "shown" ? `${c.name} ${c.side}` : c.name);
+  switch (f.filter) {
+    case "contains": return `${column(f.column)} contains "${f.text}"`;
+    case "equals": return `${column(f.column)} = ${f.value}`;
+    case "range": return `${column(f.column)} between ${f.min ?? "…"} and ${f.max ?? "…"}`;
+    case "source_file": return `from ${baseName(f.file)}`;
+    case "changed": return `${f.column} changed`;
+    default: return JSON.stringify(f);
+  }
+}
+
+function renderActiveFilters() {
+  const q = state.query[state.tab];
+  $("#active-filters").replaceChildren(
+    ...q.filters.map((f, i) =>
+      el("button", {
+        type: "button",
+        class: "chip filter",
+        "aria-pressed": "true",
+        title: "Remove this filter",
+        "data-filter": f.filter,
+        onclick: () => {
+          q.filters.splice(i, 1);
+          state.offset = 0;
+          renderTab();
+        },
+      }, `${describeFilter(f)} ✖`)),
+  );
+}
+
+const sameFilter = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Adds a filter to the tab's, or takes it off when it is on (a facet clicked again). */
+function toggleFilter(tab, filter) {
+  const filters = state.query[tab].filters;
+  const at = filters.findIndex((f) => sameFilter(f, filter));
+  if (at >= 0) filters.splice(at, 1);
+  else filters.push(filter);
+  state.offset = 0;
+}
+
+/** The diff's facets: the files the keys' last changes came from and the columns the updates
+ * changed, each with its count under the other filters; a click filters by it. */
+function renderFacets(facets) {
+  const on = (filter) => state.query.diff.filters.some((f) => sameFilter(f, filter));
+  const chip = (filter, label, count, kind) =>
+    el("button", {
+      type: "button",
+      class: "chip filter",
+      "data-facet": kind,
+      "data-value": kind === "file" ? filter.file : filter.column,
+      "aria-pressed": String(on(filter)),
+      disabled: count === 0 && !on(filter),
+      onclick: () => {
+        toggleFilter("diff", filter);
+        renderTab();
+      },
+    }, `${label} `, el("span", { class: "muted" }, number(count)));
+  $("#facets").replaceChildren(
+    el("div", { class: "facet", role: "group", "aria-label": "Changed column" },
+      el("span", { class: "muted" }, "Changed:"),
+      facets.changed.map((c) => chip({ filter: "changed", column: c.value }, c.value, c.count, "changed"))),
+    el("div", { class: "facet", role: "group", "aria-label": "Source file" },
+      el("span", { class: "muted" }, "From:"),
+      facets.files.map((f) => chip({ filter: "source_file", file: f.value }, baseName(f.value), f.count, "file"))),
+  );
+}
+
+/** Shows one key in the diff: a search for it (an anomaly's example). */
+function findKey(key) {
+  state.tab = "diff";
+  state.diffFilter = null;
+  state.query.diff = { key, prefix: false, filters: [] };
+  state.offset = 0;
+  renderTab();
+  $("#grid").scrollIntoView({ block: "nearest" });
+}
+
 /** The kinds of change as the module names and explains them (fetched once). */
 async function changeKinds() {
   state.changeKinds ??= await tidemark.changeKinds();
   return state.changeKinds;
 }
 
-async function renderDiffFilter() {
-  const outcome = state.result.report.apply.outcome;
+/** The kind chips, counted under the other filters (the facets' kinds). */
+async function renderDiffFilter(facets) {
   const kinds = await changeKinds();
+  const counts = new Map(facets.kinds.map((c) => [c.value, c.count]));
+  const all = facets.kinds.reduce((sum, c) => sum + c.count, 0);
   const chips = [
-    [null, "All", state.result.rows.diff, "Every key the changes touched."],
-    ...kinds.map((k) => [k.kind, k.label, outcome[k.kind], k.meaning]),
+    [null, "All", all, "Every key the changes touched."],
+    ...kinds.map((k) => [k.kind, k.label, counts.get(k.kind) ?? 0, k.meaning]),
   ];
   $("#diff-filter").replaceChildren(
     ...chips.map(([kind, label, n, meaning]) =>
@@ -426,7 +630,7 @@ async function renderDiffFilter() {
         "data-kind": kind ?? "all",
         title: meaning,
         "aria-pressed": String(state.diffFilter === kind),
-        disabled: n === 0 && kind !== null,
+        disabled: n === 0 && kind !== null && state.diffFilter !== kind,
         onclick: () => {
           state.diffFilter = kind;
           state.offset = 0;
@@ -449,9 +653,19 @@ function valueCell(value, attributes = {}) {
   return el("td", { ...attributes, class: `${attributes.class ?? ""} ${looksNumeric(value) ? "num" : ""}` }, value);
 }
 
+/** A header that sorts by `by` (the module's `SortBy`) when clicked: ascending, descending, off. */
+function sortHeader(label, by, attributes = {}) {
+  const sort = state.sort[state.tab];
+  const active = sort?.header === label;
+  const arrow = active ? (sort.descending ? " ▼" : " ▲") : "";
+  return el("th", { ...attributes, "aria-sort": active ? (sort.descending ? "descending" : "ascending") : null },
+    el("button", { type: "button", class: "sort", title: `Sort by ${label}`, onclick: () => sortBy(label, by) }, label + arrow));
+}
+
 function renderDiff(grid, page) {
-  const head = el("tr", {}, el("th", {}, "change"), page.key.map((k) => el("th", { class: "key" }, k)),
-    page.columns.map((c) => el("th", {}, c)), el("th", {}, "last change from"));
+  const column = (name) => ({ column: { name } });
+  const head = el("tr", {}, sortHeader("change", "kind"), page.key.map((k) => sortHeader(k, column(k), { class: "key" })),
+    page.columns.map((c) => sortHeader(c, column(c))), sortHeader("last change from", "source"));
   const meanings = new Map((state.changeKinds ?? []).map((k) => [k.kind, k.meaning]));
   const rows = page.rows.map((r) => {
     const changed = new Set(r.changed);
@@ -512,22 +726,17 @@ async function showKeyHistory(key) {
   section.scrollIntoView({ block: "nearest" });
 }
 
-function renderTable(grid, page, sort) {
-  const head = el("tr", {}, page.columns.map((column) => {
-    const active = sort?.by === column;
-    const arrow = active ? (sort.descending ? " ▼" : " ▲") : "";
-    return el("th", { "aria-sort": active ? (sort.descending ? "descending" : "ascending") : null },
-      el("button", { type: "button", class: "sort", title: `Sort by ${column}`, onclick: () => sortBy(column) }, column + arrow));
-  }));
+function renderTable(grid, page) {
+  const head = el("tr", {}, page.columns.map((column) => sortHeader(column, { column: { name: column } })));
   const rows = page.rows.map((row) => el("tr", {}, row.map((v, i) => valueCell(v, { "data-column": page.columns[i] }))));
   grid.replaceChildren(el("thead", {}, head), el("tbody", {}, rows));
 }
 
-function sortBy(column) {
+function sortBy(header, by) {
   const current = state.sort[state.tab];
   state.sort[state.tab] =
-    current?.by !== column ? { by: column, descending: false }
-    : !current.descending ? { by: column, descending: true }
+    current?.header !== header ? { header, by, descending: false }
+    : !current.descending ? { header, by, descending: true }
     : null;
   state.offset = 0;
   renderTab();
@@ -610,6 +819,42 @@ function wire() {
     if (state.result && !state.running) run();
   });
   $("#options").addEventListener("submit", (e) => e.preventDefault());
+  let typing = null;
+  const search = () => {
+    const q = state.query[state.tab];
+    q.key = $("#key-search").value;
+    q.prefix = $("#key-prefix").checked;
+    state.offset = 0;
+    renderTab();
+  };
+  $("#key-search").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(search, 150);
+  });
+  $("#key-prefix").addEventListener("change", search);
+  $("#filter-op").addEventListener("change", () => {
+    $("#filter-max").hidden = $("#filter-op").value !== "range";
+  });
+  $("#search").addEventListener("submit", (e) => {
+    e.preventDefault();
+    clearTimeout(typing);
+    const q = state.query[state.tab];
+    q.key = $("#key-search").value;
+    q.prefix = $("#key-prefix").checked;
+    const column = { name: $("#filter-column").value };
+    const op = $("#filter-op").value;
+    const value = $("#filter-value").value.trim();
+    const max = $("#filter-max").value.trim();
+    let filter = null;
+    if (op === "range" && (value || max)) filter = { filter: "range", column, min: value || null, max: max || null };
+    else if (op === "contains" && value) filter = { filter: "contains", column, text: value };
+    else if (op === "equals" && value) filter = { filter: "equals", column, value };
+    if (filter && column.name && !q.filters.some((f) => sameFilter(f, filter))) q.filters.push(filter);
+    $("#filter-value").value = "";
+    $("#filter-max").value = "";
+    state.offset = 0;
+    renderTab();
+  });
   for (const tab of $$(".tabs [data-tab]")) {
     tab.addEventListener("click", () => {
       state.tab = tab.dataset.tab;

@@ -109,6 +109,22 @@ export class Tidemark {
     return this.call("diffPage", { offset, limit, change });
   }
 
+  /** Touched keys a query (search, filters, facets, sort) selects, a page of them.
+   * @param {import("./pkg/tidemark.js").RowQuery} query @returns {Promise<DiffPage>} */
+  diffQuery(query, offset, limit) {
+    return this.call("diffQuery", { query, offset, limit });
+  }
+
+  /** Rows of a table a query selects, a page of them. @returns {Promise<Page>} */
+  query(table, query, offset, limit) {
+    return this.call("query", { table, query, offset, limit });
+  }
+
+  /** The diff's facets under a query's filters. @returns {Promise<import("./pkg/tidemark.js").Facets>} */
+  facets(query) {
+    return this.call("facets", { query });
+  }
+
   /** Every version of one key (its key values as the diff shows them), in order. */
   keyHistory(key) {
     return this.call("keyHistory", { key });

@@ -43,6 +43,9 @@ const methods = {
   page: ({ table, offset, limit, sortBy, descending }) =>
     current().page(table, offset, limit, sortBy ?? undefined, descending ?? undefined),
   diffPage: ({ offset, limit, change }) => current().diffPage(offset, limit, change ?? undefined),
+  diffQuery: ({ query, offset, limit }) => current().diffQuery(query, offset, limit),
+  query: ({ table, query, offset, limit }) => current().query(table, query, offset, limit),
+  facets: ({ query }) => current().facets(query),
   keyHistory: ({ key }) => current().keyHistory(key),
   encode: ({ output, format }) =>
     output === "report" ? new TextEncoder().encode(current().reportJson() + "\n") : current().encode(output, format),

@@ -137,6 +137,39 @@ test("the diff gives old and new values of the touched keys", () => {
   }
 });
 
+test("queries: a key search, filters, a sort and the diff's facets, by the core's rules", () => {
+  const seed = example();
+  const run = apply(seed.snapshot, seed.changes);
+  try {
+    const keys = (page) => page.rows.map((r) => r.key[0]);
+    assert.deepEqual(keys(run.diffQuery({ filters: [{ filter: "key", text: "13", prefix: true }] }, 0, 3)), ["133", "134", "135"]);
+    assert.equal(run.diffQuery({ filters: [{ filter: "key", text: "13", prefix: true }] }, 3, 50).total, 7);
+    const york = { filter: "contains", column: { name: "city" }, text: "york" };
+    const byName = { by: { column: { name: "name", side: "after" } }, descending: true };
+    assert.deepEqual(keys(run.diffQuery({ filters: [york], sort: byName }, 0, 10)), ["137", "136", "9", "133"]);
+    const facets = run.facets({ filters: [york, { filter: "kind", kind: "updated" }] });
+    assert.deepEqual(facets.kinds.map((k) => [k.value, k.count]), [
+      ["inserted", 3], ["updated", 1], ["deleted", 0], ["unchanged", 0], ["inserted_and_deleted", 0],
+    ]);
+    assert.deepEqual(facets.changed, [
+      { value: "name", count: 0 }, { value: "city", count: 1 }, { value: "last_login", count: 1 },
+    ]);
+    assert.deepEqual(facets.files, [{ value: "20211017-194324349.csv", count: 1 }]);
+
+    const texas = run.query("enriched", { filters: [{ filter: "equals", column: { name: "state" }, value: "Texas" }] }, 0, 500);
+    const state = texas.columns.indexOf("state");
+    assert.ok(texas.total > 0 && texas.rows.every((r) => r[state] === "Texas"));
+    assert.throws(
+      () => run.query("snapshot", { filters: [{ filter: "range", column: { name: "last_login" }, min: "soon" }] }, 0, 10),
+      { name: "TidemarkError", message: /`last_login` has no value "soon"/ },
+    );
+    assert.throws(() => run.diffQuery({ filters: [{ filter: "kind", kind: "moved" }] }, 0, 10), { name: "TidemarkError", message: /unknown kind of change/ });
+    assert.throws(() => run.query("snapshot", { filters: [{ filter: "changed", column: "city" }] }, 0, 10), { message: /applies to the diff only/ });
+  } finally {
+    run.free();
+  }
+});
+
 test("pages of the enriched table, sorted or not", () => {
   const seed = example();
   const run = apply(seed.snapshot, seed.changes);

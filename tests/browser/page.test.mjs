@@ -107,6 +107,116 @@ test("the diff shows changed cells old → new", async () => {
   await page.waitForFunction(() => document.querySelectorAll("#grid tbody tr").length === 10);
 });
 
+/** The diff's keys on screen, once `count` rows show. */
+async function diffKeys(count) {
+  await page.waitForFunction((n) => document.querySelectorAll("#grid tbody tr").length === n && !document.querySelector("#grid[aria-busy]"), count);
+  return page.locator("#grid tbody td.key").allInnerTexts();
+}
+
+test("the diff: a key search finds a whole key, or keys by their start", async () => {
+  await page.getByLabel("Find key").fill("9");
+  await page.waitForFunction(() => document.querySelector("#pager-text").textContent === "Rows 1–1 of 1");
+  assert.deepEqual(await diffKeys(1), ["9"]);
+  await page.getByLabel("Find key").fill("13");
+  await page.waitForFunction(() => document.querySelector("#pager-text").textContent === "No rows");
+  await page.getByLabel("starts with").check();
+  await page.waitForFunction(() => document.querySelector("#pager-text").textContent === "Rows 1–7 of 7");
+  assert.deepEqual(await diffKeys(7), ["133", "134", "135", "136", "137", "138", "139"]);
+  await page.getByLabel("Find key").fill("");
+  await page.getByLabel("starts with").uncheck();
+  assert.equal((await diffKeys(10)).length, 10);
+});
+
+test("the diff: a column filter, a sort by a clicked header, facets that count and filter", async () => {
+  await page.getByLabel("Filter column").selectOption("city");
+  await page.getByLabel("Filter kind").selectOption("contains");
+  await page.getByLabel("Filter value").fill("york");
+  await page.getByRole("button", { name: "Add filter" }).click();
+  assert.deepEqual(await diffKeys(4), ["133", "9", "136", "137"]);
+  assert.equal(await page.locator("#active-filters").innerText(), 'city contains "york" ✖');
+  // The facets count under the filter: one of the four is an update, which changed the city.
+  assert.match(await page.locator('#diff-filter [data-kind="inserted"]').innerText(), /Inserted\s+3/);
+  assert.match(await page.locator('#diff-filter [data-kind="updated"]').innerText(), /Updated\s+1/);
+  assert.match(await page.locator('#facets [data-facet="changed"][data-value="city"]').innerText(), /city\s+1/);
+  assert.match(await page.locator('#facets [data-facet="changed"][data-value="name"]').innerText(), /name\s+0/);
+  const files = await page.locator('#facets [data-facet="file"]').allInnerTexts();
+  // The files the four keys' last changes came from, in the order files apply in.
+  assert.deepEqual(files.map((f) => f.replace(/\s+/g, " ")), [
+    "20211017-194324349.csv 2",
+    "20211018-223933563.csv 1",
+    "20211018-224657689.csv 1",
+  ]);
+
+  // Sorted by name: Bob Ding, Darla Hayes, Monica Geller, Phoebe Buffay; then the other way.
+  await page.getByTitle("Sort by name", { exact: true }).click();
+  await page.waitForFunction(() => document.querySelector("#grid th[aria-sort]")?.textContent === "name ▲");
+  assert.deepEqual(await diffKeys(4), ["133", "9", "136", "137"]);
+  await page.getByTitle("Sort by name", { exact: true }).click();
+  await page.waitForFunction(() => document.querySelector("#grid th[aria-sort]")?.textContent === "name ▼");
+  assert.deepEqual(await diffKeys(4), ["137", "136", "9", "133"]);
+
+  // A facet filters: the keys whose last change is in the first file, still sorted.
+  await page.locator('#facets [data-facet="file"][data-value$="20211017-194324349.csv"]').click();
+  assert.deepEqual(await diffKeys(2), ["9", "133"]);
+  assert.equal(await page.locator('#facets [data-facet="file"][aria-pressed="true"]').count(), 1);
+
+  // Off again: the filters' chips take themselves off; the sort goes off on a third click.
+  await page.locator("#active-filters button").first().click();
+  await page.locator("#active-filters button").first().click();
+  await page.getByTitle("Sort by name", { exact: true }).click();
+  await page.waitForFunction(() => !document.querySelector("#grid th[aria-sort]"));
+  assert.deepEqual(await diffKeys(10), ["6", "133", "134", "135", "8", "9", "136", "137", "138", "139"]);
+});
+
+test("the diff: a date range, and a bad value said in the page's words", async () => {
+  await page.getByLabel("Filter column").selectOption("last_login");
+  await page.getByLabel("Filter kind").selectOption("range");
+  await page.getByLabel("Filter value").fill("2021-10-15");
+  await page.getByLabel("Filter up to").fill("2021-10-17");
+  await page.getByRole("button", { name: "Add filter" }).click();
+  assert.deepEqual(await diffKeys(5), ["6", "133", "134", "135", "9"]);
+  await page.locator("#active-filters button").first().click();
+  await diffKeys(10);
+  await page.getByLabel("Filter kind").selectOption("equals");
+  await page.getByLabel("Filter value").fill("yesterday");
+  await page.getByRole("button", { name: "Add filter" }).click();
+  await page.waitForSelector("#query-error:not([hidden])");
+  assert.match(await text("#query-error"), /`last_login` has no value "yesterday"/);
+  await page.locator("#active-filters button").first().click();
+  await diffKeys(10);
+  assert.equal(await page.locator("#query-error").isHidden(), true);
+});
+
+test("a changed-columns statistic filters the diff to the keys where that column changed", async () => {
+  await page.locator("#column-changes summary").click();
+  await page.locator("#column-changes").getByRole("button", { name: "city" }).click();
+  assert.deepEqual(await diffKeys(1), ["9"]);
+  await page.locator("#active-filters button").first().click();
+  await diffKeys(10);
+  await page.locator("#column-changes summary").click();
+});
+
+test("the enriched table: a key search and a column filter", async () => {
+  await page.getByRole("tab", { name: /Enriched table/ }).click();
+  await page.waitForSelector('#grid[data-table="enriched"] tbody tr');
+  await page.getByLabel("Find key").fill("9");
+  await page.waitForFunction(() => document.querySelector("#pager-text").textContent === "Rows 1–1 of 1");
+  assert.equal((await gridRows())[0].user_id, "9");
+  await page.getByLabel("Find key").fill("");
+  await page.waitForFunction(() => document.querySelector("#pager-text").textContent === "Rows 1–50 of 110");
+  await page.getByLabel("Filter column").selectOption("state");
+  await page.getByLabel("Filter kind").selectOption("equals");
+  await page.getByLabel("Filter value").fill("Texas");
+  await page.getByRole("button", { name: "Add filter" }).click();
+  await page.waitForFunction(() => /of \d+$/.test(document.querySelector("#pager-text").textContent) && !document.querySelector("#grid[aria-busy]") && document.querySelector("#active-filters button"));
+  const texas = await gridRows();
+  assert.ok(texas.length > 0 && texas.every((r) => r.state === "Texas"), JSON.stringify(texas));
+  await page.locator("#active-filters button").first().click();
+  await page.waitForFunction(() => document.querySelector("#pager-text").textContent === "Rows 1–50 of 110");
+  await page.getByRole("tab", { name: /Diff/ }).click();
+  await diffKeys(10);
+});
+
 test("the enriched table: Austin → Texas, user 9 → New York, paged and sortable", async () => {
   await page.getByRole("tab", { name: /Enriched table/ }).click();
   await page.waitForSelector('#grid[data-table="enriched"] tbody tr');

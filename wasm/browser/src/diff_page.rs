@@ -9,21 +9,21 @@ use wasm_bindgen::prelude::*;
 use crate::cells::{Cells, column_cells, format_options};
 use crate::js::{set, string_array};
 
-/// Touched keys `offset ..< offset + limit` of those of kind `filter` (all without one): a
+/// Touched keys `offset ..< offset + limit` of `selected` (diff rows, in the order shown): a
 /// `DiffPage`.
 pub(crate) fn page(
     diff: &Diff,
     key: &[String],
     offset: u32,
     limit: u32,
-    filter: Option<ChangeKind>,
+    selected: &[u32],
 ) -> JsValue {
-    let matching = |i: &usize| filter.is_none_or(|k| diff.kind(*i) == k);
-    let total = (0..diff.len()).filter(matching).count();
-    let rows: Vec<usize> = (0..diff.len())
-        .filter(matching)
+    let total = selected.len();
+    let rows: Vec<usize> = selected
+        .iter()
         .skip(offset as usize)
         .take(limit as usize)
+        .map(|&r| r as usize)
         .collect();
 
     let options = format_options();

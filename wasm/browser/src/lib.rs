@@ -149,6 +149,37 @@ export interface TidemarkError extends Error {
 }
 
 export interface Example { snapshot: InputFile[]; changes: InputFile[] }
+
+/** A column of a table; in the diff, a key column or the value a row shows ("shown": after
+ * the run, before it for a deleted key), or its value before or after the run. */
+export interface ColumnRef { name: string; side?: "shown" | "before" | "after" }
+
+/** One condition on a row (the core's `review::Filter`). Values are read as the column's type;
+ * dates are YYYY-MM-DD. */
+export type Filter =
+  | { filter: "key"; text: string; prefix: boolean }
+  | { filter: "contains"; column: ColumnRef; text: string }
+  | { filter: "equals"; column: ColumnRef; value: string }
+  | { filter: "range"; column: ColumnRef; min?: string | null; max?: string | null }
+  | { filter: "kind"; kind: ChangeKind }
+  | { filter: "source_file"; file: string }
+  | { filter: "changed"; column: string };
+
+export type SortBy = { column: ColumnRef } | "kind" | "source" | "changes" | "sequence";
+
+/** Filters (all hold) and an order: a search, column filters, facets and a sorted header. */
+export interface RowQuery { filters?: Filter[]; sort?: { by: SortBy; descending?: boolean } | null }
+
+export interface FacetCount<T> { value: T; count: number }
+
+/** The diff's facets under a query's filters, each counted without its own filters. */
+export interface Facets {
+  kinds: FacetCount<ChangeKind>[];
+  /** In the order files apply in. */
+  files: FacetCount<string>[];
+  /** Every compared column, in table order. */
+  changed: FacetCount<string>[];
+}
 "#;
 
 #[wasm_bindgen]

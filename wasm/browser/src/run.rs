@@ -14,8 +14,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::cells::{cells, format_options};
 use crate::diff_page;
-use crate::js::{core_error, get, set, string_array, to_js, usage_error};
+use crate::js::{core_error, get, is_absent, make_error, set, string_array, to_js, usage_error};
 use crate::options::{input_files, progress_value, read_options};
+use tidemark_core::review::{self, RowQuery, Rows};
 
 thread_local! {
     /// The bundled lookup table, built once: building it (parsing 30,000 places) takes longer
@@ -68,6 +69,7 @@ pub fn apply(
         key: spec.table.key.clone(),
         output,
         order: None,
+        queried: None,
     })
 }
 
@@ -79,6 +81,9 @@ pub struct Run {
     output: Output,
     /// The last sort asked of [`Run::page`]: table, column, descending, and the row order.
     order: Option<(String, String, bool, Vec<u32>)>,
+    /// The last query asked of [`Run::query`] or [`Run::diff_query`]: the table, the query,
+    /// and the rows it selects in its order (the next pages read them).
+    queried: Option<(String, RowQuery, Vec<u32>)>,
 }
 
 #[wasm_bindgen]
@@ -184,7 +189,75 @@ impl Run {
                 ))
             })?),
         };
-        Ok(diff_page::page(&self.output.diff, &self.key, offset, limit, filter).unchecked_into())
+        let selected: Vec<u32> = (0..self.output.diff.len() as u32)
+            .filter(|&r| filter.is_none_or(|k| self.output.diff.kind(r as usize) == k))
+            .collect();
+        Ok(
+            diff_page::page(&self.output.diff, &self.key, offset, limit, &selected)
+                .unchecked_into(),
+        )
+    }
+
+    /// Touched keys `offset ..< offset + limit` of those a query selects (search, filters,
+    /// facets), in its order: the core's rules ([`tidemark_core::review`]).
+    #[wasm_bindgen(js_name = diffQuery)]
+    pub fn diff_query(
+        &mut self,
+        query: RowQueryValue,
+        offset: u32,
+        limit: u32,
+    ) -> Result<DiffPage, JsValue> {
+        let query = read_query(query.into())?;
+        let selected = self.selected("diff", query)?;
+        Ok(
+            diff_page::page(&self.output.diff, &self.key, offset, limit, &selected)
+                .unchecked_into(),
+        )
+    }
+
+    /// Rows `offset ..< offset + limit` of those of a table a query selects, in its order.
+    pub fn query(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Table")] table: &str,
+        query: RowQueryValue,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Page, JsValue> {
+        let query = read_query(query.into())?;
+        let selected = self.selected(table, query)?;
+        let batch = self.table(table)?;
+        let options = format_options();
+        let shown = cells(batch, &options);
+        let rows: JsArray = selected
+            .iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|&row| {
+                shown
+                    .iter()
+                    .map(|c| c.value(row as usize))
+                    .collect::<JsArray>()
+            })
+            .collect();
+        let value: JsValue = Object::new().into();
+        set(&value, "offset", offset.min(selected.len() as u32) as f64);
+        set(&value, "total", selected.len() as f64);
+        set(
+            &value,
+            "columns",
+            string_array(batch.schema().fields().iter().map(|f| f.name().as_str())),
+        );
+        set(&value, "rows", rows);
+        Ok(value.unchecked_into())
+    }
+
+    /// The diff's facets (per kind, source file and changed column) under a query's filters,
+    /// each counted without its own filters.
+    pub fn facets(&self, query: RowQueryValue) -> Result<Facets, JsValue> {
+        let query = read_query(query.into())?;
+        let facets =
+            review::facets(&self.output.diff, &query.filters).map_err(|e| query_error(&e))?;
+        Ok(to_js(&facets).unchecked_into())
     }
 
     /// An output encoded as the CLI writes it to `--out`: `snapshot`, `enriched`, `diff` or
@@ -259,7 +332,48 @@ impl Run {
     }
 }
 
+/// A query from JS: the core's `RowQuery` as JSON (`RowQuery` in the TypeScript).
+fn read_query(value: JsValue) -> Result<RowQuery, JsValue> {
+    if is_absent(&value) {
+        return Ok(RowQuery::default());
+    }
+    let text = js_sys::JSON::stringify(&value)
+        .map_err(|_| usage_error("the query is not JSON"))?
+        .as_string()
+        .unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| usage_error(&format!("a bad query: {e}")))
+}
+
+fn query_error(e: &review::QueryError) -> JsValue {
+    let column = match e {
+        review::QueryError::UnknownColumn(c) => Some(c.as_str()),
+        review::QueryError::BadValue { column, .. }
+        | review::QueryError::Unsupported { column, .. } => Some(column.as_str()),
+        _ => None,
+    };
+    make_error(&e.to_string(), None, None, column)
+}
+
 impl Run {
+    /// The rows of `table` a query selects, in its order: kept for the next page.
+    fn selected(&mut self, table: &str, query: RowQuery) -> Result<Vec<u32>, JsValue> {
+        if let Some((t, q, rows)) = &self.queried {
+            if t == table && *q == query {
+                return Ok(rows.clone());
+            }
+        }
+        let rows = match table {
+            "diff" => Rows::Diff(&self.output.diff),
+            other => Rows::Table {
+                batch: self.table(other)?,
+                key: &self.key,
+            },
+        };
+        let selected = review::run(rows, &query).map_err(|e| query_error(&e))?;
+        self.queried = Some((table.to_string(), query, selected.clone()));
+        Ok(selected)
+    }
+
     fn history(&self) -> Result<&tidemark_core::history::History, JsValue> {
         self.output
             .history
@@ -336,6 +450,12 @@ extern "C" {
     /// See the TypeScript `ProgressCallback`.
     #[wasm_bindgen(typescript_type = "ProgressCallback")]
     pub type ProgressCallback;
+    /// See the TypeScript `RowQuery`.
+    #[wasm_bindgen(typescript_type = "RowQuery | null | undefined")]
+    pub type RowQueryValue;
+    /// See the TypeScript `Facets`.
+    #[wasm_bindgen(typescript_type = "Facets")]
+    pub type Facets;
     /// See the TypeScript `ChangeKind`.
     #[wasm_bindgen(typescript_type = "ChangeKind")]
     pub type ChangeKindName;
