@@ -245,8 +245,7 @@ pub fn select(rows: Rows, filters: &[Filter]) -> Result<Vec<u32>> {
     Ok(selected.set_indices().map(|i| i as u32).collect())
 }
 
-/// `selected` in the order of `sort` (nulls last either way; ties keep their order in
-/// `selected`).
+/// `selected` in the order of `sort` (nulls last either way; ties in the rows' own order).
 ///
 /// ```
 /// use tidemark_core::review::{ColumnRef, Rows, Sort, SortBy, order};
@@ -260,14 +259,14 @@ pub fn select(rows: Rows, filters: &[Filter]) -> Result<Vec<u32>> {
 /// assert_eq!(order(rows, vec![0, 1, 2, 3], &by_x(false)).unwrap(), [2, 0, 3, 1]);
 /// assert_eq!(order(rows, vec![0, 1, 2, 3], &by_x(true)).unwrap(), [0, 3, 2, 1]);
 /// ```
-pub fn order(rows: Rows, mut selected: Vec<u32>, sort: &Sort) -> Result<Vec<u32>> {
+pub fn order(rows: Rows, selected: Vec<u32>, sort: &Sort) -> Result<Vec<u32>> {
     let columns = sort_columns(rows, &sort.by)?;
     let options = SortOptions {
         descending: sort.descending,
         nulls_first: false,
     };
     // The row format (which the core's key handling uses) compares several columns at once
-    // and keeps the browser module small; the sort is stable, so ties keep their order.
+    // and keeps the browser module small.
     let fields = columns
         .iter()
         .map(|c| SortField::new_with_options(c.data_type().clone(), options))
@@ -278,8 +277,13 @@ pub fn order(rows: Rows, mut selected: Vec<u32>, sort: &Sort) -> Result<Vec<u32>
     };
     let converter = RowConverter::new(fields).map_err(unsupported)?;
     let converted = converter.convert_columns(&columns).map_err(unsupported)?;
-    selected.sort_by(|&a, &b| converted.row(a as usize).cmp(&converted.row(b as usize)));
-    Ok(selected)
+    // Each row with its place: an unstable (parallel) sort of the pairs keeps ties in order.
+    let mut keyed: Vec<(arrow_row::Row<'_>, u32)> = selected
+        .iter()
+        .map(|&row| (converted.row(row as usize), row))
+        .collect();
+    crate::par::sort_unstable(&mut keyed);
+    Ok(keyed.into_iter().map(|(_, row)| row).collect())
 }
 
 /// The rows a query selects, in its order.
@@ -678,12 +682,15 @@ fn sort_columns(rows: Rows, by: &SortBy) -> Result<Vec<ArrayRef>> {
         SortBy::Source => {
             // Files in the order they apply in, then rows.
             let files = diff.source_files();
-            let mut names: Vec<&str> = files.iter().flatten().collect();
+            let distinct: hashbrown::HashSet<&str> = files.iter().flatten().collect();
+            let mut names: Vec<&str> = distinct.into_iter().collect();
             names.sort_by_key(|name| FileOrder::of(name));
-            names.dedup();
-            let rank = |name: &str| {
-                names.partition_point(|other| FileOrder::of(other) < FileOrder::of(name)) as u32
-            };
+            let ranks: hashbrown::HashMap<&str, u32> = names
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| (n, i as u32))
+                .collect();
+            let rank = |name: &str| ranks[name];
             vec![
                 Arc::new(UInt32Array::from_iter_values(
                     (0..n).map(|r| rank(files.value(r))),
