@@ -66,7 +66,7 @@ fn main() {
         value: "Denver".into(),
     };
     let select = selecting;
-    let cases: Vec<(&str, Box<dyn Fn() -> usize + '_>)> = vec![
+    let cases: Vec<(&str, Case)> = vec![
         (
             "diff: key search, exact",
             Box::new(select(diff, vec![Filter::key(&probe)])),
@@ -159,6 +159,9 @@ fn main() {
     }
     print!("{report}");
 }
+
+/// A measured query: it returns how many rows it found.
+type Case<'a> = Box<dyn Fn() -> usize + 'a>;
 
 fn selecting(rows: Rows<'_>, filters: Vec<Filter>) -> impl Fn() -> usize + '_ {
     move || review::select(rows, &filters).unwrap().len()

@@ -130,7 +130,10 @@ fn contains_ignores_case_and_ands_with_other_filters() {
         column: ColumnRef::shown("name"),
         text: "GELLER".into(),
     };
-    assert_eq!(query(&out.diff, &[name.clone()], None), ["136", "139"]);
+    assert_eq!(
+        query(&out.diff, std::slice::from_ref(&name), None),
+        ["136", "139"]
+    );
     let new_york = Filter::Contains {
         column: ColumnRef::shown("city"),
         text: "york".into(),
