@@ -28,6 +28,7 @@ mod cells;
 mod diff_page;
 mod js;
 mod options;
+mod query;
 mod run;
 
 use std::cell::RefCell;

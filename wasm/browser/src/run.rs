@@ -14,8 +14,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::cells::{cells, format_options};
 use crate::diff_page;
-use crate::js::{core_error, get, is_absent, make_error, set, string_array, to_js, usage_error};
+use crate::js::{core_error, get, make_error, set, string_array, to_js, usage_error};
 use crate::options::{input_files, progress_value, read_options};
+use crate::query::read_query;
 use tidemark_core::review::{self, RowQuery, Rows};
 
 thread_local! {
@@ -207,7 +208,7 @@ impl Run {
         offset: u32,
         limit: u32,
     ) -> Result<DiffPage, JsValue> {
-        let query = read_query(query.into())?;
+        let query = read_query(&query.into())?;
         let selected = self.selected("diff", query)?;
         Ok(
             diff_page::page(&self.output.diff, &self.key, offset, limit, &selected)
@@ -223,7 +224,7 @@ impl Run {
         offset: u32,
         limit: u32,
     ) -> Result<Page, JsValue> {
-        let query = read_query(query.into())?;
+        let query = read_query(&query.into())?;
         let selected = self.selected(table, query)?;
         let batch = self.table(table)?;
         let options = format_options();
@@ -254,7 +255,7 @@ impl Run {
     /// The diff's facets (per kind, source file and changed column) under a query's filters,
     /// each counted without its own filters.
     pub fn facets(&self, query: RowQueryValue) -> Result<Facets, JsValue> {
-        let query = read_query(query.into())?;
+        let query = read_query(&query.into())?;
         let facets =
             review::facets(&self.output.diff, &query.filters).map_err(|e| query_error(&e))?;
         Ok(to_js(&facets).unchecked_into())
@@ -330,18 +331,6 @@ impl Run {
     pub fn has_history(&self) -> bool {
         self.output.history.is_some()
     }
-}
-
-/// A query from JS: the core's `RowQuery` as JSON (`RowQuery` in the TypeScript).
-fn read_query(value: JsValue) -> Result<RowQuery, JsValue> {
-    if is_absent(&value) {
-        return Ok(RowQuery::default());
-    }
-    let text = js_sys::JSON::stringify(&value)
-        .map_err(|_| usage_error("the query is not JSON"))?
-        .as_string()
-        .unwrap_or_default();
-    serde_json::from_str(&text).map_err(|e| usage_error(&format!("a bad query: {e}")))
 }
 
 fn query_error(e: &review::QueryError) -> JsValue {
