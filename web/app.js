@@ -320,42 +320,6 @@ async function renderResult() {
   renderColumnChanges(a.columns);
   $("[data-download=state]").hidden = !hasState;
   const tabCounts = { diff: rows.diff, enriched: rows.enriched, snapshot: rows.snapshot, history: rows.history };
-  let typing = null;
-  const search = () => {
-    const q = state.query[state.tab];
-    q.key = $("#key-search").value;
-    q.prefix = $("#key-prefix").checked;
-    state.offset = 0;
-    renderTab();
-  };
-  $("#key-search").addEventListener("input", () => {
-    clearTimeout(typing);
-    typing = setTimeout(search, 150);
-  });
-  $("#key-prefix").addEventListener("change", search);
-  $("#filter-op").addEventListener("change", () => {
-    $("#filter-max").hidden = $("#filter-op").value !== "range";
-  });
-  $("#search").addEventListener("submit", (e) => {
-    e.preventDefault();
-    clearTimeout(typing);
-    const q = state.query[state.tab];
-    q.key = $("#key-search").value;
-    q.prefix = $("#key-prefix").checked;
-    const column = { name: $("#filter-column").value };
-    const op = $("#filter-op").value;
-    const value = $("#filter-value").value.trim();
-    const max = $("#filter-max").value.trim();
-    let filter = null;
-    if (op === "range" && (value || max)) filter = { filter: "range", column, min: value || null, max: max || null };
-    else if (op === "contains" && value) filter = { filter: "contains", column, text: value };
-    else if (op === "equals" && value) filter = { filter: "equals", column, value };
-    if (filter && column.name && !q.filters.some((f) => sameFilter(f, filter))) q.filters.push(filter);
-    $("#filter-value").value = "";
-    $("#filter-max").value = "";
-    state.offset = 0;
-    renderTab();
-  });
   for (const tab of $$(".tabs [data-tab]")) {
     const n = tabCounts[tab.dataset.tab];
     tab.hidden = n == null;

@@ -22,7 +22,6 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
 
 use tidemark_core::pipeline::Options;
 use tidemark_core::{DmsName, InputFile};
@@ -33,7 +32,9 @@ use tidemark_delta::{DeltaError, Objects, Place};
 
 use super::bucket_path::BucketRoot;
 use super::s3_event::ObjectEvent;
-use super::{Admission, Config, EdgeError, LogLine, ObjectRef, admit, load_parts, read_object};
+use super::{
+    Admission, Config, EdgeError, LogLine, ObjectRef, admit, load_parts, logged, read_object,
+};
 
 /// Where the announced objects are read from.
 pub enum Source {
@@ -247,21 +248,9 @@ pub fn handle(
     record: usize,
     event: &ObjectEvent,
 ) -> (LogLine, Result<(), EdgeError>) {
-    let started = Instant::now();
-    let mut log = LogLine {
-        record,
-        event: event.name.clone(),
-        bucket: event.bucket.clone(),
-        key: event.key.clone(),
-        ..Default::default()
-    };
-    let result = handle_object(config, target, event, &mut log);
-    if let Err(e) = &result {
-        log.action = "failed".into();
-        log.detail = Some(e.to_string());
-    }
-    log.millis = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-    (log, result)
+    logged(record, event, |log| {
+        handle_object(config, target, event, log)
+    })
 }
 
 fn handle_object(

@@ -229,6 +229,16 @@ pub fn handle(
     record: usize,
     event: &ObjectEvent,
 ) -> (LogLine, Result<(), EdgeError>) {
+    logged(record, event, |log| handle_object(config, event, log))
+}
+
+/// Runs `handle` for one record and logs it: its action and detail (`failed` with the error
+/// when it fails) and how long it took. The same log line for folders and Delta tables.
+fn logged(
+    record: usize,
+    event: &ObjectEvent,
+    handle: impl FnOnce(&mut LogLine) -> Result<(), EdgeError>,
+) -> (LogLine, Result<(), EdgeError>) {
     let started = Instant::now();
     let mut log = LogLine {
         record,
@@ -237,7 +247,7 @@ pub fn handle(
         key: event.key.clone(),
         ..Default::default()
     };
-    let result = handle_object(config, event, &mut log);
+    let result = handle(&mut log);
     if let Err(e) = &result {
         log.action = "failed".into();
         log.detail = Some(e.to_string());
