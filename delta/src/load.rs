@@ -36,7 +36,7 @@ use crate::bucket::{BUCKET_COLUMN, GROUP_BUCKET_COLUMN, buckets_of, group_bucket
 use crate::meta::{DOMAIN, ENRICHED_DOMAIN, EnrichedMeta, FORMAT, TableMeta};
 use crate::run::{
     APP_ID, ATTEMPTS, Applied, ENRICHED, Part, Request, by_bucket, cut, meta_json,
-    record_whole_run, touched_buckets, write_state,
+    record_whole_run, stage_whole, touched_buckets, write_state,
 };
 use crate::store::Place;
 use crate::table::{Committed, DeltaTable};
@@ -83,12 +83,7 @@ fn create_whole(
         .collect();
     fields.push(Field::new(BUCKET_COLUMN, DataType::Int32, false));
     let mut txn = table.create(&Schema::new(fields), Some(BUCKET_COLUMN))?;
-    let all: Vec<u32> = (0..request.buckets).collect();
-    for (bucket, rows) in by_bucket(&output.table, &meta, &all)? {
-        table.stage_add(&mut txn, rows, Some((BUCKET_COLUMN, bucket)))?;
-    }
-    write_state(table, &output, &mut meta, &all)?;
-    record_whole_run(&mut meta, request);
+    stage_whole(table, &mut txn, &output, &mut meta, request)?;
     let txn = txn.with_domain_metadata(DOMAIN.to_string(), meta_json(&meta));
     Ok(match table.commit(txn)? {
         Committed::Version(version) => Some(Applied {

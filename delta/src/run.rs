@@ -372,6 +372,24 @@ fn update(
     })
 }
 
+/// Stages every bucket of a run over the whole table, writes its state and records the run in
+/// `meta`: what creating a table in one pass and rebuilding one share.
+pub(crate) fn stage_whole<S>(
+    table: &DeltaTable,
+    txn: &mut delta_kernel::transaction::Transaction<S>,
+    output: &Output,
+    meta: &mut TableMeta,
+    request: &Request,
+) -> Result<(), DeltaError> {
+    let all: Vec<u32> = (0..meta.buckets).collect();
+    for (bucket, rows) in by_bucket(&output.table, meta, &all)? {
+        table.stage_add(txn, rows, Some((BUCKET_COLUMN, bucket)))?;
+    }
+    write_state(table, output, meta, &all)?;
+    record_whole_run(meta, request);
+    Ok(())
+}
+
 /// Records in `meta` what a run over the whole table applied: every name, load and source.
 pub(crate) fn record_whole_run(meta: &mut TableMeta, request: &Request) {
     meta.applied = request
@@ -420,7 +438,6 @@ fn rebuild(
 
     let mut meta = TableMeta::new(previous.buckets, previous.key.clone());
     meta.as_of = output.report.features.as_ref().map(|f| f.as_of);
-    let all: Vec<u32> = (0..meta.buckets).collect();
     let files: Vec<&str> = request.changes.iter().map(|f| f.name.as_str()).collect();
     let mut txn = table.update(
         snapshot,
@@ -433,11 +450,7 @@ fn rebuild(
         ],
     )?;
     table.stage_remove(snapshot, &mut txn, None)?;
-    for (bucket, rows) in by_bucket(&output.table, &meta, &all)? {
-        table.stage_add(&mut txn, rows, Some((BUCKET_COLUMN, bucket)))?;
-    }
-    write_state(table, &output, &mut meta, &all)?;
-    record_whole_run(&mut meta, request);
+    stage_whole(table, &mut txn, &output, &mut meta, request)?;
     let txn = txn.with_domain_metadata(DOMAIN.to_string(), meta_json(&meta));
     Ok(match table.commit(txn)? {
         Committed::Version(committed) => Some(Applied {
