@@ -32,10 +32,12 @@ use std::sync::Arc;
 
 use arrow_array::builder::{Decimal128Builder, StringDictionaryBuilder};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Decimal128Type, Int8Type, Int32Type, UInt64Type};
+use arrow_array::types::{
+    Decimal128Type, Int8Type, Int32Type, TimestampMicrosecondType, UInt64Type,
+};
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Decimal128Array, DictionaryArray, RecordBatch, StringArray,
-    TimestampMicrosecondArray, UInt32Array, UInt64Array,
+    UInt32Array, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
@@ -382,35 +384,44 @@ impl LogOrder {
     fn of(spec: &TableSpec, log: &ChangeLog) -> Result<LogOrder> {
         let n = log.rows.num_rows();
         let positions = Positions::of(log);
-        let by_key = KeyOrder::of(&key_columns(spec, &log.rows))?;
-        let mut order = by_key.sorted(n);
-        // Within each run of one key: by position, then as logged.
+        let (mut by_key, key_starts) = KeyOrder::of(&key_columns(spec, &log.rows))?.sorted(n);
+        let mut rows = Vec::with_capacity(n);
+        let mut starts = Vec::with_capacity(n);
         let mut start = 0;
         while start < n {
             let mut end = start + 1;
-            while end < n && by_key.same(order[start] as usize, order[end] as usize) {
+            while end < n && !key_starts[end] {
                 end += 1;
             }
-            if end - start > 1 {
-                order[start..end].sort_unstable_by_key(|&i| (positions.key(i as usize), i));
+            let run = &mut by_key[start..end];
+            if let [row] = run {
+                // Most keys have one row: no position to work out.
+                rows.push(*row);
+                starts.push(true);
+            } else {
+                // Within one key: by position, then as logged; a position seen already is a
+                // file applied again.
+                run.sort_unstable_by_key(|&i| (positions.key(i as usize), i));
+                let mut last = None;
+                for &i in run.iter() {
+                    let position = Some(positions.key(i as usize));
+                    if position != last {
+                        starts.push(last.is_none());
+                        rows.push(i);
+                        last = position;
+                    }
+                }
             }
             start = end;
         }
-        order.dedup_by(|later, earlier| {
-            by_key.same(*later as usize, *earlier as usize)
-                && positions.key(*later as usize) == positions.key(*earlier as usize)
-        });
-        let key_starts = (0..order.len())
-            .map(|i| i == 0 || !by_key.same(order[i - 1] as usize, order[i] as usize))
-            .collect();
         Ok(LogOrder {
-            rows: order,
-            key_starts,
+            rows,
+            key_starts: starts,
         })
     }
 }
 
-/// The order of key values, and their equality, row by row.
+/// The order of key values, row by row.
 enum KeyOrder {
     /// One integer key column (nulls cannot be keys).
     Integer(Vec<i64>),
@@ -450,8 +461,13 @@ impl KeyOrder {
         ))
     }
 
-    /// The rows `0..n` by key value (rows of one key in no particular order).
-    fn sorted(&self, n: usize) -> Vec<u32> {
+    /// The rows `0..n` by key value (rows of one key in no particular order), and per entry
+    /// whether it is its key's first.
+    ///
+    /// A stable sort, which finds runs already in order: the snapshot's rows start the log,
+    /// and a full load usually comes in key order, so most of the work is merging the
+    /// changes in.
+    fn sorted(&self, n: usize) -> (Vec<u32>, Vec<bool>) {
         match self {
             KeyOrder::Integer(values) => {
                 let mut pairs: Vec<(i64, u32)> = values
@@ -459,21 +475,21 @@ impl KeyOrder {
                     .enumerate()
                     .map(|(i, &v)| (v, i as u32))
                     .collect();
-                crate::par::sort_unstable(&mut pairs);
-                pairs.into_iter().map(|(_, i)| i).collect()
+                crate::par::sort_stable_by_key(&mut pairs, |&(key, _)| key);
+                let starts = (0..n).map(|i| i == 0 || pairs[i - 1].0 != pairs[i].0);
+                let starts = starts.collect();
+                (pairs.into_iter().map(|(_, i)| i).collect(), starts)
             }
             KeyOrder::Rows(rows) => {
                 let mut order: Vec<u32> = (0..n as u32).collect();
-                order.sort_unstable_by(|&a, &b| rows.row(a as usize).cmp(&rows.row(b as usize)));
-                order
+                order.sort_by(|&a, &b| rows.row(a as usize).cmp(&rows.row(b as usize)));
+                let starts = (0..n)
+                    .map(|i| {
+                        i == 0 || rows.row(order[i - 1] as usize) != rows.row(order[i] as usize)
+                    })
+                    .collect();
+                (order, starts)
             }
-        }
-    }
-
-    fn same(&self, a: usize, b: usize) -> bool {
-        match self {
-            KeyOrder::Integer(values) => values[a] == values[b],
-            KeyOrder::Rows(rows) => rows.row(a) == rows.row(b),
         }
     }
 }
@@ -552,15 +568,14 @@ fn versions_in(spec: &TableSpec, log: &ChangeLog, order: &LogOrder) -> Result<Re
     let is_truncate: Vec<bool> = letters.iter().map(|v| v == Some("T")).collect();
     let ops = op_column.keys();
     let truncates = Truncates::of(log, order, |i| is_truncate[ops.value(i) as usize]);
-    let sequence = log
-        .column(LOG_SEQUENCE_COLUMN)
-        .as_primitive::<Decimal128Type>();
     let tracked = tracked_unchanged(spec, log, order, table_columns)?;
 
-    // Per version: the row that opened it, the row whose values it has, and how it ended.
+    // Per version: the row that opened it, the row whose values it has, the row that closed
+    // it (its change's sequence value is `valid_to`) and whether that was a delete. Row
+    // indices rather than values: ten million versions of `Option<i128>` would be 320 MB each.
     let mut opened: Vec<u32> = Vec::new();
     let mut values: Vec<u32> = Vec::new();
-    let mut valid_to: Vec<Option<i128>> = Vec::new();
+    let mut closed_by: Vec<u32> = Vec::new();
     let mut deleted: Vec<bool> = Vec::new();
     // The version of the key being read that is still open, if any, and the row of its key's
     // last change.
@@ -571,7 +586,7 @@ fn versions_in(spec: &TableSpec, log: &ChangeLog, order: &LogOrder) -> Result<Re
         if order.key_starts[step] {
             // A truncate after the key's last change closes what it left open.
             if let (Some(v), Some(truncate)) = (open, truncates.after(previous, None)) {
-                valid_to[v] = truncate;
+                closed_by[v] = truncate;
                 deleted[v] = true;
             }
             open = None;
@@ -582,15 +597,14 @@ fn versions_in(spec: &TableSpec, log: &ChangeLog, order: &LogOrder) -> Result<Re
         }
         // A truncate between the key's last change and this one closed its version.
         if let (Some(v), Some(truncate)) = (open, truncates.after(previous, Some(i))) {
-            valid_to[v] = truncate;
+            closed_by[v] = truncate;
             deleted[v] = true;
             open = None;
         }
         previous = Some(i);
-        let at = sequence.is_valid(i).then(|| sequence.value(i));
         if is_delete[ops.value(i) as usize] {
             if let Some(v) = open.take() {
-                valid_to[v] = at;
+                closed_by[v] = i as u32;
                 deleted[v] = true;
             }
             continue;
@@ -602,48 +616,49 @@ fn versions_in(spec: &TableSpec, log: &ChangeLog, order: &LogOrder) -> Result<Re
             }
             _ => {
                 if let Some(v) = open {
-                    valid_to[v] = at;
+                    closed_by[v] = i as u32;
                 }
                 open = Some(opened.len());
                 opened.push(i as u32);
                 values.push(i as u32);
-                valid_to.push(None);
+                closed_by.push(NOT_CLOSED);
                 deleted.push(false);
             }
         }
     }
     if let (Some(v), Some(truncate)) = (open, truncates.after(previous, None)) {
-        valid_to[v] = truncate;
+        closed_by[v] = truncate;
         deleted[v] = true;
     }
+
+    let sequence: &ArrayRef = log.column(LOG_SEQUENCE_COLUMN);
+    let opened_at = UInt32Array::from(opened);
+    let closed_at: UInt32Array = closed_by
+        .into_iter()
+        .map(|row| (row != NOT_CLOSED).then_some(row))
+        .collect();
+    let valid_from = sequence_values(log.kind, sequence, &opened_at)?;
+    let valid_to = sequence_values(log.kind, sequence, &closed_at)?;
     // A version is current when nothing closed it: no later change of its key, no delete.
     // (A version is closed by the next version of its key, or a delete: the last of a key is
     // the only one that can be open.)
-    let is_current: BooleanArray = valid_to
-        .iter()
-        .zip(&deleted)
-        .map(|(to, &deleted)| Some(to.is_none() && !deleted))
+    let is_current: BooleanArray = (0..deleted.len())
+        .map(|v| Some(valid_to.is_null(v) && !deleted[v]))
         .collect();
 
+    // The table's columns at the rows whose values each version has, one column per task.
     let values = UInt32Array::from(values);
-    let opened_at = UInt32Array::from(opened.clone());
-    let mut columns: Vec<ArrayRef> = log.rows.columns()[..table_columns]
-        .iter()
-        .map(|c| arrow_select::take::take(c.as_ref(), &values, None))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(Error::from)?;
-    let from: Vec<Option<i128>> = opened
-        .iter()
-        .map(|&i| {
-            sequence
-                .is_valid(i as usize)
-                .then(|| sequence.value(i as usize))
+    let mut columns: Vec<ArrayRef> =
+        crate::par::try_map(&log.rows.columns()[..table_columns], |c| {
+            arrow_select::take::take(c.as_ref(), &values, None)
         })
-        .collect();
-    columns.push(sequence_values(log.kind, from)?);
-    columns.push(sequence_values(log.kind, valid_to)?);
-    columns.push(Arc::new(is_current));
-    columns.push(Arc::new(BooleanArray::from(deleted)));
+        .map_err(Error::from)?;
+    columns.extend([
+        valid_from,
+        valid_to,
+        Arc::new(is_current),
+        Arc::new(BooleanArray::from(deleted)),
+    ]);
     for name in [OP_COLUMN, VERSION_FILE_COLUMN, VERSION_ROW_COLUMN] {
         columns.push(
             arrow_select::take::take(log.column(name).as_ref(), &opened_at, None)
@@ -654,11 +669,14 @@ fn versions_in(spec: &TableSpec, log: &ChangeLog, order: &LogOrder) -> Result<Re
     RecordBatch::try_new(schema, columns).map_err(Error::from)
 }
 
+/// A version that nothing closed (yet).
+const NOT_CLOSED: u32 = u32::MAX;
+
 /// The log's truncates, in order: each closes every version open at its place.
 struct Truncates<'a> {
     positions: Option<Positions<'a>>,
-    /// (position, sequence value) of each truncate, in order.
-    at: Vec<(PositionKey, Option<i128>)>,
+    /// (position, log row) of each truncate, in order.
+    at: Vec<(PositionKey, u32)>,
 }
 
 type PositionKey = (Option<i128>, Option<i128>, u32, u64);
@@ -678,10 +696,8 @@ impl<'a> Truncates<'a> {
             };
         }
         let positions = Positions::of(log);
-        let mut at: Vec<(PositionKey, Option<i128>)> = rows
-            .iter()
-            .map(|&i| (positions.key(i), positions.key(i).0))
-            .collect();
+        let mut at: Vec<(PositionKey, u32)> =
+            rows.iter().map(|&i| (positions.key(i), i as u32)).collect();
         at.sort();
         Truncates {
             positions: Some(positions),
@@ -689,9 +705,9 @@ impl<'a> Truncates<'a> {
         }
     }
 
-    /// The sequence value of the first truncate after log row `after` (after nothing: from
-    /// the start) and before row `before` (before nothing: to the end), if there is one.
-    fn after(&self, after: Option<usize>, before: Option<usize>) -> Option<Option<i128>> {
+    /// The log row of the first truncate after log row `after` (after nothing: from the
+    /// start) and before row `before` (before nothing: to the end), if there is one.
+    fn after(&self, after: Option<usize>, before: Option<usize>) -> Option<u32> {
         let positions = self.positions.as_ref()?;
         let from = match after {
             Some(row) => {
@@ -700,10 +716,10 @@ impl<'a> Truncates<'a> {
             }
             None => 0,
         };
-        let (position, sequence) = self.at.get(from)?;
+        let (position, truncate) = self.at.get(from)?;
         match before {
             Some(row) if *position >= positions.key(row) => None,
-            _ => Some(*sequence),
+            _ => Some(*truncate),
         }
     }
 }
@@ -730,16 +746,21 @@ fn versions_schema(log: &Schema, table_columns: usize, kind: SequenceKind) -> Sc
     Arc::new(Schema::new(fields))
 }
 
-/// Sequence values as the history shows them: timestamps (microseconds) or numbers.
-fn sequence_values(kind: SequenceKind, values: Vec<Option<i128>>) -> Result<ArrayRef> {
+/// The log's sequence values at `rows` (null where a row is null) as the history shows them:
+/// timestamps (microseconds) or numbers.
+fn sequence_values(
+    kind: SequenceKind,
+    sequence: &ArrayRef,
+    rows: &UInt32Array,
+) -> Result<ArrayRef> {
+    let values = arrow_select::take::take(sequence.as_ref(), rows, None).map_err(Error::from)?;
     Ok(match kind {
-        SequenceKind::Timestamp => Arc::new(TimestampMicrosecondArray::from(
+        SequenceKind::Timestamp => Arc::new(
             values
-                .into_iter()
-                .map(|v| v.map(|micros| micros as i64))
-                .collect::<Vec<_>>(),
-        )),
-        SequenceKind::Number => decimal_array(values.into_iter())?,
+                .as_primitive::<Decimal128Type>()
+                .unary::<_, TimestampMicrosecondType>(|micros| micros as i64),
+        ),
+        SequenceKind::Number => values,
     })
 }
 
@@ -927,7 +948,7 @@ fn history_key_column<'a>(versions: &'a RecordBatch, name: &str) -> Result<&'a A
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{Int32Array, Int64Array};
+    use arrow_array::{Int32Array, Int64Array, TimestampMicrosecondArray};
 
     fn names(names: &[&str]) -> Vec<String> {
         names.iter().map(|n| n.to_string()).collect()

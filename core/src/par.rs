@@ -188,6 +188,22 @@ pub(crate) fn sort_unstable<T: Ord + Send>(values: &mut [T]) {
     values.sort_unstable();
 }
 
+/// A stable sort by `key`, which finds runs already in order (an adaptive merge sort).
+pub(crate) fn sort_stable_by_key<T, K, F>(values: &mut [T], key: F)
+where
+    T: Send,
+    K: Ord,
+    F: Fn(&T) -> K + Sync,
+{
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::slice::ParallelSliceMut;
+        values.par_sort_by_key(key);
+    }
+    #[cfg(not(feature = "parallel"))]
+    values.sort_by_key(key);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::error::{Cause, Error, ErrorKind, Result};
 
@@ -71,11 +72,28 @@ fn encode_error(e: impl std::error::Error + Send + Sync + 'static) -> Error {
 const ROW_GROUP_ROWS: usize = 1 << 20;
 
 fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
+    let builder = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+    // Tidemark's own columns whose values are (nearly) all distinct: a dictionary would only
+    // be built and thrown away (Parquet falls back to plain values once it outgrows its page),
+    // at the cost of hashing every value of a ten-million-row history until then.
+    UNIQUE_VALUE_COLUMNS
+        .iter()
+        .fold(builder, |builder, &name| {
+            builder.set_column_dictionary_enabled(ColumnPath::from(name), false)
+        })
         .build()
 }
+
+/// See [`writer_properties`].
+const UNIQUE_VALUE_COLUMNS: [&str; 5] = [
+    crate::versions::VERSION_ROW_COLUMN,
+    crate::versions::VERSION_SEQUENCE_COLUMN,
+    crate::versions::VERSION_CHANGE_SEQUENCE_COLUMN,
+    crate::history::VALID_FROM_COLUMN,
+    crate::history::VALID_TO_COLUMN,
+];
 
 /// The schema a file declares for `schema`: dictionary-encoded columns (the features share
 /// one dictionary per group, say) are declared as their values' type. Dictionary encoding is
