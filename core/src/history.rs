@@ -30,7 +30,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Decimal128Builder, StringDictionaryBuilder};
+use arrow_array::builder::{BooleanBufferBuilder, Decimal128Builder, StringDictionaryBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Decimal128Type, Int8Type, Int32Type, TimestampMicrosecondType, UInt64Type,
@@ -39,6 +39,7 @@ use arrow_array::{
     Array, ArrayRef, BooleanArray, Decimal128Array, DictionaryArray, RecordBatch, StringArray,
     UInt32Array, UInt64Array,
 };
+use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::change_set::{ChangeSet, key_columns};
@@ -231,7 +232,7 @@ pub(crate) fn extend(
     parts.extend(move_events(spec, &schema, set)?);
     let all = ChangeLog {
         kind,
-        rows: arrow_select::concat::concat_batches(&schema, &parts).map_err(Error::from)?,
+        rows: concat_log(&schema, &parts)?,
     };
     let order = LogOrder::of(spec, &all)?;
     let versions = versions_in(spec, &all, &order)?;
@@ -250,6 +251,54 @@ pub(crate) fn extend(
         }
     };
     Ok(History { log, versions })
+}
+
+/// The parts' rows one after the other: `concat_batches`, except for the decimal sequence
+/// columns. Those are mostly null (a snapshot's rows have no sequence), and a part all null
+/// leaves its run of values as zeroed memory the system hands out untouched, instead of
+/// copying (ten million snapshot rows would be 160 MB of zeros a column, written twice).
+fn concat_log(schema: &SchemaRef, parts: &[RecordBatch]) -> Result<RecordBatch> {
+    let columns = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(c, field)| {
+            let arrays: Vec<&dyn Array> = parts.iter().map(|p| p.column(c).as_ref()).collect();
+            match field.data_type() {
+                DataType::Decimal128(precision, scale) => {
+                    concat_decimals(&arrays, *precision, *scale)
+                }
+                _ => arrow_select::concat::concat(&arrays).map_err(Error::from),
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    RecordBatch::try_new(schema.clone(), columns).map_err(Error::from)
+}
+
+fn concat_decimals(arrays: &[&dyn Array], precision: u8, scale: i8) -> Result<ArrayRef> {
+    let len = arrays.iter().map(|a| a.len()).sum();
+    // `vec![0; n]` asks the allocator for zeroed memory: no page is touched until written.
+    let mut values = vec![0i128; len];
+    let mut validity = BooleanBufferBuilder::new(len);
+    let mut at = 0;
+    for array in arrays {
+        let n = array.len();
+        if array.null_count() == n {
+            validity.append_n(n, false);
+        } else {
+            let decimals = array.as_primitive::<Decimal128Type>();
+            values[at..at + n].copy_from_slice(decimals.values());
+            match decimals.nulls() {
+                Some(nulls) => validity.append_buffer(nulls.inner()),
+                None => validity.append_n(n, true),
+            }
+        }
+        at += n;
+    }
+    let decimals = Decimal128Array::new(values.into(), Some(NullBuffer::new(validity.finish())))
+        .with_precision_and_scale(precision, scale)
+        .map_err(Error::from)?;
+    Ok(Arc::new(decimals))
 }
 
 /// The snapshot's rows as `L` events, before every change.
