@@ -1067,6 +1067,43 @@ fn a_full_load_in_parts_is_written_a_part_at_a_time_and_equals_the_folder_run() 
 }
 
 #[test]
+fn a_key_in_two_parts_of_a_full_load_is_refused_and_no_table_is_written() {
+    let s = Scratch::new();
+    let load = std::fs::read_to_string(seed().join("LOAD00000001.csv")).unwrap();
+    let lines: Vec<&str> = load.lines().collect();
+    // The second part repeats the first part's row 8 (key 7), far from any change.
+    s.write("load/LOAD00000001.csv", lines[..50].join("\n") + "\n");
+    s.write(
+        "load/LOAD00000002.csv",
+        lines[50..].join("\n") + "\n" + lines[7] + "\n",
+    );
+    let change = seed_file(SEED_CHANGES[0]);
+    let refused = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            "load",
+            "--changes",
+            &change,
+            "--delta",
+            "--out",
+            "lake",
+            "--buckets",
+            "8",
+            "--quiet",
+        ],
+    );
+    assert!(!refused.status.success());
+    let message = stderr(&refused);
+    assert!(
+        message.contains("load/LOAD00000002.csv, row 54, column `user_id`: duplicate key 7 in the snapshot (first seen in load/LOAD00000001.csv, row 8)"),
+        "{message}"
+    );
+    assert_eq!(s.files_below("lake/table/_delta_log"), Vec::<String>::new());
+}
+
+#[test]
 fn on_s3_a_commit_the_server_answers_with_errors_is_tried_again_and_lands_once() {
     let s = Scratch::new();
     let folder = folder_run(&s);

@@ -49,15 +49,130 @@ pub fn buckets_of(key: &[ArrayRef], buckets: u32) -> Result<Vec<u32>> {
     if buckets == 0 {
         return Err(ErrorKind::Invalid("the number of buckets must be at least 1".into()).into());
     }
+    Ok(key_hashes(key)?
+        .into_iter()
+        .map(|h| bucket_of_hash(h, buckets))
+        .collect())
+}
+
+/// The hash of each row of `key` (one array per key column) that [`buckets_of`] takes modulo
+/// the number of buckets. Equal keys have equal hashes.
+pub fn key_hashes(key: &[ArrayRef]) -> Result<Vec<u64>> {
     let rows = key.first().map_or(0, |c| c.len());
     let mut hashes = vec![FNV_OFFSET; rows];
     for column in key {
         hash_column(column, &mut hashes)?;
     }
-    Ok(hashes
-        .into_iter()
-        .map(|h| (h % u64::from(buckets)) as u32)
-        .collect())
+    Ok(hashes)
+}
+
+/// The bucket, among `buckets` (at least 1), of a key of hash `hash` ([`key_hashes`]).
+pub fn bucket_of_hash(hash: u64, buckets: u32) -> u32 {
+    (hash % u64::from(buckets)) as u32
+}
+
+/// Whether the keys of rows read a part at a time (a full load in several files, none held
+/// once read) are unique, for 8 bytes a row: the hash of each key.
+///
+/// Equal keys have equal hashes, so hashes seen once prove their keys unique. A hash seen
+/// more than once is a key that repeats, or (rarely, about one table in 30,000 at 30 million
+/// rows) two keys that share a hash: the caller reads the parts again and checks those keys
+/// alone with [`RepeatedKeys`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{ArrayRef, Int64Array};
+/// use tidemark_core::bucket::{KeyHashes, key_hashes};
+/// let mut seen = KeyHashes::default();
+/// let first: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3]));
+/// let second: ArrayRef = Arc::new(Int64Array::from(vec![4, 2]));
+/// seen.add(&key_hashes(&[first]).unwrap());
+/// seen.add(&key_hashes(&[second]).unwrap());
+/// assert_eq!(seen.repeated().len(), 1);
+/// ```
+#[derive(Debug, Default)]
+pub struct KeyHashes {
+    hashes: Vec<u64>,
+}
+
+impl KeyHashes {
+    pub fn add(&mut self, hashes: &[u64]) {
+        self.hashes.extend_from_slice(hashes);
+    }
+
+    /// The hashes seen more than once, in order; empty when every key was seen once.
+    pub fn repeated(mut self) -> Vec<u64> {
+        crate::par::sort_unstable(&mut self.hashes);
+        let mut repeated: Vec<u64> = self
+            .hashes
+            .windows(2)
+            .filter(|pair| pair[0] == pair[1])
+            .map(|pair| pair[0])
+            .collect();
+        repeated.dedup();
+        repeated
+    }
+}
+
+/// The second reading of [`KeyHashes`]: the rows whose key has a hash seen more than once,
+/// compared by value, part after part; the first key seen again is a
+/// [`DuplicateKey`](ErrorKind::DuplicateKey) error at its second row, naming the first.
+#[derive(Debug)]
+pub struct RepeatedKeys {
+    suspects: Vec<u64>,
+    /// Each suspect row's key (its values as text, column by column) and where it was.
+    seen: std::collections::HashMap<Vec<String>, crate::error::Location>,
+}
+
+impl RepeatedKeys {
+    /// For the hashes [`KeyHashes::repeated`] gave.
+    pub fn new(suspects: Vec<u64>) -> RepeatedKeys {
+        RepeatedKeys {
+            suspects,
+            seen: Default::default(),
+        }
+    }
+
+    /// Checks the rows of one part: `key` its key columns (named `key_names`), `sources`
+    /// where each row came from.
+    pub fn check(
+        &mut self,
+        key: &[ArrayRef],
+        key_names: &[String],
+        sources: &crate::changes::Sources,
+    ) -> crate::error::Result<()> {
+        let options = arrow_cast::display::FormatOptions::default().with_null("NULL");
+        let formatters = key
+            .iter()
+            .map(|c| arrow_cast::display::ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(crate::error::Error::from)?;
+        for (row, hash) in key_hashes(key)?.into_iter().enumerate() {
+            if self.suspects.binary_search(&hash).is_err() {
+                continue;
+            }
+            let values: Vec<String> = formatters
+                .iter()
+                .map(|f| f.value(row).to_string())
+                .collect();
+            let here = sources.locate(row);
+            if let Some(first) = self.seen.get(&values) {
+                let key = match values.len() {
+                    1 => values[0].clone(),
+                    _ => format!("({})", values.join(", ")),
+                };
+                return Err(crate::error::Error::at(
+                    here.column(key_names.join(", ")),
+                    ErrorKind::DuplicateKey {
+                        key,
+                        first: first.to_string(),
+                    },
+                ));
+            }
+            self.seen.insert(values, here);
+        }
+        Ok(())
+    }
 }
 
 /// The bucket of each row's feature group: `group` (text, plain or dictionary-encoded) after

@@ -21,6 +21,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Date32Type;
 use arrow_array::{ArrayRef, Date32Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema};
+use tidemark_core::bucket::{KeyHashes, RepeatedKeys, key_hashes};
 use tidemark_core::changes::Sources;
 use tidemark_core::decode::{decode_changes, decode_snapshot, read_parquet, table_schema};
 use tidemark_core::features::AsOf;
@@ -141,6 +142,7 @@ fn create_in_parts(
     let mut held_sources = Sources::default();
     let mut held_rows = 0;
     let mut rows = 0;
+    let mut seen = KeyHashes::default();
     for (index, part) in parts.iter().enumerate() {
         options.cancel.check()?;
         let part = match first.take() {
@@ -154,6 +156,9 @@ fn create_in_parts(
         rows += decoded.rows.num_rows();
         let key = key_arrays(&decoded.rows, &meta.key)?;
         let bucket_of_row = buckets_of(&key, meta.buckets)?;
+        // A key in two parts would be two rows of the table: the core checks the rows it
+        // holds, these hashes the rest, without holding them.
+        seen.add(&key_hashes(&key)?);
         let (mut kept, mut final_rows) = (Vec::new(), Vec::new());
         for (row, bucket) in bucket_of_row.iter().enumerate() {
             match is_touched(*bucket) {
@@ -183,6 +188,20 @@ fn create_in_parts(
             .collect();
         for (bucket, rows_of) in cut(&final_rows, untouched)? {
             table.stage_add(&mut txn, rows_of, Some((BUCKET_COLUMN, bucket)))?;
+        }
+    }
+
+    let repeated = seen.repeated();
+    if !repeated.is_empty() {
+        // Some key hashes came twice: the parts are read again for those keys alone.
+        let mut repeats = RepeatedKeys::new(repeated);
+        for part in &parts {
+            let decoded = decode_snapshot(spec, &schema, &[part.read()?])?;
+            repeats.check(
+                &key_arrays(&decoded.rows, &meta.key)?,
+                &meta.key,
+                &decoded.sources,
+            )?;
         }
     }
 
