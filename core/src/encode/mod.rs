@@ -160,6 +160,7 @@ pub fn write_parquet<W: Write + Send>(batch: &RecordBatch, out: W) -> Result<W> 
     use parquet::arrow::arrow_writer::compute_leaves;
 
     let schema = logical_schema(&batch.schema());
+    let batch = &with_int32_dictionary_keys(batch)?;
     let props = Arc::new(writer_properties());
     let writer = ArrowWriter::try_new(out, Arc::clone(&schema), Some((*props).clone()))
         .map_err(encode_error)?;
@@ -228,6 +229,39 @@ pub fn write_parquet<W: Write + Send>(batch: &RecordBatch, out: W) -> Result<W> 
     )
     .map_err(encode_error)?;
     file.into_inner().map_err(encode_error)
+}
+
+/// `batch` with its dictionary columns keyed by `Int32`, the keys `dictionary_chunk` reads:
+/// a column of a few values kept in one byte a row (the history's operation letters) would
+/// otherwise go to the general writer, which hashes every row's text.
+fn with_int32_dictionary_keys(batch: &RecordBatch) -> Result<RecordBatch> {
+    let narrow =
+        |t: &DataType| matches!(t, DataType::Dictionary(key, _) if **key != DataType::Int32);
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| narrow(f.data_type()))
+    {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        match field.data_type() {
+            DataType::Dictionary(_, value) if narrow(field.data_type()) => {
+                let wide = DataType::Dictionary(Box::new(DataType::Int32), value.clone());
+                columns.push(arrow_cast::cast(column, &wide).map_err(encode_error)?);
+                fields.push(field.as_ref().clone().with_data_type(wide));
+            }
+            _ => {
+                columns.push(column.clone());
+                fields.push(field.as_ref().clone());
+            }
+        }
+    }
+    let schema = Schema::new_with_metadata(fields, batch.schema().metadata().clone());
+    RecordBatch::try_new(Arc::new(schema), columns).map_err(encode_error)
 }
 
 /// A column chunk encoded by the general Parquet writer or by [`dictionary_chunk`].
