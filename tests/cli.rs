@@ -1307,3 +1307,56 @@ fn report_json_and_the_summary_count_what_updates_did_to_each_column() {
     assert!(text.contains("    name: 1 update; Cy -> Cyd 1\n"), "{text}");
     assert!(!text.contains("last_login:"), "{text}");
 }
+
+/// The summary a person reads after a run shaped like the DMS benchmark's `1m` workload (a
+/// full load of 1,000,000 users and 100,000 changes in four files: keys changed several times,
+/// keys inserted then deleted, names the lookup does not know or finds in several states, a
+/// few anomalies), compared with the text checked in as `tests/snapshots/summary_1m.txt`, the
+/// timings masked. `TIDEMARK_UPDATE_SNAPSHOTS=1` writes the file anew (read the diff).
+#[test]
+fn the_summary_of_a_million_row_run_reads_as_checked_in() {
+    let s = Scratch::new();
+    let work = dms_bench::workload(1_000_000, 4, 42);
+    s.write("dms/users/LOAD00000001.csv", &work.load);
+    for (name, bytes) in &work.changes {
+        s.write(&format!("dms/users/cdc/2021/10/18/{name}"), bytes);
+    }
+    let out = tidemark(
+        &s.path(""),
+        &[
+            "apply",
+            "--snapshot",
+            "dms/users/LOAD00000001.csv",
+            "--changes",
+            "dms/users/cdc",
+            "--out",
+            "out",
+        ],
+    );
+    assert_success(&out);
+    let text: String = stdout(&out)
+        .lines()
+        .map(|line| match line.strip_prefix("  time: ") {
+            Some(_) => "  time: (masked)".to_string(),
+            None => line.to_string(),
+        })
+        .map(|line| line + "\n")
+        .collect();
+    let path = repo().join("tests/snapshots/summary_1m.txt");
+    if std::env::var_os("TIDEMARK_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (TIDEMARK_UPDATE_SNAPSHOTS=1 writes it)",
+            path.display()
+        )
+    });
+    assert_eq!(
+        text,
+        expected,
+        "the summary differs from {} (TIDEMARK_UPDATE_SNAPSHOTS=1 writes it anew)",
+        path.display()
+    );
+}

@@ -37,6 +37,10 @@ const state = {
   },
   /** Per tab: the sorted header; `by` is the module's `SortBy`, `header` the header's name. */
   sort: { diff: null, enriched: null, snapshot: null, history: null },
+  /** Per tab: the widths of the columns a reader resized, by header. */
+  widths: { diff: {}, enriched: {}, snapshot: {}, history: {} },
+  /** The header whose sort the next render answers ("Sorting … by city…"). */
+  sorting: null,
   /** Which render is the newest: an older one's answer is dropped. */
   renderId: 0,
   totalBytes: 0,
@@ -318,7 +322,8 @@ async function renderResult() {
   renderAnomalies(report);
   renderLookup(f?.lookup);
   renderColumnChanges(a.columns);
-  $("[data-download=state]").hidden = !hasState;
+  $("[data-download=state]").closest(".download").hidden = !hasState;
+  for (const status of $$("[data-download-status]")) status.hidden = true;
   const tabCounts = { diff: rows.diff, enriched: rows.enriched, snapshot: rows.snapshot, history: rows.history };
   for (const tab of $$(".tabs [data-tab]")) {
     const n = tabCounts[tab.dataset.tab];
@@ -350,14 +355,25 @@ function renderAnomalies(report) {
   );
 }
 
+/** The lookup: names it did not find first, in the open, each with its rows (those rows get no
+ * lookup value and their group's features are computed under the unknown name); then, folded,
+ * the ambiguous names and the place chosen for each. */
 function renderLookup(lookup) {
   const box = $("#lookup");
   box.replaceChildren();
   if (!lookup) return;
-  const items = [];
   if (lookup.unmatched.length) {
-    items.push(el("li", {}, el("strong", {}, "Not found: "), lookup.unmatched.map((n) => `${n.name} (${plural(n.rows, "row")})`).join(", ")));
+    const rows = lookup.unmatched.reduce((sum, n) => sum + n.rows, 0);
+    box.append(
+      el("div", { class: "unmatched", role: "note", "aria-label": "Names the lookup did not find" },
+        el("h3", {}, `${plural(lookup.unmatched.length, "name")} not found in the lookup: ${plural(rows, "row")} left without a value`),
+        el("ul", { class: "unmatched-names" },
+          lookup.unmatched.map((n) =>
+            el("li", { "data-name": n.name, title: `${n.name}: ${plural(n.rows, "row")} without a lookup value` },
+              el("strong", {}, n.name), " ", el("span", { class: "rows" }, plural(n.rows, "row")))))),
+    );
   }
+  const items = [];
   if (lookup.ambiguous.length) {
     items.push(el("li", {}, el("strong", {}, "Ambiguous, most populous chosen: "),
       lookup.ambiguous.map((n) => `${n.name} → ${n.chosen}`).join(", ")));
@@ -365,7 +381,7 @@ function renderLookup(lookup) {
   box.append(
     el("details", { class: "lookup" },
       el("summary", {}, `Lookup ${lookup.source}: ${plural(lookup.matched_rows, "row")} matched, ${lookup.unmatched.length} not found, ${lookup.ambiguous.length} ambiguous`),
-      items.length ? el("ul", {}, items) : el("p", { class: "muted" }, "Every name matched one place.")),
+      items.length ? el("ul", {}, items) : el("p", { class: "muted" }, "Every name found matched one place.")),
   );
 }
 
@@ -415,10 +431,12 @@ function queryOf(tab) {
   return { filters, sort: sort ? { by: sort.by, descending: sort.descending } : null };
 }
 
-/** Shows "Working…" when an action takes over 100 ms; call the returned function when done. */
-function busySign() {
+/** Shows "Working…" (or what is being done, "Sorting by city…") when an action takes over
+ * 100 ms; call the returned function when done. */
+function busySign(label = "Working…") {
   const grid = $("#grid");
   const timer = setTimeout(() => {
+    $("#busy").textContent = label;
     $("#busy").hidden = false;
     grid.setAttribute("aria-busy", "true");
   }, 100);
@@ -435,11 +453,14 @@ async function renderTab() {
   grid.dataset.table = state.tab;
   $("#diff-filter").hidden = state.tab !== "diff";
   $("#facets").hidden = state.tab !== "diff";
+  $("#filter-side").hidden = state.tab !== "diff";
   const q = state.query[state.tab];
   $("#key-search").value = q.key;
   $("#key-prefix").checked = q.prefix;
   const id = ++state.renderId;
-  const done = busySign();
+  const sorting = state.sorting;
+  state.sorting = null;
+  const done = busySign(sorting ? `Sorting ${plural(state.pageTotal, "row")} by ${sorting}…` : "Working…");
   const query = queryOf(state.tab);
   let total;
   try {
@@ -453,12 +474,14 @@ async function renderTab() {
       renderFacets(facets);
       total = page.total;
       renderDiff(grid, page);
+      applyWidths(grid);
       renderFilterColumns([...page.key, ...page.columns]);
     } else {
       const page = await tidemark.query(state.tab, query, state.offset, PAGE_SIZE);
       if (id !== state.renderId) return;
       total = page.total;
       renderTable(grid, page, state.sort[state.tab]);
+      applyWidths(grid);
       renderFilterColumns(page.columns);
     }
     $("#query-error").hidden = true;
@@ -557,7 +580,12 @@ function renderFacets(facets) {
       facets.changed.map((c) => chip({ filter: "changed", column: c.value }, c.value, c.count, "changed"))),
     el("div", { class: "facet", role: "group", "aria-label": "Source file" },
       el("span", { class: "muted" }, "From:"),
-      facets.files.map((f) => chip({ filter: "source_file", file: f.value }, baseName(f.value), f.count, "file"))),
+      // The core lists only the files some selected row came from; a file chosen earlier
+      // stays, with 0, so that it can be taken off here too.
+      [...facets.files, ...state.query.diff.filters
+        .filter((f) => f.filter === "source_file" && !facets.files.some((c) => c.value === f.file))
+        .map((f) => ({ value: f.file, count: 0 }))]
+        .map((f) => chip({ filter: "source_file", file: f.value }, baseName(f.value), f.count, "file"))),
   );
 }
 
@@ -612,9 +640,56 @@ async function renderDiffFilter(facets) {
 
 const looksNumeric = (v) => v != null && /^-?\d+(\.\d+)?(e-?\d+)?$/i.test(v);
 
+/** A fraction with more than four decimals (a rate: 0.3333333333333333) shows four
+ * (0.3333); the cell's title and every download keep the value whole. */
+function compact(value) {
+  if (value == null || !/^-?\d+\.\d{5,}$/.test(value)) return value;
+  return String(Number(Number(value).toFixed(4)));
+}
+
 function valueCell(value, attributes = {}) {
   if (value === null) return el("td", { ...attributes, class: `${attributes.class ?? ""} null` }, "NULL");
-  return el("td", { ...attributes, class: `${attributes.class ?? ""} ${looksNumeric(value) ? "num" : ""}` }, value);
+  return el("td", { ...attributes, title: value, class: `${attributes.class ?? ""} ${looksNumeric(value) ? "num" : ""}` }, compact(value));
+}
+
+/** Column widths a reader dragged, per tab and column; once one is set, the grid's layout is
+ * fixed at the widths shown (long values are cut with an ellipsis, whole in their title). */
+function applyWidths(grid) {
+  const widths = state.widths[grid.dataset.table] ?? {};
+  const headers = $$(":scope > thead th", grid);
+  if (Object.keys(widths).length === 0) {
+    grid.style.tableLayout = "";
+    grid.style.width = "";
+    for (const th of headers) th.style.width = "";
+    return;
+  }
+  const measured = headers.map((th) => widths[th.dataset.column] ?? th.getBoundingClientRect().width);
+  headers.forEach((th, i) => (th.style.width = `${measured[i]}px`));
+  grid.style.tableLayout = "fixed";
+  grid.style.width = `${measured.reduce((sum, w) => sum + w, 0)}px`;
+}
+
+/** Drags a header's right edge: the column takes the width the pointer gives it (40 px at least). */
+function startResize(event, column) {
+  event.preventDefault();
+  event.stopPropagation();
+  const grid = $("#grid");
+  const th = event.currentTarget.closest("th");
+  const startX = event.clientX;
+  const startWidth = th.getBoundingClientRect().width;
+  const widths = (state.widths[grid.dataset.table] ??= {});
+  const move = (e) => {
+    widths[column] = Math.max(40, Math.round(startWidth + e.clientX - startX));
+    applyWidths(grid);
+  };
+  const up = () => {
+    document.removeEventListener("pointermove", move);
+    document.removeEventListener("pointerup", up);
+    document.body.classList.remove("resizing");
+  };
+  document.body.classList.add("resizing");
+  document.addEventListener("pointermove", move);
+  document.addEventListener("pointerup", up);
 }
 
 /** A header that sorts by `by` (the module's `SortBy`) when clicked: ascending, descending, off. */
@@ -622,8 +697,9 @@ function sortHeader(label, by, attributes = {}) {
   const sort = state.sort[state.tab];
   const active = sort?.header === label;
   const arrow = active ? (sort.descending ? " ▼" : " ▲") : "";
-  return el("th", { ...attributes, "aria-sort": active ? (sort.descending ? "descending" : "ascending") : null },
-    el("button", { type: "button", class: "sort", title: `Sort by ${label}`, onclick: () => sortBy(label, by) }, label + arrow));
+  return el("th", { ...attributes, "data-column": label, "aria-sort": active ? (sort.descending ? "descending" : "ascending") : null },
+    el("button", { type: "button", class: "sort", title: `Sort by ${label}`, onclick: (e) => sortBy(label, by, e.currentTarget) }, label + arrow),
+    el("span", { class: "resize", "aria-hidden": "true", title: "Drag to resize the column", onpointerdown: (e) => startResize(e, label) }));
 }
 
 function renderDiff(grid, page) {
@@ -640,8 +716,8 @@ function renderDiff(grid, page) {
         return el("td", { class: "transient", "data-column": column }, "—");
       }
       if (r.change === "updated" && changed.has(column)) {
-        return el("td", { class: "changed", "data-column": column },
-          el("del", {}, before ?? "NULL"), el("span", { class: "arrow" }, " → "), el("ins", {}, after ?? "NULL"));
+        return el("td", { class: "changed", "data-column": column, title: `${before ?? "NULL"} → ${after ?? "NULL"}` },
+          el("del", {}, compact(before) ?? "NULL"), el("span", { class: "arrow" }, " → "), el("ins", {}, compact(after) ?? "NULL"));
       }
       return valueCell(r.change === "deleted" ? before : after, { "data-column": column });
     });
@@ -696,24 +772,35 @@ function renderTable(grid, page) {
   grid.replaceChildren(el("thead", {}, head), el("tbody", {}, rows));
 }
 
-function sortBy(header, by) {
+function sortBy(header, by, button) {
+  // The header clicked says it is sorting until the sorted page replaces it.
+  button?.classList.add("sorting");
+  button?.closest("th")?.setAttribute("aria-busy", "true");
   const current = state.sort[state.tab];
   state.sort[state.tab] =
     current?.header !== header ? { header, by, descending: false }
     : !current.descending ? { header, by, descending: true }
     : null;
   state.offset = 0;
+  state.sorting = state.sort[state.tab] ? header : null;
   renderTab();
 }
 
+/** Encodes an output and saves it; what is happening shows beside the button clicked. */
 async function download(output) {
   const format = $("#format").value;
   const ext = output === "report" ? "json" : output === "state" ? "parquet" : format;
   const button = $(`[data-download=${output}]`);
+  const status = $(`[data-download-status=${output}]`);
   const name = `${output}.${ext}`;
   button.disabled = true;
-  showProgress({ stage: "encode", text: `Encoding ${name}` });
+  button.setAttribute("aria-busy", "true");
+  status.hidden = false;
+  status.className = "download-status working";
+  const rows = { enriched: state.result?.rows.enriched, snapshot: state.result?.rows.snapshot, diff: state.result?.rows.diff }[output];
+  status.textContent = rows != null ? `Encoding ${name}: ${plural(rows, "row")}…` : `Encoding ${name}…`;
   try {
+    const started = performance.now();
     const data = await tidemark.encode(output, format);
     const type = ext === "csv" ? "text/csv" : ext === "json" ? "application/json" : "application/vnd.apache.parquet";
     const url = URL.createObjectURL(new Blob([data], { type }));
@@ -722,11 +809,15 @@ async function download(output) {
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    status.className = "download-status done";
+    status.textContent = `${name}: ${bytes(data.length)} in ${((performance.now() - started) / 1000).toFixed(1)} s`;
   } catch (error) {
+    status.className = "download-status failed";
+    status.textContent = `${name} failed`;
     showError(error);
   } finally {
     button.disabled = false;
-    if (!state.running) $("#progress").hidden = true;
+    button.removeAttribute("aria-busy");
   }
 }
 
@@ -805,7 +896,10 @@ function wire() {
     const q = state.query[state.tab];
     q.key = $("#key-search").value;
     q.prefix = $("#key-prefix").checked;
-    const column = { name: $("#filter-column").value };
+    // On the diff, a column filter reads the value shown (the new one, a deleted row's old
+    // one), the value before the changes, or the value after them.
+    const side = state.tab === "diff" ? $("#filter-side").value : "shown";
+    const column = side === "shown" ? { name: $("#filter-column").value } : { name: $("#filter-column").value, side };
     const op = $("#filter-op").value;
     const value = $("#filter-value").value.trim();
     const max = $("#filter-max").value.trim();

@@ -6,13 +6,14 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 
 import { chromium } from "playwright-core";
 import { REPO, SEED, cli, parseCsv, scratch } from "./common.mjs";
 import { WEB_ROOT, serve } from "./server.mjs";
+import { workload } from "./workload.mjs";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const FLAGS = [
@@ -243,6 +244,63 @@ test("the enriched table: Austin → Texas, user 9 → New York, paged and sorta
   assert.equal((await gridRows()).length, 10);
 });
 
+test("the enriched table: rates in four decimals (whole in the title and the download), dates YYYY-MM-DD, columns resizable", async () => {
+  await page.getByRole("tab", { name: /Enriched table/ }).click();
+  await page.waitForSelector('#grid[data-table="enriched"] tbody tr');
+  const rate = page.locator('#grid td[data-column="login_rate_last_3_months_by_city"]').filter({ hasText: /^0\.3333$/ }).first();
+  assert.equal(await rate.getAttribute("title"), "0.3333333333333333");
+  const dates = await page.locator('#grid td[data-column="last_login"]').allInnerTexts();
+  assert.ok(dates.length > 0 && dates.every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)), JSON.stringify(dates));
+  // The page scrolls, not a box of 70vh inside it.
+  assert.equal(await page.locator("#grid").evaluate((g) => getComputedStyle(g.parentElement).maxHeight), "none");
+
+  // The name column dragged narrower: its header and cells take the width, values cut but whole in their title.
+  const header = page.locator('#grid th[data-column="name"]');
+  const before = (await header.boundingBox()).width;
+  const handle = (await header.locator(".resize").boundingBox());
+  await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(handle.x - 60, handle.y + handle.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const after = (await header.boundingBox()).width;
+  assert.ok(Math.abs(after - Math.max(40, before - 60 - handle.width / 2)) <= 4, `${before} → ${after}`);
+  const cell = page.locator('#grid td[data-column="name"]').first();
+  assert.ok(Math.abs((await cell.boundingBox()).width - after) <= 2);
+  assert.equal(await cell.getAttribute("title"), await cell.textContent());
+  // The width stays through paging.
+  await page.getByRole("button", { name: "Next page" }).click();
+  await page.waitForFunction(() => document.querySelector("#pager-text").textContent.startsWith("Rows 51–"));
+  assert.ok(Math.abs((await page.locator('#grid th[data-column="name"]').boundingBox()).width - after) <= 2);
+  await page.getByRole("button", { name: "First page" }).click();
+  await page.getByRole("tab", { name: /Diff/ }).click();
+  await page.waitForSelector('#grid[data-table="diff"] tbody tr');
+});
+
+test("the diff: a filter on the value before the changes or after them", async () => {
+  // Key 9 moved from Nashville to New York: found by its city before, not by its city after.
+  await page.getByLabel("Filter column").selectOption("city");
+  await page.getByLabel("Filter side").selectOption("before");
+  await page.getByLabel("Filter kind").selectOption("equals");
+  await page.getByLabel("Filter value").fill("Nashville");
+  await page.getByRole("button", { name: "Add filter" }).click();
+  assert.deepEqual(await diffKeys(1), ["9"]);
+  assert.equal(await page.locator("#active-filters").innerText(), "city before = Nashville ✖");
+  await page.locator("#active-filters button").first().click();
+  await diffKeys(10);
+  await page.getByLabel("Filter side").selectOption("after");
+  await page.getByLabel("Filter value").fill("Nashville");
+  await page.getByRole("button", { name: "Add filter" }).click();
+  await page.waitForFunction(() => document.querySelector("#pager-text").textContent === "No rows");
+  await page.locator("#active-filters button").first().click();
+  await page.getByLabel("Filter side").selectOption("after");
+  await page.getByLabel("Filter value").fill("New York");
+  await page.getByRole("button", { name: "Add filter" }).click();
+  assert.ok((await diffKeys(4)).includes("9"));
+  await page.locator("#active-filters button").first().click();
+  await page.getByLabel("Filter side").selectOption("shown");
+  await diffKeys(10);
+});
+
 test("the enriched table downloads as the CLI writes it", async () => {
   const out = scratch();
   try {
@@ -261,6 +319,11 @@ test("the enriched table downloads as the CLI writes it", async () => {
     const got = readFileSync(saved);
     assert.deepEqual(parseCsv(got.toString("utf8")), parseCsv(expected.toString("utf8")));
     assert.ok(got.equals(expected), "byte-identical to the CLI's enriched.csv");
+    // What the download did shows beside the button clicked, not elsewhere.
+    const status = page.locator('[data-download-status="enriched"]');
+    await page.waitForFunction(() => document.querySelector('[data-download-status="enriched"]').classList.contains("done"));
+    assert.match(await status.innerText(), /^enriched\.csv: [\d.]+ (B|KB|MB) in [\d.]+ s$/);
+    assert.equal(await page.locator('[data-download-status="diff"]').isHidden(), true);
 
     await page.selectOption("#format", "parquet");
     const [parquet] = await Promise.all([
@@ -439,6 +502,70 @@ test("the columns the updates changed, with their most frequent old → new valu
   assert.equal(await city.locator("td").nth(1).innerText(), "2");
   assert.match(await city.locator(".transitions").innerText(), /Charlotte → Denver ×1/);
   assert.match(await city.locator(".transitions").innerText(), / → NULL ×1/);
+});
+
+test("a million-row table: names not found shown with their rows, a key found, a sort that says it is working, a facet", { timeout: 600_000 }, async () => {
+  const dir = scratch();
+  try {
+    const work = workload(1_000_000);
+    const paths = [join(dir.dir, "LOAD00000001.csv")];
+    writeFileSync(paths[0], work.load);
+    for (const c of work.changes) {
+      paths.push(join(dir.dir, c.name));
+      writeFileSync(paths.at(-1), c.text);
+    }
+    if (await page.locator("#clear").isVisible()) await page.getByRole("button", { name: "Clear" }).click();
+    await page.setInputFiles("#pick-files", paths);
+    await page.waitForFunction(() => document.querySelectorAll("#files tbody tr").length === 4);
+    await page.getByRole("button", { name: "Apply changes" }).click();
+    await page.waitForFunction(() => document.querySelector("[data-count=rows] .value")?.textContent === "1,000,000 → 1,040,721", null, { timeout: 300_000 });
+    // Every tenth key updated: one of them to the values it had (unchanged).
+    assert.equal(await text("[data-count=updated] .value"), "99,999");
+    assert.equal(await text("[data-count=unchanged] .value"), "1");
+
+    // The names the lookup did not know, in the open, with their rows.
+    const unknown = page.locator('#lookup .unmatched li[data-name="Sprngfield"]');
+    assert.match(await unknown.innerText(), /^Sprngfield [\d,]+ rows$/);
+    assert.match(await text("#lookup .unmatched h3"), /^1 name not found in the lookup: [\d,]+ rows left without a value$/);
+
+    // The diff: key 192790 found among 159,279 keys.
+    await page.getByRole("tab", { name: /Diff/ }).click();
+    // Every kind (an earlier test may have left one chosen).
+    await page.getByRole("button", { name: /^All/ }).click();
+    await page.getByLabel("Find key").fill("192790");
+    await page.waitForFunction(() => document.querySelector("#pager-text").textContent === "Rows 1–1 of 1", null, { timeout: 60_000 });
+    assert.deepEqual(await diffKeys(1), ["192790"]);
+    assert.equal(await page.locator('#grid tr[data-key="192790"] .badge').textContent(), "updated");
+    await page.getByLabel("Find key").fill("");
+    await page.waitForFunction(() => document.querySelector("#pager-text").textContent === "Rows 1–50 of 159,279", null, { timeout: 60_000 });
+
+    // A column facet: the keys whose city changed, counted, then filtered.
+    const facet = page.locator('#facets [data-facet="changed"][data-value="city"]');
+    const count = (await facet.innerText()).match(/([\d,]+)$/)[1];
+    await facet.click();
+    await page.waitForFunction((n) => document.querySelector("#pager-text").textContent === `Rows 1–50 of ${n}`, count, { timeout: 60_000 });
+    await page.locator("#active-filters button").first().click();
+    await page.waitForFunction(() => document.querySelector("#pager-text").textContent === "Rows 1–50 of 159,279", null, { timeout: 60_000 });
+
+    // The enriched table sorted by city: the page says it is sorting, then shows the first cities.
+    await page.getByRole("tab", { name: /Enriched table/ }).click();
+    await page.waitForFunction(() => document.querySelector("#pager-text").textContent === "Rows 1–50 of 1,040,721", null, { timeout: 60_000 });
+    await page.evaluate(() => {
+      window.busySeen = [];
+      new MutationObserver(() => {
+        const busy = document.querySelector("#busy");
+        if (!busy.hidden) window.busySeen.push(busy.textContent);
+      }).observe(document.querySelector("#busy"), { attributes: true });
+    });
+    await page.getByTitle("Sort by city", { exact: true }).click();
+    await page.waitForFunction(() => document.querySelector("#grid th[aria-sort]")?.textContent === "city ▲", null, { timeout: 120_000 });
+    const cities = (await gridRows()).map((r) => r.city);
+    assert.deepEqual(cities, [...cities].sort());
+    assert.equal(cities[0], "Atlanta");
+    assert.deepEqual(await page.evaluate(() => window.busySeen), ["Sorting 1,040,721 rows by city…"]);
+  } finally {
+    dir.remove();
+  }
 });
 
 test("works offline once loaded", async () => {

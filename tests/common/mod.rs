@@ -1,6 +1,8 @@
 //! Helpers for driving the `tidemark` program on files in a temporary folder.
 #![allow(dead_code)]
 
+pub mod dms_bench;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
