@@ -18,7 +18,7 @@ use crate::dialogs::{DialogRequest, FileDialogs};
 use crate::export::{self, ExportTarget, Exported};
 use crate::jobs::Worker;
 use crate::review::{
-    ColumnFilter, DiffFilter, DiffSort, DiffSortBy, Review, SortKey, Timeline, sort_order,
+    ColumnFilter, DiffFilter, DiffSort, DiffSortBy, Review, Reviewed, SortKey, Timeline, sort_order,
 };
 use crate::session::{FileRole, Session, read_paths};
 use tidemark_core::review::{Facets, Filter};
@@ -145,8 +145,9 @@ pub struct Shown {
 }
 
 pub enum JobOutput {
-    /// The session reviewed and its review (boxed: they are large, an export's result is not).
-    Reviewed(Result<Box<(Session, Review)>, Problem>),
+    /// The session reviewed, its review and the change files it left out (boxed: they are
+    /// large, an export's result is not).
+    Reviewed(Result<Box<Reviewed>, Problem>),
     Exported(Result<Exported, String>),
 }
 
@@ -174,6 +175,8 @@ pub struct TidemarkApp {
     pub(crate) shown: Option<Shown>,
     /// The counts of every change file seen in a run, kept for files that are now unticked.
     pub(crate) file_counts: HashMap<String, FileSummary>,
+    /// Change files the core could not read, left out (unticked) with the core's problem.
+    pub(crate) file_errors: HashMap<String, Problem>,
     pub(crate) notice: Option<Notice>,
     pub(crate) view: View,
     pub(crate) diff_filter: DiffFilter,
@@ -231,6 +234,7 @@ impl TidemarkApp {
             draft: Session::empty(),
             shown: None,
             file_counts: HashMap::new(),
+            file_errors: HashMap::new(),
             notice: None,
             view: View::Diff,
             diff_filter: DiffFilter::All,
@@ -296,12 +300,12 @@ impl TidemarkApp {
     fn review(&mut self, session: Session, title: &str) {
         self.draft = session.clone();
         self.jobs.start(title, move |progress| {
-            let review = Review::compute(
-                &session,
+            let reviewed = Review::compute_without_bad_files(
+                session,
                 &mut |f, stage| progress.report(f, stage),
                 progress.cancel(),
             );
-            JobOutput::Reviewed(review.map(|review| Box::new((session, review))))
+            JobOutput::Reviewed(reviewed.map(Box::new))
         });
     }
 
@@ -320,13 +324,13 @@ impl TidemarkApp {
                 .and_then(|files| base.with_files(role, files).map_err(Problem::from))
                 .and_then(|session| {
                     let read = started.elapsed();
-                    let mut review = Review::compute(
-                        &session,
+                    let mut reviewed = Review::compute_without_bad_files(
+                        session,
                         &mut |f, stage| progress.report(f, stage),
                         progress.cancel(),
                     )?;
-                    review.timings.read = read;
-                    Ok(Box::new((session, review)))
+                    reviewed.review.timings.read = read;
+                    Ok(Box::new(reviewed))
                 });
             JobOutput::Reviewed(result)
         });
@@ -348,13 +352,13 @@ impl TidemarkApp {
                     })
                     .and_then(|session| {
                         let read = started.elapsed();
-                        let mut review = Review::compute(
-                            &session,
+                        let mut reviewed = Review::compute_without_bad_files(
+                            session,
                             &mut |f, stage| progress.report(f, stage),
                             progress.cancel(),
                         )?;
-                        review.timings.read = read;
-                        Ok(Box::new((session, review)))
+                        reviewed.review.timings.read = read;
+                        Ok(Box::new(reviewed))
                     });
                 JobOutput::Reviewed(result)
             });
@@ -365,8 +369,13 @@ impl TidemarkApp {
         if let Some(output) = self.jobs.finished() {
             match output {
                 JobOutput::Reviewed(Ok(reviewed)) => {
-                    let (session, review) = *reviewed;
+                    let Reviewed {
+                        session,
+                        review,
+                        left_out,
+                    } = *reviewed;
                     self.show(session, review);
+                    self.mark_left_out(left_out);
                 }
                 JobOutput::Reviewed(Err(problem)) => {
                     eprintln!("tidemark-desktop: error: {problem}");
@@ -420,6 +429,26 @@ impl TidemarkApp {
                 self.answered(request, paths);
             }
         }
+    }
+
+    /// Marks the change files a review left out with their problems, and says so above the
+    /// views (the first problem, with its file, row and column). A file the review read
+    /// (ticked) or that is gone loses its mark.
+    fn mark_left_out(&mut self, left_out: Vec<(String, Problem)>) {
+        let session = &self.draft;
+        self.file_errors.retain(|name, _| {
+            session
+                .changes
+                .iter()
+                .any(|c| c.file.name == *name && !c.included)
+        });
+        for (file, problem) in &left_out {
+            eprintln!("tidemark-desktop: left out {file}: {problem}");
+        }
+        if let Some((_, first)) = left_out.first() {
+            self.notice = Some(Notice::Error(first.clone()));
+        }
+        self.file_errors.extend(left_out);
     }
 
     fn show(&mut self, session: Session, review: Review) {

@@ -176,6 +176,14 @@ pub struct Review {
     pub timings: Timings,
 }
 
+/// A review, the session it was computed from, and the change files it left out because the
+/// core could not read them (each with the core's problem: its file, row and column).
+pub struct Reviewed {
+    pub session: Session,
+    pub review: Review,
+    pub left_out: Vec<(String, Problem)>,
+}
+
 /// Where a review is, as a fraction and words for the progress bar.
 pub type ProgressFn<'a> = &'a mut dyn FnMut(f32, String);
 
@@ -228,6 +236,42 @@ impl Review {
             prepare: started.elapsed(),
         };
         Ok(review)
+    }
+
+    /// Runs the pipeline on `session` as [`Review::compute`] does, but a change file the core
+    /// cannot read (its error names the file: a broken row, a value of the wrong type) does not
+    /// sink the review: it is left out (unticked) and the rest reviewed. Each file left out
+    /// comes back with its problem, in the order they were found. A problem that names no
+    /// included change file (the snapshot, the lookup, a cancellation) is the review's.
+    pub fn compute_without_bad_files(
+        mut session: Session,
+        progress: ProgressFn,
+        cancel: Cancel,
+    ) -> Result<Reviewed, Problem> {
+        let mut left_out = Vec::new();
+        loop {
+            match Review::compute(&session, progress, cancel.clone()) {
+                Ok(review) => {
+                    return Ok(Reviewed {
+                        session,
+                        review,
+                        left_out,
+                    });
+                }
+                Err(problem) => {
+                    let bad = problem
+                        .location
+                        .as_ref()
+                        .map(|location| location.file.clone())
+                        .filter(|file| session.included_changes().any(|c| c.name == *file));
+                    let Some(file) = bad else {
+                        return Err(problem);
+                    };
+                    session.set_included(&file, false);
+                    left_out.push((file, problem));
+                }
+            }
+        }
     }
 
     fn index(session: &Session, output: pipeline::Output) -> Result<Review, String> {

@@ -175,6 +175,19 @@ fn notice_bar(notice: &Notice, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     }
 }
 
+/// A problem as the core words it, `file, row 2, column `x`: what is wrong`, with the file's
+/// last component (the list it stands in names the file in full on hover).
+fn located(problem: &crate::app::Problem) -> String {
+    match &problem.location {
+        Some(location) => {
+            let mut short = location.clone();
+            short.file = short_name(&location.file).to_string();
+            format!("{short}: {}", problem.message)
+        }
+        None => problem.message.clone(),
+    }
+}
+
 fn inputs_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     ui.add_space(4.0);
     ui.strong("Snapshot");
@@ -198,14 +211,23 @@ fn inputs_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Acti
     }
     for (index, change) in app.draft.changes.iter().enumerate() {
         let name = &change.file.name;
+        let error = app.file_errors.get(name);
         ui.horizontal(|ui| {
             ui.weak(format!("{}.", index + 1));
             let mut included = change.included;
+            let hint = match error {
+                Some(_) => format!(
+                    "{name}\nLeft out: the core could not read it (below). Tick to try it again"
+                ),
+                None => format!("{name}\nUntick to see the result without this file"),
+            };
+            let label = match error {
+                Some(_) => RichText::new(short_name(name)).color(ui.visuals().error_fg_color),
+                None => RichText::new(short_name(name)),
+            };
             if ui
-                .checkbox(&mut included, short_name(name))
-                .on_hover_text(format!(
-                    "{name}\nUntick to see the result without this file"
-                ))
+                .checkbox(&mut included, label)
+                .on_hover_text(hint)
                 .changed()
             {
                 actions.push(Action::SetIncluded(name.clone(), included));
@@ -220,6 +242,19 @@ fn inputs_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Acti
                 }
             });
         });
+        if let Some(problem) = error {
+            ui.indent(name, |ui| {
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(format!("Not read: {}", located(problem)))
+                            .color(ui.visuals().error_fg_color),
+                    )
+                    .wrap(),
+                )
+                .on_hover_text(problem.to_string());
+            });
+            continue;
+        }
         let counts = match app.file_counts.get(name) {
             Some(c) => format!(
                 "{}: {} I · {} U · {} D{}",

@@ -242,9 +242,94 @@ fn a_bad_change_file_shows_where_it_is_wrong_and_keeps_the_review() {
     assert!(shows(&harness, "File 20211019-000000000.csv"));
     assert!(shows(&harness, "Row 1"));
     assert!(shows(&harness, "Column last_login"));
-    // The previous review and its inputs are intact.
+    // The review is the one without it: the seed's, and the file is listed, left out.
     assert!(shows(&harness, "Inserted (7)") && shows(&harness, "Updated (3)"));
-    assert!(!shows(&harness, "20211019-000000000.csv"));
+    assert_eq!(ticked(&harness, "20211019-000000000.csv"), Some(false));
+    assert!(shows(
+        &harness,
+        "Not read: 20211019-000000000.csv, row 1, column `last_login`: cannot parse \
+         \"2021-02-30\" as a date (YYYY-MM-DD)"
+    ));
+}
+
+/// Whether a change file's tick box is ticked (`None`: no such box).
+fn ticked(harness: &Harness<'static, TidemarkApp>, file: &str) -> Option<bool> {
+    let node = harness.query_by_role_and_label(Role::CheckBox, file)?;
+    Some(node.accesskit_node().toggled() == Some(egui::accesskit::Toggled::True))
+}
+
+/// Issue 19 #6: a folder with bad change files among good ones opens with the rest reviewed,
+/// each bad file listed unticked with the core's error (file, row, column).
+#[test]
+fn a_folder_with_bad_change_files_opens_the_rest_and_marks_each_bad_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("LOAD00000001.csv"),
+        "1,Ann,Austin,2021-01-01\n2,Bob,Boston,2021-02-01\n",
+    )
+    .unwrap();
+    change_file(
+        dir.path(),
+        "20211017-100000000.csv",
+        "U,2,Bob,Denver,2021-10-17\nI,3,Cy,Seattle,2021-10-17\n",
+    );
+    // A broken row: a field missing on the second row.
+    change_file(
+        dir.path(),
+        "20211018-100000000.csv",
+        "I,4,Dee,Reno,2021-10-18\nU,1,Ann\n",
+    );
+    // A value of the wrong type.
+    change_file(
+        dir.path(),
+        "20211019-100000000.csv",
+        "I,5,Eve,Miami,2021-13-01\n",
+    );
+    let mut harness = harness(
+        Startup::Paths(vec![dir.path().to_path_buf()]),
+        ScriptedDialogs::new(|_| Vec::new()),
+    );
+
+    // The good file's changes are reviewed: no Dee, no Eve.
+    assert!(shows(
+        &harness,
+        "users: 2 rows + 2 changes from 1 file → 3 rows"
+    ));
+    assert!(shows(&harness, "Inserted (1)") && shows(&harness, "Updated (1)"));
+    assert!(shows(&harness, "Boston → Denver"));
+    assert!(!shows(&harness, "Dee") && !shows(&harness, "Eve"));
+
+    // Each bad file is in the list, unticked, with where it is wrong as the core names it.
+    assert_eq!(ticked(&harness, "20211017-100000000.csv"), Some(true));
+    assert_eq!(ticked(&harness, "20211018-100000000.csv"), Some(false));
+    assert_eq!(ticked(&harness, "20211019-100000000.csv"), Some(false));
+    assert!(shows(
+        &harness,
+        "Not read: 20211018-100000000.csv, row 2: expected 5 fields, found 3"
+    ));
+    assert!(shows(
+        &harness,
+        "Not read: 20211019-100000000.csv, row 1, column `last_login`: cannot parse \
+         \"2021-13-01\" as a date (YYYY-MM-DD)"
+    ));
+    // One of them is the notice's (the files decode at once: either may fail first), with
+    // its file, row and column apart.
+    let notice = problem(&harness).location.unwrap();
+    let file = Path::new(&notice.file)
+        .file_name()
+        .unwrap()
+        .to_string_lossy();
+    assert!(
+        file == "20211018-100000000.csv" || file == "20211019-100000000.csv",
+        "{file}"
+    );
+    assert!(shows(&harness, &format!("File {file}")));
+
+    // Ticked again, a bad file is tried again, and left out again with its error.
+    toggle(&mut harness, "20211019-100000000.csv");
+    assert_eq!(ticked(&harness, "20211019-100000000.csv"), Some(false));
+    assert!(shows(&harness, "Column last_login"));
+    assert!(shows(&harness, "Inserted (1)"));
 }
 
 #[test]
