@@ -50,6 +50,11 @@ pub enum View {
 pub enum Action {
     Ask(DialogRequest),
     LoadSeed,
+    /// Open the Delta table at a location (a folder or `s3://`): its latest version compared
+    /// with the one before.
+    OpenDelta(String),
+    /// Compare two versions of the open Delta table: from, to.
+    CompareVersions(u64, u64),
     SetIncluded(String, bool),
     RemoveChange(String),
     SetAsOf(Option<NaiveDate>),
@@ -178,6 +183,8 @@ pub struct TidemarkApp {
     /// Change files the core could not read, left out (unticked) with the core's problem.
     pub(crate) file_errors: HashMap<String, Problem>,
     pub(crate) notice: Option<Notice>,
+    /// The Delta table location being typed (a folder or `s3://bucket/prefix`).
+    pub(crate) delta_location: String,
     pub(crate) view: View,
     pub(crate) diff_filter: DiffFilter,
     pub(crate) key_query: String,
@@ -236,6 +243,7 @@ impl TidemarkApp {
             file_counts: HashMap::new(),
             file_errors: HashMap::new(),
             notice: None,
+            delta_location: String::new(),
             view: View::Diff,
             diff_filter: DiffFilter::All,
             key_query: String::new(),
@@ -261,7 +269,14 @@ impl TidemarkApp {
         };
         match startup {
             Startup::Seed => app.review(Session::seed(), "Loading the seed example"),
-            Startup::Paths(paths) => app.review_paths(paths, FileRole::Open),
+            Startup::Paths(paths) => match paths.as_slice() {
+                [one] if tidemark_delta::read::is_table(&one.to_string_lossy()) => {
+                    let location = one.to_string_lossy().into_owned();
+                    app.delta_location = location.clone();
+                    app.review_delta(location, None);
+                }
+                _ => app.review_paths(paths, FileRole::Open),
+            },
             Startup::Spec { spec, paths } => app.review_with_spec(spec, paths),
             Startup::Session(session) => app.review(*session, "Reviewing"),
         }
@@ -322,6 +337,34 @@ impl TidemarkApp {
             let result = read_paths(&paths)
                 .map_err(Problem::from)
                 .and_then(|files| base.with_files(role, files).map_err(Problem::from))
+                .and_then(|session| {
+                    let read = started.elapsed();
+                    let mut reviewed = Review::compute_without_bad_files(
+                        session,
+                        &mut |f, stage| progress.report(f, stage),
+                        progress.cancel(),
+                    )?;
+                    reviewed.review.timings.read = read;
+                    Ok(Box::new(reviewed))
+                });
+            JobOutput::Reviewed(result)
+        });
+    }
+
+    /// Reads two versions of a Delta table in the background (the latest and the one before
+    /// when `versions` is `None`) and reviews the changes between them.
+    fn review_delta(&mut self, location: String, versions: Option<(u64, u64)>) {
+        let base = self.draft.clone();
+        let title = match versions {
+            Some((from, to)) => format!("Reading versions {from} and {to} of {location}"),
+            None => format!("Opening the Delta table {location}"),
+        };
+        self.jobs.start(title, move |progress| {
+            progress.report(0.0, "Reading the table's versions");
+            let started = Instant::now();
+            let result = base
+                .delta_versions(&location, versions)
+                .map_err(Problem::from)
                 .and_then(|session| {
                     let read = started.elapsed();
                     let mut reviewed = Review::compute_without_bad_files(
@@ -516,6 +559,11 @@ impl TidemarkApp {
                 self.review_paths(paths, FileRole::Changes)
             }
             DialogRequest::ChooseLookup => self.review_paths(paths, FileRole::Lookup),
+            DialogRequest::OpenDeltaTable => {
+                let location = paths[0].to_string_lossy().into_owned();
+                self.delta_location = location.clone();
+                self.review_delta(location, None);
+            }
             DialogRequest::Save { target, format } => {
                 let Some(review) = self.shown.as_ref().map(|s| Arc::clone(&s.review)) else {
                     return;
@@ -554,6 +602,12 @@ impl TidemarkApp {
                 );
             }
             Action::LoadSeed => self.review(Session::seed(), "Loading the seed example"),
+            Action::OpenDelta(location) => self.review_delta(location, None),
+            Action::CompareVersions(from, to) => {
+                if let Some(delta) = &self.draft.delta {
+                    self.review_delta(delta.location.clone(), Some((from, to)));
+                }
+            }
             Action::SetIncluded(name, included) => {
                 let mut session = self.draft.clone();
                 session.set_included(&name, included);

@@ -202,6 +202,8 @@ fn inputs_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Acti
     if let Some(report) = report {
         ui.weak(plural(report.snapshot.rows, "row"));
     }
+    ui.add_space(8.0);
+    delta_table(app, ui, actions);
 
     ui.add_space(8.0);
     ui.strong("Change files");
@@ -278,6 +280,68 @@ fn inputs_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Acti
     ui.add_space(8.0);
     ui.separator();
     column_changes(app, ui, actions);
+}
+
+/// A Delta table: where it is (a folder, or `s3://`), and once open, the two versions compared.
+fn delta_table(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    ui.strong("Delta table");
+    ui.horizontal(|ui| {
+        let label = ui.label("Location");
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(&mut app.delta_location)
+                    .hint_text("lake/users or s3://bucket/users")
+                    .desired_width(150.0),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(
+                "A folder with _delta_log/, the folder `tidemark apply --delta --out` wrote \
+                 (its table/), or an s3:// URL (credentials from the AWS_* environment)",
+            );
+        let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let location = app.delta_location.trim().to_string();
+        if ui
+            .add_enabled(!location.is_empty(), egui::Button::new("Open table"))
+            .clicked()
+            || (entered && !location.is_empty())
+        {
+            actions.push(Action::OpenDelta(location));
+        }
+        if ui
+            .add_enabled(!app.dialog_open, egui::Button::new("Browse…"))
+            .on_hover_text("Choose the table's folder")
+            .clicked()
+        {
+            actions.push(Action::Ask(DialogRequest::OpenDeltaTable));
+        }
+    });
+    let Some(delta) = &mut app.draft.delta else {
+        ui.weak("Open one to compare two of its versions.");
+        return;
+    };
+    ui.weak(format!("Versions 0 to {}", delta.latest))
+        .on_hover_text(&delta.location);
+    let latest = delta.latest;
+    let mut changed = false;
+    ui.horizontal(|ui| {
+        for (name, version) in [("Version A", &mut delta.from), ("Version B", &mut delta.to)] {
+            let label = ui.label(name);
+            let response = ui
+                .add(
+                    egui::DragValue::new(version)
+                        .range(0..=latest)
+                        .prefix("v")
+                        .update_while_editing(false),
+                )
+                .labelled_by(label.id);
+            // Read the versions once set, not on every step of a drag.
+            changed |= (response.changed() && !response.dragged()) || response.drag_stopped();
+        }
+    });
+    ui.weak("The diff shows what changed from version A to version B.");
+    if changed {
+        actions.push(Action::CompareVersions(delta.from, delta.to));
+    }
 }
 
 /// What the updates did to each column, as the core's report counts it: per column they

@@ -865,3 +865,136 @@ fn a_column_filter_narrows_the_diff_and_comes_off_with_its_chip() {
     click(&mut harness, "name contains \"geller\" ✖");
     assert!(shows(&harness, "10 of 10 keys"));
 }
+
+/// Applies change files to the Delta tables at `place` as `tidemark apply --delta --out PLACE`
+/// does (the same library call): the first run creates them from `load`, each run one commit.
+fn delta_run(place: &Path, load: Option<&Path>, changes: &[&Path]) -> u64 {
+    let spec = tidemark_core::TableSpec::users();
+    let options = tidemark_core::pipeline::Options {
+        as_of: chrono::NaiveDate::from_ymd_opt(2021, 10, 20),
+        ..Default::default()
+    };
+    let read = |path: &Path| {
+        InputFile::new(
+            path.display().to_string(),
+            std::fs::read(path).expect("an input file"),
+        )
+    };
+    let request = tidemark_delta::Request {
+        spec: &spec,
+        initial: load
+            .map(|p| tidemark_delta::Part::loaded(read(p)))
+            .into_iter()
+            .collect(),
+        changes: changes.iter().map(|p| read(p)).collect(),
+        options: &options,
+        buckets: 4,
+        write_diff: true,
+        write_enriched: true,
+        lookup_digest: None,
+        rebuild: false,
+        etags: Default::default(),
+    };
+    let place = tidemark_delta::Place::open(&place.display().to_string()).unwrap();
+    tidemark_delta::apply(&place, &request, &mut |_| {})
+        .unwrap()
+        .table_version
+}
+
+/// Sets a spin button (the window, a version) as a user typing a number would.
+fn set_number(harness: &mut Harness<'static, TidemarkApp>, label: &str, value: f64) {
+    harness
+        .get_by_role_and_label(Role::SpinButton, label)
+        .set_value_accesskit(value);
+    settle(harness);
+}
+
+/// Issue 14: a Delta table written as `tidemark apply --delta` writes it, opened in the app by
+/// its folder, and any two of its versions compared with the diff view runs have.
+#[test]
+fn a_delta_tables_versions_are_compared_in_the_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = change_file(
+        dir.path(),
+        "LOAD00000001.csv",
+        "1,Ann,Austin,2021-01-01\n2,Bob,Boston,2021-02-01\n",
+    );
+    let first = change_file(
+        dir.path(),
+        "20211017-100000000.csv",
+        "U,2,Bob,Denver,2021-10-17\nI,3,Cy,Seattle,2021-10-17\n",
+    );
+    let second = change_file(
+        dir.path(),
+        "20211018-100000000.csv",
+        "D,1,Ann,Austin,2021-01-01\nU,3,Cy,Portland,2021-10-18\n",
+    );
+    let third = change_file(
+        dir.path(),
+        "20211019-100000000.csv",
+        "I,4,Dee,Reno,2021-10-19\n",
+    );
+    let lake = dir.path().join("lake");
+    assert_eq!(delta_run(&lake, Some(&load), &[&first]), 0, "created");
+    assert_eq!(delta_run(&lake, None, &[&second]), 1);
+    assert_eq!(delta_run(&lake, None, &[&third]), 2);
+
+    let mut harness = seed();
+    harness.get_by_label("Location").click();
+    harness.run();
+    harness
+        .get_by_label("Location")
+        .type_text(&lake.display().to_string());
+    harness.run();
+    click(&mut harness, "Open table");
+
+    // The latest commit first: version 1 to 2 inserted Dee.
+    assert!(shows(&harness, "Versions 0 to 2"));
+    assert_eq!(
+        harness
+            .get_by_role_and_label(Role::SpinButton, "Version A")
+            .value()
+            .as_deref(),
+        Some("v1")
+    );
+    assert!(shows(
+        &harness,
+        "users: 2 rows + 1 change from 1 file → 3 rows"
+    ));
+    assert!(shows(&harness, "Inserted (1)") && shows(&harness, "Updated (0)"));
+    assert!(shows(&harness, "Dee") && !shows(&harness, "Seattle → Portland"));
+
+    // Version 0 to 2: Ann deleted, Cy moved, Dee inserted; Bob's move was in version 0.
+    set_number(&mut harness, "Version A", 0.0);
+    assert!(shows(
+        &harness,
+        "users: 3 rows + 3 changes from 1 file → 3 rows"
+    ));
+    for label in ["Inserted (1)", "Updated (1)", "Deleted (1)", "All (3)"] {
+        assert!(shows(&harness, label), "missing {label:?}");
+    }
+    assert!(shows(&harness, "Seattle → Portland"));
+    assert!(shows(&harness, "Ann") && shows(&harness, "Dee"));
+    assert!(!shows(&harness, "Boston → Denver"), "before version 0");
+
+    // Backwards, version 2 to 0: the same changes the other way.
+    set_number(&mut harness, "Version A", 2.0);
+    set_number(&mut harness, "Version B", 0.0);
+    assert!(shows(&harness, "Portland → Seattle"));
+    assert!(shows(&harness, "Inserted (1)") && shows(&harness, "Deleted (1)"));
+}
+
+#[test]
+fn a_folder_that_holds_no_delta_table_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = seed();
+    harness.get_by_label("Location").click();
+    harness.run();
+    harness
+        .get_by_label("Location")
+        .type_text(&dir.path().display().to_string());
+    harness.run();
+    click(&mut harness, "Open table");
+    assert!(error_text(&harness).contains("is not a Delta table"));
+    assert!(shows(&harness, "Inserted (7)"), "the review stays");
+}
