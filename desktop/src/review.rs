@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt64Type;
 use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
-use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_cast::display::ArrayFormatter;
 use tidemark_core::Cancel;
 use tidemark_core::diff::ChangeKind;
 use tidemark_core::history;
@@ -430,7 +430,7 @@ impl Review {
             arrow_select::take::take_record_batch(&history.versions, &UInt32Array::from(rows))
                 .map_err(|e| e.to_string())?;
         let n = versions.num_rows();
-        let options = FormatOptions::default().with_null("null");
+        let options = crate::cells::options();
         let format = |name: &str| -> Result<(ArrayRef, Vec<Option<String>>), String> {
             let column = versions
                 .column_by_name(name)

@@ -635,6 +635,7 @@ fn central_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
             ));
         }
     });
+    unmatched_names(shown, ui);
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         let table_label = if review.output.enriched.is_some() {
@@ -668,6 +669,58 @@ fn central_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
         View::Diff => crate::tables::diff_view(app, ui, actions),
         View::Table => crate::tables::table_view(app, ui, actions),
     }
+}
+
+/// How many names of the lookup's group (the cities) found no value (no state), with how many
+/// rows each: above the views, in the warning colour, most rows first, as the CLI's summary
+/// says it first. Their rows' lookup column is empty in the enriched table.
+fn unmatched_names(shown: &crate::app::Shown, ui: &mut egui::Ui) {
+    let report = &shown.review.output.report;
+    let Some(mut lookup) = report.features.as_ref().and_then(|f| f.lookup.clone()) else {
+        return;
+    };
+    if lookup.unmatched.is_empty() {
+        return;
+    }
+    lookup.sort_names();
+    let features = shown.session.spec.features.as_ref();
+    let group = features.map_or("group", |f| f.group.as_str());
+    let value = features
+        .and_then(|f| f.output.lookup.as_deref())
+        .unwrap_or("value");
+    let rows: usize = lookup.unmatched.iter().map(|n| n.rows).sum();
+    let warn = ui.visuals().warn_fg_color;
+    egui::Frame::new()
+        .stroke(egui::Stroke::new(1.0, warn))
+        .corner_radius(4)
+        .inner_margin(6)
+        .show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(
+                    RichText::new(format!(
+                        "⚠ {} not in the lookup table: {} without a {value}:",
+                        plural(lookup.unmatched.len(), &format!("{group} name")),
+                        plural(rows, "row"),
+                    ))
+                    .color(warn)
+                    .strong(),
+                )
+                .on_hover_text(format!("The lookup table: {}", lookup.source));
+                const SHOWN: usize = 12;
+                for name in lookup.unmatched.iter().take(SHOWN) {
+                    ui.label(
+                        RichText::new(format!("{} ({})", name.name, plural(name.rows, "row")))
+                            .color(warn),
+                    );
+                }
+                if lookup.unmatched.len() > SHOWN {
+                    ui.weak(format!(
+                        "and {} more (listed on the left)",
+                        count(lookup.unmatched.len() - SHOWN)
+                    ));
+                }
+            });
+        });
 }
 
 /// Darkens the window and says what dropping does, while files hover over it.

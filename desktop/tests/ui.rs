@@ -998,3 +998,148 @@ fn a_folder_that_holds_no_delta_table_is_refused_with_the_reason() {
     assert!(error_text(&harness).contains("is not a Delta table"));
     assert!(shows(&harness, "Inserted (7)"), "the review stays");
 }
+
+/// Issue 19 #7: rates read as 0.3333, every digit on hover; the table (what exports write)
+/// keeps them all.
+#[test]
+fn rates_show_four_decimals_and_their_full_value_on_hover() {
+    let mut harness = seed();
+    click(&mut harness, "Enriched table (110 rows)");
+    // The first rows' rates with more than four decimals, as the table holds them.
+    let rates: Vec<f64> = {
+        use arrow_array::Array;
+        let review = harness.state().review_state().unwrap();
+        let column = review
+            .table()
+            .column_by_name("login_rate_last_3_months_by_city")
+            .unwrap();
+        let column = column
+            .as_any()
+            .downcast_ref::<arrow_array::Float64Array>()
+            .expect("rates are f64");
+        (0..20)
+            .filter(|&i| column.is_valid(i))
+            .map(|i| column.value(i))
+            .filter(|v| (v * 10_000.0).fract() != 0.0)
+            .collect()
+    };
+    assert!(
+        !rates.is_empty(),
+        "the seed has long rates among its first rows"
+    );
+    let full = rates[0].to_string();
+    let shown = tidemark_desktop::cells::compact(rates[0]);
+    assert!(full.len() > 10 && shown.len() <= 6, "{full} as {shown}");
+    assert!(shows(&harness, &shown), "{shown} shown");
+    assert!(!shows(&harness, &full), "not {full}");
+    harness.query_all_by_label(&shown).next().unwrap().hover();
+    harness.run_steps(8);
+    assert!(shows(&harness, &full), "{full} on hover");
+}
+
+/// Issue 19 #7: a column widened by dragging its edge in the header.
+#[test]
+fn a_column_is_resized_by_dragging_its_edge() {
+    let mut harness = seed();
+    click(&mut harness, "Enriched table (110 rows)");
+    let city_before = harness.get_by_label("city").rect().min.x;
+    let last_login_before = harness.get_by_label("last_login").rect().min.x;
+    // The edge between `name` and `city`: half the item spacing left of `city`'s header.
+    let y = harness.get_by_label("city").rect().center().y;
+    let edge = egui::pos2(city_before - 4.0, y);
+    let modifiers = egui::Modifiers::default();
+    harness.event(egui::Event::PointerMoved(edge));
+    harness.step();
+    harness.event(egui::Event::PointerButton {
+        pos: edge,
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers,
+    });
+    harness.step();
+    for dx in [20.0, 60.0, 120.0] {
+        harness.event(egui::Event::PointerMoved(edge + egui::vec2(dx, 0.0)));
+        harness.step();
+    }
+    harness.event(egui::Event::PointerButton {
+        pos: edge + egui::vec2(120.0, 0.0),
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers,
+    });
+    harness.run();
+    let moved = harness.get_by_label("city").rect().min.x - city_before;
+    assert!(
+        (110.0..=130.0).contains(&moved),
+        "the name column grew by {moved}"
+    );
+    let also = harness.get_by_label("last_login").rect().min.x - last_login_before;
+    assert!(
+        (also - moved).abs() < 1.0,
+        "the columns after it moved along"
+    );
+}
+
+/// Issue 19 #7: dates as YYYY-MM-DD and commit timestamps without the `T`.
+#[test]
+fn dates_and_commit_timestamps_read_year_first() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("LOAD00000001.csv"),
+        "1,Ann,Austin,2021-01-01\n",
+    )
+    .unwrap();
+    change_file(
+        dir.path(),
+        "20211017-100000000.csv",
+        "U,2021-10-17 10:00:00.000000,1,Ann,Denver,2021-10-02\n",
+    );
+    let harness = harness(
+        Startup::Paths(vec![dir.path().to_path_buf()]),
+        ScriptedDialogs::new(|_| Vec::new()),
+    );
+    assert!(shows(&harness, "2021-01-01 → 2021-10-02"));
+    assert!(shows(&harness, "2021-10-17 10:00:00"), "the sequence");
+    assert!(!shows(&harness, "2021-10-17T10:00:00"));
+}
+
+/// Issue 19 #8: cities that found no state, with their rows, above the views.
+#[test]
+fn unmatched_lookup_names_are_shown_above_the_views_with_their_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = change_file(
+        dir.path(),
+        "20211019-000000000.csv",
+        "I,200,Ann Other,Atlantis,2021-10-19\nI,201,Bo Other,Atlantis,2021-10-19\n\
+         I,202,Cy Other,Gotham,2021-10-19\n",
+    );
+    let mut harness = harness(
+        Startup::Seed,
+        ScriptedDialogs::new(move |_| vec![odd.clone()]),
+    );
+    let banner = |harness: &Harness<'static, TidemarkApp>| {
+        harness
+            .query_all_by(|n| n.label().is_some_and(|l| l.starts_with("⚠")))
+            .filter_map(|n| n.accesskit_node().label())
+            .next()
+    };
+    assert_eq!(banner(&harness), None, "every city of the seed matched");
+    click(&mut harness, "Add change files…");
+    assert_eq!(
+        banner(&harness).as_deref(),
+        Some("⚠ 2 city names not in the lookup table: 3 rows without a state:")
+    );
+    // Above the views (the list on the left has them too), most rows first.
+    let above_the_views = |harness: &Harness<'static, TidemarkApp>, name: &str, tab: &str| {
+        let tab = top(harness, tab);
+        harness
+            .query_all_by_label(name)
+            .map(|n| n.rect())
+            .find(|r| r.max.y < tab && r.min.x > 300.0)
+    };
+    let atlantis = above_the_views(&harness, "Atlantis (2 rows)", "Diff (13 keys)").unwrap();
+    let gotham = above_the_views(&harness, "Gotham (1 row)", "Diff (13 keys)").unwrap();
+    assert!(atlantis.min.x < gotham.min.x || atlantis.min.y < gotham.min.y);
+    click(&mut harness, "Enriched table (113 rows)");
+    assert!(above_the_views(&harness, "Atlantis (2 rows)", "Enriched table (113 rows)").is_some());
+}
