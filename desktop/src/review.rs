@@ -88,11 +88,13 @@ impl FilterOp {
     }
 }
 
-/// A column filter as the filter bar holds it while it is written: the column (as the diff
-/// shows it), how to compare, and the text typed (`max` for a range's upper end).
+/// A column filter as the filter bar holds it while it is written: the column, which of its
+/// values (the one the diff shows, before the run or after it), how to compare, and the text
+/// typed (`max` for a range's upper end).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ColumnFilter {
     pub column: String,
+    pub side: review::Side,
     pub op: FilterOp,
     pub text: String,
     pub max: String,
@@ -101,7 +103,10 @@ pub struct ColumnFilter {
 impl ColumnFilter {
     /// The core's filter, once a column and a value are given.
     pub fn to_filter(&self) -> Option<Filter> {
-        let column = ColumnRef::shown(self.column.trim());
+        let column = ColumnRef {
+            name: self.column.trim().to_string(),
+            side: self.side,
+        };
         let given = |text: &str| Some(text.trim().to_string()).filter(|t| !t.is_empty());
         if column.name.is_empty() {
             return None;
@@ -126,6 +131,26 @@ impl ColumnFilter {
     pub fn clear_values(&mut self) {
         self.text.clear();
         self.max.clear();
+    }
+}
+
+/// Which value of a compared column a filter reads, in words for the filter bar.
+pub fn side_label(side: review::Side) -> &'static str {
+    match side {
+        review::Side::Shown => "value shown",
+        review::Side::Before => "value before",
+        review::Side::After => "value after",
+    }
+}
+
+/// What each side means, for its tooltip.
+pub fn side_meaning(side: review::Side) -> &'static str {
+    match side {
+        review::Side::Shown => {
+            "The value the row shows: after the run, before it for a deleted key"
+        }
+        review::Side::Before => "The value before the run (none for an inserted key)",
+        review::Side::After => "The value after the run (none for a deleted key)",
     }
 }
 

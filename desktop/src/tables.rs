@@ -11,10 +11,10 @@ use crate::app::{Action, TidemarkApp, count, plural};
 use crate::cells::Cells;
 use crate::review::{
     ColumnFilter, DiffFilter, DiffSort, DiffSortBy, FilterOp, Review, Timeline, TimelineVersion,
-    VersionState, describe,
+    VersionState, describe, side_label, side_meaning,
 };
 use crate::session::short_name;
-use tidemark_core::review::Filter;
+use tidemark_core::review::{Filter, Side};
 
 /// Every row has the same height: that is what lets the table skip the rows off screen.
 pub const ROW_HEIGHT: f32 = 20.0;
@@ -181,7 +181,24 @@ fn filter_bar(
             })
             .response
             .labelled_by(label.id)
-            .on_hover_text("The column to filter on, as the diff shows it");
+            .on_hover_text("The column to filter on");
+        // A key column has one value; a compared column, one before and one after the run.
+        if review.key_columns.contains(&draft.column) {
+            draft.side = Side::Shown;
+        } else {
+            let label = ui.weak("which");
+            egui::ComboBox::from_id_salt("filter_side")
+                .selected_text(side_label(draft.side))
+                .show_ui(ui, |ui| {
+                    for side in [Side::Shown, Side::Before, Side::After] {
+                        ui.selectable_value(&mut draft.side, side, side_label(side))
+                            .on_hover_text(side_meaning(side));
+                    }
+                })
+                .response
+                .labelled_by(label.id)
+                .on_hover_text("Filter on the value before the run, after it, or as shown");
+        }
         let label = ui.weak("how");
         egui::ComboBox::from_id_salt("filter_op")
             .selected_text(draft.op.label())

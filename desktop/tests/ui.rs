@@ -999,6 +999,47 @@ fn a_folder_that_holds_no_delta_table_is_refused_with_the_reason() {
     assert!(shows(&harness, "Inserted (7)"), "the review stays");
 }
 
+/// Opens a combo box of the filter bar (by the choice it shows) and picks an option in it.
+fn pick(harness: &mut Harness<'static, TidemarkApp>, combo: &str, option: &str) {
+    harness.get_by_role_and_label(Role::ComboBox, combo).click();
+    harness.run();
+    // The option in the open list (a selectable value), not a header of the same name.
+    harness
+        .get_by(|node| node.label().as_deref() == Some(option) && node.toggled().is_some())
+        .click();
+    settle(harness);
+}
+
+/// A column filter on the value before the run, or after it (issue 19: before/after sides).
+#[test]
+fn a_column_filter_reads_the_value_before_or_after_the_run() {
+    let mut harness = seed();
+    pick(&mut harness, "name", "city");
+    pick(&mut harness, "contains", "equals");
+    pick(&mut harness, "value shown", "value before");
+    harness.get_by_label("Filter value").click();
+    harness.run();
+    harness.get_by_label("Filter value").type_text("Nashville");
+    settle(&mut harness);
+    click(&mut harness, "Add filter");
+    // User 9 moved from Nashville to New York: Nashville before the run.
+    assert!(shows(&harness, "1 of 10 keys"));
+    assert!(shows(&harness, "Nashville → New York"));
+
+    click(&mut harness, "city before = Nashville ✖");
+    pick(&mut harness, "value before", "value after");
+    harness.get_by_label("Filter value").click();
+    harness.run();
+    harness.get_by_label("Filter value").type_text("Nashville");
+    settle(&mut harness);
+    click(&mut harness, "Add filter");
+    assert!(shows(&harness, "city after = Nashville ✖"));
+    assert!(
+        shows(&harness, "No key matches the filters."),
+        "nobody is there after"
+    );
+}
+
 /// Issue 19 #7: rates read as 0.3333, every digit on hover; the table (what exports write)
 /// keeps them all.
 #[test]
