@@ -40,6 +40,23 @@ pub fn compact(value: f64) -> String {
 enum Floats<'a> {
     F64(&'a Float64Array),
     F32(&'a Float32Array),
+    /// A dictionary-encoded column (the app holds some so): its keys, and its values as f64.
+    Dictionary {
+        keys: &'a dyn Array,
+        values: Float64Array,
+    },
+}
+
+/// The dictionary key at `row`, as an index into the values.
+fn key_at(keys: &dyn Array, row: usize) -> Option<usize> {
+    if keys.is_null(row) {
+        return None;
+    }
+    let one = arrow_cast::cast(&keys.slice(row, 1), &DataType::UInt64).ok()?;
+    Some(
+        one.as_primitive::<arrow_array::types::UInt64Type>()
+            .value(0) as usize,
+    )
 }
 
 /// One column's values as text: shown (compact) and full.
@@ -54,6 +71,14 @@ impl<'a> Cells<'a> {
         let floats = match column.data_type() {
             DataType::Float64 => Some(Floats::F64(column.as_primitive::<Float64Type>())),
             DataType::Float32 => Some(Floats::F32(column.as_primitive::<Float32Type>())),
+            DataType::Dictionary(_, value) if value.is_floating() => {
+                let dictionary = column.as_any_dictionary();
+                let values = arrow_cast::cast(dictionary.values(), &DataType::Float64).ok()?;
+                Some(Floats::Dictionary {
+                    keys: dictionary.keys(),
+                    values: values.as_primitive::<Float64Type>().clone(),
+                })
+            }
             _ => None,
         };
         Some(Cells { text, floats })
@@ -64,6 +89,9 @@ impl<'a> Cells<'a> {
         let float = match &self.floats {
             Some(Floats::F64(a)) if a.is_valid(row) => Some(a.value(row)),
             Some(Floats::F32(a)) if a.is_valid(row) => Some(f64::from(a.value(row))),
+            Some(Floats::Dictionary { keys, values }) => key_at(*keys, row)
+                .filter(|&k| values.is_valid(k))
+                .map(|k| values.value(k)),
             _ => None,
         };
         match float {
@@ -98,11 +126,21 @@ mod tests {
         assert_eq!(cells.shown(0), "0.4286");
         assert_eq!(cells.full(0), "0.42857142857142855");
         assert_eq!(cells.shown(1), "null");
+        let keys = arrow_array::Int32Array::from(vec![Some(1), None, Some(0)]);
+        let values = Float64Array::from(vec![0.5, 1.0 / 3.0]);
+        let column: ArrayRef =
+            Arc::new(arrow_array::DictionaryArray::try_new(keys, Arc::new(values)).unwrap());
+        let cells = Cells::new(&column).unwrap();
+        assert_eq!(
+            (cells.shown(0), cells.shown(1), cells.shown(2)),
+            ("0.3333".into(), "null".into(), "0.5".into())
+        );
+        assert_eq!(cells.full(0), "0.3333333333333333");
     }
 
     #[test]
     fn dates_and_times_read_year_first_without_the_t() {
-        let dates: ArrayRef = Arc::new(arrow_array::Date32Array::from(vec![18_915]));
+        let dates: ArrayRef = Arc::new(arrow_array::Date32Array::from(vec![18_917]));
         assert_eq!(Cells::new(&dates).unwrap().shown(0), "2021-10-17");
         let date64: ArrayRef = Arc::new(arrow_array::Date64Array::from(vec![1_634_428_800_000]));
         assert_eq!(Cells::new(&date64).unwrap().shown(0), "2021-10-17");

@@ -140,8 +140,13 @@ impl Session {
         let (older, newer) = (read(from)?, read(to)?);
         let mut session = Session::new(self.spec.clone(), vec![older.rows], Vec::new());
         session.state = older.state;
-        session.next_snapshot = vec![newer.rows];
         session.settings = self.settings.clone();
+        // Two snapshots date no change: the features are as of the newest date in version B,
+        // as the core dates a run that applies no change (a date picked in the app stays).
+        if session.settings.as_of.is_none() {
+            session.settings.as_of = newest_date(&self.spec, &newer.rows);
+        }
+        session.next_snapshot = vec![newer.rows];
         session.delta = Some(DeltaVersions {
             location: location.to_string(),
             latest,
@@ -210,6 +215,22 @@ impl Session {
             ..Default::default()
         })
     }
+}
+
+/// The newest value of the features' date column in a table's Parquet file, if any.
+fn newest_date(spec: &TableSpec, rows: &InputFile) -> Option<NaiveDate> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Date32Type;
+    let column = &spec.features.as_ref()?.date;
+    let table = tidemark_core::decode::read_parquet(rows).ok()?;
+    let dates = table.column_by_name(column)?;
+    let dates = arrow_cast::cast(dates, &arrow_schema::DataType::Date32).ok()?;
+    let dates = dates.as_primitive::<Date32Type>();
+    (0..dates.len())
+        .filter(|&i| dates.is_valid(i))
+        .filter_map(|i| dates.value_as_date(i))
+        .max()
 }
 
 /// What a set of files read from disk is for.

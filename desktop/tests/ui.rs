@@ -968,7 +968,8 @@ fn a_delta_tables_versions_are_compared_in_the_diff() {
     set_number(&mut harness, "Version A", 0.0);
     assert!(shows(
         &harness,
-        "users: 3 rows + 3 changes from 1 file → 3 rows"
+        // The files of the changes: a delete names its row in version A, the others in B.
+        "users: 3 rows + 3 changes from 2 files → 3 rows"
     ));
     for label in ["Inserted (1)", "Updated (1)", "Deleted (1)", "All (3)"] {
         assert!(shows(&harness, label), "missing {label:?}");
@@ -999,7 +1000,7 @@ fn a_folder_that_holds_no_delta_table_is_refused_with_the_reason() {
     assert!(shows(&harness, "Inserted (7)"), "the review stays");
 }
 
-/// Opens a combo box of the filter bar (by the choice it shows) and picks an option in it.
+/// Opens a combo box of the filter bar by its label and picks an option in it.
 fn pick(harness: &mut Harness<'static, TidemarkApp>, combo: &str, option: &str) {
     harness.get_by_role_and_label(Role::ComboBox, combo).click();
     harness.run();
@@ -1014,9 +1015,9 @@ fn pick(harness: &mut Harness<'static, TidemarkApp>, combo: &str, option: &str) 
 #[test]
 fn a_column_filter_reads_the_value_before_or_after_the_run() {
     let mut harness = seed();
-    pick(&mut harness, "name", "city");
-    pick(&mut harness, "contains", "equals");
-    pick(&mut harness, "value shown", "value before");
+    pick(&mut harness, "Filter column", "city");
+    pick(&mut harness, "how", "equals");
+    pick(&mut harness, "which", "value before");
     harness.get_by_label("Filter value").click();
     harness.run();
     harness.get_by_label("Filter value").type_text("Nashville");
@@ -1027,7 +1028,7 @@ fn a_column_filter_reads_the_value_before_or_after_the_run() {
     assert!(shows(&harness, "Nashville → New York"));
 
     click(&mut harness, "city before = Nashville ✖");
-    pick(&mut harness, "value before", "value after");
+    pick(&mut harness, "which", "value after");
     harness.get_by_label("Filter value").click();
     harness.run();
     harness.get_by_label("Filter value").type_text("Nashville");
@@ -1054,10 +1055,11 @@ fn rates_show_four_decimals_and_their_full_value_on_hover() {
             .table()
             .column_by_name("login_rate_last_3_months_by_city")
             .unwrap();
+        let column = arrow_cast::cast(column, &arrow_schema::DataType::Float64).unwrap();
         let column = column
             .as_any()
             .downcast_ref::<arrow_array::Float64Array>()
-            .expect("rates are f64");
+            .expect("rates as f64");
         (0..20)
             .filter(|&i| column.is_valid(i))
             .map(|i| column.value(i))
@@ -1160,8 +1162,8 @@ fn unmatched_lookup_names_are_shown_above_the_views_with_their_rows() {
     );
     let banner = |harness: &Harness<'static, TidemarkApp>| {
         harness
-            .query_all_by(|n| n.label().is_some_and(|l| l.starts_with("⚠")))
-            .filter_map(|n| n.accesskit_node().label())
+            .query_all_by_label_contains("not in the lookup table")
+            .filter_map(|n| n.accesskit_node().value())
             .next()
     };
     assert_eq!(banner(&harness), None, "every city of the seed matched");
