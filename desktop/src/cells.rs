@@ -119,7 +119,7 @@ mod tests {
         assert_eq!(compact(1.0), "1");
         assert_eq!(compact(0.0), "0");
         assert_eq!(compact(-0.00001), "-1.00e-5");
-        assert_eq!(compact(12345.678_91), "12345.6789");
+        assert_eq!(compact(12_345.678_91), "12345.6789");
         assert_eq!(compact(f64::NAN), "NaN");
         let column: ArrayRef = Arc::new(Float64Array::from(vec![Some(3.0 / 7.0), None]));
         let cells = Cells::new(&column).unwrap();
