@@ -285,20 +285,21 @@ fn inputs_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Acti
 /// A Delta table: where it is (a folder, or `s3://`), and once open, the two versions compared.
 fn delta_table(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     ui.strong("Delta table");
+    // Narrow enough for the panel's default width: the field on a line of its own.
+    let label = ui.label("Location");
+    let field = ui
+        .add(
+            egui::TextEdit::singleline(&mut app.delta_location)
+                .hint_text("lake/users or s3://bucket/users")
+                .desired_width(ui.available_width().min(260.0)),
+        )
+        .labelled_by(label.id)
+        .on_hover_text(
+            "A folder with _delta_log/, the folder `tidemark apply --delta --out` wrote \
+             (its table/), or an s3:// URL (credentials from the AWS_* environment)",
+        );
+    let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
     ui.horizontal(|ui| {
-        let label = ui.label("Location");
-        let field = ui
-            .add(
-                egui::TextEdit::singleline(&mut app.delta_location)
-                    .hint_text("lake/users or s3://bucket/users")
-                    .desired_width(150.0),
-            )
-            .labelled_by(label.id)
-            .on_hover_text(
-                "A folder with _delta_log/, the folder `tidemark apply --delta --out` wrote \
-                 (its table/), or an s3:// URL (credentials from the AWS_* environment)",
-            );
-        let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         let location = app.delta_location.trim().to_string();
         if ui
             .add_enabled(!location.is_empty(), egui::Button::new("Open table"))
