@@ -61,6 +61,15 @@ pub fn read_table(location: &str, version: Option<u64>) -> Result<TableVersion, 
     })
 }
 
+/// The latest version of the Delta table at `location` (see [`read_table`]), read from its log
+/// without reading its rows: a reader choosing versions to compare starts from it.
+pub fn latest_version(location: &str) -> Result<u64, DeltaError> {
+    let snapshot = open(location)?
+        .at(None)?
+        .ok_or_else(|| DeltaError::Location(format!("{location:?} holds no Delta table")))?;
+    Ok(snapshot.version())
+}
+
 /// The table at `location`: the place's `table/` when there is one, else the location itself.
 fn open(location: &str) -> Result<DeltaTable, DeltaError> {
     let place = Place::open(location)?;

@@ -18,7 +18,7 @@ use crate::dialogs::{DialogRequest, FileDialogs};
 use crate::export::{self, ExportTarget, Exported};
 use crate::jobs::Worker;
 use crate::review::{
-    ColumnFilter, DiffFilter, DiffSort, DiffSortBy, Review, SortKey, Timeline, sort_order,
+    ColumnFilter, DiffFilter, DiffSort, DiffSortBy, Review, Reviewed, SortKey, Timeline, sort_order,
 };
 use crate::session::{FileRole, Session, read_paths};
 use tidemark_core::review::{Facets, Filter};
@@ -50,6 +50,11 @@ pub enum View {
 pub enum Action {
     Ask(DialogRequest),
     LoadSeed,
+    /// Open the Delta table at a location (a folder or `s3://`): its latest version compared
+    /// with the one before.
+    OpenDelta(String),
+    /// Compare two versions of the open Delta table: from, to.
+    CompareVersions(u64, u64),
     SetIncluded(String, bool),
     RemoveChange(String),
     SetAsOf(Option<NaiveDate>),
@@ -145,8 +150,9 @@ pub struct Shown {
 }
 
 pub enum JobOutput {
-    /// The session reviewed and its review (boxed: they are large, an export's result is not).
-    Reviewed(Result<Box<(Session, Review)>, Problem>),
+    /// The session reviewed, its review and the change files it left out (boxed: they are
+    /// large, an export's result is not).
+    Reviewed(Result<Box<Reviewed>, Problem>),
     Exported(Result<Exported, String>),
 }
 
@@ -174,7 +180,11 @@ pub struct TidemarkApp {
     pub(crate) shown: Option<Shown>,
     /// The counts of every change file seen in a run, kept for files that are now unticked.
     pub(crate) file_counts: HashMap<String, FileSummary>,
+    /// Change files the core could not read, left out (unticked) with the core's problem.
+    pub(crate) file_errors: HashMap<String, Problem>,
     pub(crate) notice: Option<Notice>,
+    /// The Delta table location being typed (a folder or `s3://bucket/prefix`).
+    pub(crate) delta_location: String,
     pub(crate) view: View,
     pub(crate) diff_filter: DiffFilter,
     pub(crate) key_query: String,
@@ -231,7 +241,9 @@ impl TidemarkApp {
             draft: Session::empty(),
             shown: None,
             file_counts: HashMap::new(),
+            file_errors: HashMap::new(),
             notice: None,
+            delta_location: String::new(),
             view: View::Diff,
             diff_filter: DiffFilter::All,
             key_query: String::new(),
@@ -257,7 +269,14 @@ impl TidemarkApp {
         };
         match startup {
             Startup::Seed => app.review(Session::seed(), "Loading the seed example"),
-            Startup::Paths(paths) => app.review_paths(paths, FileRole::Open),
+            Startup::Paths(paths) => match paths.as_slice() {
+                [one] if tidemark_delta::read::is_table(&one.to_string_lossy()) => {
+                    let location = one.to_string_lossy().into_owned();
+                    app.delta_location = location.clone();
+                    app.review_delta(location, None);
+                }
+                _ => app.review_paths(paths, FileRole::Open),
+            },
             Startup::Spec { spec, paths } => app.review_with_spec(spec, paths),
             Startup::Session(session) => app.review(*session, "Reviewing"),
         }
@@ -296,12 +315,12 @@ impl TidemarkApp {
     fn review(&mut self, session: Session, title: &str) {
         self.draft = session.clone();
         self.jobs.start(title, move |progress| {
-            let review = Review::compute(
-                &session,
+            let reviewed = Review::compute_without_bad_files(
+                session,
                 &mut |f, stage| progress.report(f, stage),
                 progress.cancel(),
             );
-            JobOutput::Reviewed(review.map(|review| Box::new((session, review))))
+            JobOutput::Reviewed(reviewed.map(Box::new))
         });
     }
 
@@ -320,13 +339,41 @@ impl TidemarkApp {
                 .and_then(|files| base.with_files(role, files).map_err(Problem::from))
                 .and_then(|session| {
                     let read = started.elapsed();
-                    let mut review = Review::compute(
-                        &session,
+                    let mut reviewed = Review::compute_without_bad_files(
+                        session,
                         &mut |f, stage| progress.report(f, stage),
                         progress.cancel(),
                     )?;
-                    review.timings.read = read;
-                    Ok(Box::new((session, review)))
+                    reviewed.review.timings.read = read;
+                    Ok(Box::new(reviewed))
+                });
+            JobOutput::Reviewed(result)
+        });
+    }
+
+    /// Reads two versions of a Delta table in the background (the latest and the one before
+    /// when `versions` is `None`) and reviews the changes between them.
+    fn review_delta(&mut self, location: String, versions: Option<(u64, u64)>) {
+        let base = self.draft.clone();
+        let title = match versions {
+            Some((from, to)) => format!("Reading versions {from} and {to} of {location}"),
+            None => format!("Opening the Delta table {location}"),
+        };
+        self.jobs.start(title, move |progress| {
+            progress.report(0.0, "Reading the table's versions");
+            let started = Instant::now();
+            let result = base
+                .delta_versions(&location, versions)
+                .map_err(Problem::from)
+                .and_then(|session| {
+                    let read = started.elapsed();
+                    let mut reviewed = Review::compute_without_bad_files(
+                        session,
+                        &mut |f, stage| progress.report(f, stage),
+                        progress.cancel(),
+                    )?;
+                    reviewed.review.timings.read = read;
+                    Ok(Box::new(reviewed))
                 });
             JobOutput::Reviewed(result)
         });
@@ -348,13 +395,13 @@ impl TidemarkApp {
                     })
                     .and_then(|session| {
                         let read = started.elapsed();
-                        let mut review = Review::compute(
-                            &session,
+                        let mut reviewed = Review::compute_without_bad_files(
+                            session,
                             &mut |f, stage| progress.report(f, stage),
                             progress.cancel(),
                         )?;
-                        review.timings.read = read;
-                        Ok(Box::new((session, review)))
+                        reviewed.review.timings.read = read;
+                        Ok(Box::new(reviewed))
                     });
                 JobOutput::Reviewed(result)
             });
@@ -365,8 +412,13 @@ impl TidemarkApp {
         if let Some(output) = self.jobs.finished() {
             match output {
                 JobOutput::Reviewed(Ok(reviewed)) => {
-                    let (session, review) = *reviewed;
+                    let Reviewed {
+                        session,
+                        review,
+                        left_out,
+                    } = *reviewed;
                     self.show(session, review);
+                    self.mark_left_out(left_out);
                 }
                 JobOutput::Reviewed(Err(problem)) => {
                     eprintln!("tidemark-desktop: error: {problem}");
@@ -420,6 +472,26 @@ impl TidemarkApp {
                 self.answered(request, paths);
             }
         }
+    }
+
+    /// Marks the change files a review left out with their problems, and says so above the
+    /// views (the first problem, with its file, row and column). A file the review read
+    /// (ticked) or that is gone loses its mark.
+    fn mark_left_out(&mut self, left_out: Vec<(String, Problem)>) {
+        let session = &self.draft;
+        self.file_errors.retain(|name, _| {
+            session
+                .changes
+                .iter()
+                .any(|c| c.file.name == *name && !c.included)
+        });
+        for (file, problem) in &left_out {
+            eprintln!("tidemark-desktop: left out {file}: {problem}");
+        }
+        if let Some((_, first)) = left_out.first() {
+            self.notice = Some(Notice::Error(first.clone()));
+        }
+        self.file_errors.extend(left_out);
     }
 
     fn show(&mut self, session: Session, review: Review) {
@@ -487,6 +559,11 @@ impl TidemarkApp {
                 self.review_paths(paths, FileRole::Changes)
             }
             DialogRequest::ChooseLookup => self.review_paths(paths, FileRole::Lookup),
+            DialogRequest::OpenDeltaTable => {
+                let location = paths[0].to_string_lossy().into_owned();
+                self.delta_location = location.clone();
+                self.review_delta(location, None);
+            }
             DialogRequest::Save { target, format } => {
                 let Some(review) = self.shown.as_ref().map(|s| Arc::clone(&s.review)) else {
                     return;
@@ -525,6 +602,12 @@ impl TidemarkApp {
                 );
             }
             Action::LoadSeed => self.review(Session::seed(), "Loading the seed example"),
+            Action::OpenDelta(location) => self.review_delta(location, None),
+            Action::CompareVersions(from, to) => {
+                if let Some(delta) = &self.draft.delta {
+                    self.review_delta(delta.location.clone(), Some((from, to)));
+                }
+            }
             Action::SetIncluded(name, included) => {
                 let mut session = self.draft.clone();
                 session.set_included(&name, included);

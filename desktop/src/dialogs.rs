@@ -16,6 +16,8 @@ pub enum DialogRequest {
     /// A folder searched for change files.
     AddChangeFolder,
     ChooseLookup,
+    /// A folder holding a Delta table (or the tables `tidemark apply --delta` writes).
+    OpenDeltaTable,
     Save {
         target: ExportTarget,
         format: OutputFormat,
@@ -62,6 +64,14 @@ impl FileDialogs for NativeDialogs {
                     pollster::block_on(
                         dialog
                             .set_title("Add a folder of change files")
+                            .pick_folder(),
+                    )
+                    .map(|h| vec![h]),
+                ),
+                DialogRequest::OpenDeltaTable => paths(
+                    pollster::block_on(
+                        dialog
+                            .set_title("Open a Delta table (a folder with _delta_log/)")
                             .pick_folder(),
                     )
                     .map(|h| vec![h]),

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod cells;
 pub mod dialogs;
 pub mod export;
 pub mod jobs;

@@ -14,7 +14,10 @@ usage: tidemark-desktop [PATH...]
 
 Opens the review app on the bundled seed example, or on the given files and folders: the
 snapshot is a file named snapshot.* or LOAD*.csv, else the first file; the others are change
-files (folders are searched for .csv, .csv.gz and .parquet files).
+files (folders are searched for .csv, .csv.gz and .parquet files). A change file that cannot be
+read is left out and marked with its error. One path that is a Delta table (a folder with
+_delta_log/, the folder `tidemark apply --delta` writes, or s3://bucket/prefix) opens its
+latest version compared with the one before; the app picks any two.
 
 --spec FILE       the table spec (TOML, as `tidemark apply --spec` reads it) instead of the
                   bundled users table; without a snapshot among the paths they are all change

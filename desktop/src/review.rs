@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt64Type;
 use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
-use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_cast::display::ArrayFormatter;
 use tidemark_core::Cancel;
 use tidemark_core::diff::ChangeKind;
 use tidemark_core::history;
@@ -88,11 +88,13 @@ impl FilterOp {
     }
 }
 
-/// A column filter as the filter bar holds it while it is written: the column (as the diff
-/// shows it), how to compare, and the text typed (`max` for a range's upper end).
+/// A column filter as the filter bar holds it while it is written: the column, which of its
+/// values (the one the diff shows, before the run or after it), how to compare, and the text
+/// typed (`max` for a range's upper end).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ColumnFilter {
     pub column: String,
+    pub side: review::Side,
     pub op: FilterOp,
     pub text: String,
     pub max: String,
@@ -101,7 +103,10 @@ pub struct ColumnFilter {
 impl ColumnFilter {
     /// The core's filter, once a column and a value are given.
     pub fn to_filter(&self) -> Option<Filter> {
-        let column = ColumnRef::shown(self.column.trim());
+        let column = ColumnRef {
+            name: self.column.trim().to_string(),
+            side: self.side,
+        };
         let given = |text: &str| Some(text.trim().to_string()).filter(|t| !t.is_empty());
         if column.name.is_empty() {
             return None;
@@ -126,6 +131,26 @@ impl ColumnFilter {
     pub fn clear_values(&mut self) {
         self.text.clear();
         self.max.clear();
+    }
+}
+
+/// Which value of a compared column a filter reads, in words for the filter bar.
+pub fn side_label(side: review::Side) -> &'static str {
+    match side {
+        review::Side::Shown => "value shown",
+        review::Side::Before => "value before",
+        review::Side::After => "value after",
+    }
+}
+
+/// What each side means, for its tooltip.
+pub fn side_meaning(side: review::Side) -> &'static str {
+    match side {
+        review::Side::Shown => {
+            "The value the row shows: after the run, before it for a deleted key"
+        }
+        review::Side::Before => "The value before the run (none for an inserted key)",
+        review::Side::After => "The value after the run (none for a deleted key)",
     }
 }
 
@@ -174,6 +199,14 @@ pub struct Review {
     /// Whether the changes carried a sequence (then the diff shows it).
     pub has_sequence: bool,
     pub timings: Timings,
+}
+
+/// A review, the session it was computed from, and the change files it left out because the
+/// core could not read them (each with the core's problem: its file, row and column).
+pub struct Reviewed {
+    pub session: Session,
+    pub review: Review,
+    pub left_out: Vec<(String, Problem)>,
 }
 
 /// Where a review is, as a fraction and words for the progress bar.
@@ -228,6 +261,42 @@ impl Review {
             prepare: started.elapsed(),
         };
         Ok(review)
+    }
+
+    /// Runs the pipeline on `session` as [`Review::compute`] does, but a change file the core
+    /// cannot read (its error names the file: a broken row, a value of the wrong type) does not
+    /// sink the review: it is left out (unticked) and the rest reviewed. Each file left out
+    /// comes back with its problem, in the order they were found. A problem that names no
+    /// included change file (the snapshot, the lookup, a cancellation) is the review's.
+    pub fn compute_without_bad_files(
+        mut session: Session,
+        progress: ProgressFn,
+        cancel: Cancel,
+    ) -> Result<Reviewed, Problem> {
+        let mut left_out = Vec::new();
+        loop {
+            match Review::compute(&session, progress, cancel.clone()) {
+                Ok(review) => {
+                    return Ok(Reviewed {
+                        session,
+                        review,
+                        left_out,
+                    });
+                }
+                Err(problem) => {
+                    let bad = problem
+                        .location
+                        .as_ref()
+                        .map(|location| location.file.clone())
+                        .filter(|file| session.included_changes().any(|c| c.name == *file));
+                    let Some(file) = bad else {
+                        return Err(problem);
+                    };
+                    session.set_included(&file, false);
+                    left_out.push((file, problem));
+                }
+            }
+        }
     }
 
     fn index(session: &Session, output: pipeline::Output) -> Result<Review, String> {
@@ -386,7 +455,7 @@ impl Review {
             arrow_select::take::take_record_batch(&history.versions, &UInt32Array::from(rows))
                 .map_err(|e| e.to_string())?;
         let n = versions.num_rows();
-        let options = FormatOptions::default().with_null("null");
+        let options = crate::cells::options();
         let format = |name: &str| -> Result<(ArrayRef, Vec<Option<String>>), String> {
             let column = versions
                 .column_by_name(name)

@@ -22,7 +22,25 @@ pub struct Session {
     pub state: Option<InputFile>,
     /// In the order they are applied (by the time in their DMS names).
     pub changes: Vec<ChangeFile>,
+    /// A newer full snapshot: the changes between it and `snapshot` are worked out by key
+    /// (the core's `snapshot_diff`, as `tidemark apply --next-snapshot` does).
+    pub next_snapshot: Vec<InputFile>,
+    /// When the snapshots are two versions of a Delta table: which.
+    pub delta: Option<DeltaVersions>,
     pub settings: Settings,
+}
+
+/// Two versions of one Delta table under comparison: the snapshot is version `from`, the next
+/// snapshot version `to` (time travel, as `--snapshot-version` / `--next-snapshot-version`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeltaVersions {
+    /// A folder (the table, or the place `tidemark apply --delta` writes, with `table/`) or an
+    /// `s3://` URL, as given.
+    pub location: String,
+    /// The table's latest version when it was read: versions 0 to it can be compared.
+    pub latest: u64,
+    pub from: u64,
+    pub to: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -59,6 +77,8 @@ impl Session {
             snapshot,
             state: None,
             changes: Vec::new(),
+            next_snapshot: Vec::new(),
+            delta: None,
             settings,
         };
         session.add_changes(changes);
@@ -88,6 +108,52 @@ impl Session {
     pub fn replace_snapshot(&mut self, snapshot: Vec<InputFile>, state: Option<InputFile>) {
         self.snapshot = snapshot;
         self.state = state;
+        self.next_snapshot.clear();
+        self.delta = None;
+    }
+
+    /// The session comparing versions `from` and `to` of the Delta table at `location` (the
+    /// latest version and the one before it when `None`), read as `tidemark apply --snapshot
+    /// LOCATION --snapshot-version FROM --next-snapshot LOCATION --next-snapshot-version TO`
+    /// reads them (`tidemark_delta::read`: a folder or `s3://`), with this session's spec and
+    /// settings. Version `from`'s state comes with it, when Tidemark keeps the table.
+    pub fn delta_versions(
+        &self,
+        location: &str,
+        versions: Option<(u64, u64)>,
+    ) -> Result<Session, String> {
+        let location = location.trim();
+        if location.is_empty() || !tidemark_delta::read::is_table(location) {
+            return Err(format!(
+                "{location:?} is not a Delta table: give a folder with _delta_log/ (or the \
+                 folder `tidemark apply --delta` writes, with table/_delta_log/), or an s3:// URL"
+            ));
+        }
+        let latest = tidemark_delta::read::latest_version(location).map_err(|e| e.to_string())?;
+        let (from, to) = versions.unwrap_or((latest.saturating_sub(1), latest));
+        if from > latest || to > latest {
+            return Err(format!("{location} has versions 0 to {latest}"));
+        }
+        let read = |version| {
+            tidemark_delta::read::read_table(location, Some(version)).map_err(|e| e.to_string())
+        };
+        let (older, newer) = (read(from)?, read(to)?);
+        let mut session = Session::new(self.spec.clone(), vec![older.rows], Vec::new());
+        session.state = older.state;
+        session.settings = self.settings.clone();
+        // Two snapshots date no change: the features are as of the newest date in version B,
+        // as the core dates a run that applies no change (a date picked in the app stays).
+        if session.settings.as_of.is_none() {
+            session.settings.as_of = newest_date(&self.spec, &newer.rows);
+        }
+        session.next_snapshot = vec![newer.rows];
+        session.delta = Some(DeltaVersions {
+            location: location.to_string(),
+            latest,
+            from,
+            to,
+        });
+        Ok(session)
     }
 
     /// Adds change files, included; a file already present under the same name is replaced.
@@ -122,7 +188,8 @@ impl Session {
     pub fn input_bytes(&self) -> usize {
         let snapshot: usize = self.snapshot.iter().map(|f| f.bytes.len()).sum();
         let changes: usize = self.included_changes().map(|f| f.bytes.len()).sum();
-        snapshot + changes + self.state.as_ref().map_or(0, |f| f.bytes.len())
+        let next: usize = self.next_snapshot.iter().map(|f| f.bytes.len()).sum();
+        snapshot + changes + next + self.state.as_ref().map_or(0, |f| f.bytes.len())
     }
 
     pub fn pipeline_inputs(&self) -> Inputs {
@@ -131,7 +198,7 @@ impl Session {
             state: self.state.clone(),
             changes: self.included_changes().cloned().collect(),
             change_log: None,
-            next_snapshot: Vec::new(),
+            next_snapshot: self.next_snapshot.clone(),
         }
     }
 
@@ -148,6 +215,22 @@ impl Session {
             ..Default::default()
         })
     }
+}
+
+/// The newest value of the features' date column in a table's Parquet file, if any.
+fn newest_date(spec: &TableSpec, rows: &InputFile) -> Option<NaiveDate> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Date32Type;
+    let column = &spec.features.as_ref()?.date;
+    let table = tidemark_core::decode::read_parquet(rows).ok()?;
+    let dates = table.column_by_name(column)?;
+    let dates = arrow_cast::cast(dates, &arrow_schema::DataType::Date32).ok()?;
+    let dates = dates.as_primitive::<Date32Type>();
+    (0..dates.len())
+        .filter(|&i| dates.is_valid(i))
+        .filter_map(|i| dates.value_as_date(i))
+        .max()
 }
 
 /// What a set of files read from disk is for.

@@ -3,18 +3,18 @@
 //! only their cells, so a million rows scroll like a hundred.
 
 use arrow_array::ArrayRef;
-use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use egui::{Align, Color32, Layout, RichText};
 use egui_extras::{Column, TableBuilder};
 use tidemark_core::diff::ChangeKind;
 
 use crate::app::{Action, TidemarkApp, count, plural};
+use crate::cells::Cells;
 use crate::review::{
     ColumnFilter, DiffFilter, DiffSort, DiffSortBy, FilterOp, Review, Timeline, TimelineVersion,
-    VersionState, describe,
+    VersionState, describe, side_label, side_meaning,
 };
 use crate::session::short_name;
-use tidemark_core::review::Filter;
+use tidemark_core::review::{Filter, Side};
 
 /// Every row has the same height: that is what lets the table skip the rows off screen.
 pub const ROW_HEIGHT: f32 = 20.0;
@@ -56,9 +56,16 @@ impl Palette {
     }
 }
 
-fn formatter(column: &ArrayRef) -> Option<ArrayFormatter<'_>> {
-    let options = FormatOptions::default().with_null("null");
-    ArrayFormatter::try_new(column.as_ref(), &options).ok()
+fn formatter(column: &ArrayRef) -> Option<Cells<'_>> {
+    Cells::new(column)
+}
+
+/// A value in a cell, as [`Cells::shown`] reads it (clipped to its column, which the user can
+/// widen); the full value (every digit of a rate, the rest of a long text) on hover.
+fn value_label(ui: &mut egui::Ui, cells: &Cells, row: usize) -> egui::Response {
+    ui.label(cells.shown(row)).on_hover_ui(|ui| {
+        ui.label(cells.full(row));
+    })
 }
 
 pub fn diff_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
@@ -174,7 +181,24 @@ fn filter_bar(
             })
             .response
             .labelled_by(label.id)
-            .on_hover_text("The column to filter on, as the diff shows it");
+            .on_hover_text("The column to filter on");
+        // A key column has one value; a compared column, one before and one after the run.
+        if review.key_columns.contains(&draft.column) {
+            draft.side = Side::Shown;
+        } else {
+            let label = ui.weak("which");
+            egui::ComboBox::from_id_salt("filter_side")
+                .selected_text(side_label(draft.side))
+                .show_ui(ui, |ui| {
+                    for side in [Side::Shown, Side::Before, Side::After] {
+                        ui.selectable_value(&mut draft.side, side, side_label(side))
+                            .on_hover_text(side_meaning(side));
+                    }
+                })
+                .response
+                .labelled_by(label.id)
+                .on_hover_text("Filter on the value before the run, after it, or as shown");
+        }
         let label = ui.weak("how");
         egui::ComboBox::from_id_salt("filter_op")
             .selected_text(draft.op.label())
@@ -357,7 +381,7 @@ fn timeline_row(ui: &mut egui::Ui, version: &TimelineVersion, palette: &Palette)
 
 /// A value on the changed-cell highlight, described as changed for screen readers (and the
 /// UI tests): the colour alone says nothing to them.
-fn highlighted(ui: &mut egui::Ui, text: String, palette: &Palette) {
+fn highlighted(ui: &mut egui::Ui, text: String, palette: &Palette) -> egui::Response {
     let response = egui::Frame::new()
         .fill(palette.changed_cell)
         .corner_radius(3)
@@ -367,18 +391,19 @@ fn highlighted(ui: &mut egui::Ui, text: String, palette: &Palette) {
     ui.ctx().accesskit_node_builder(response.id, |node| {
         node.set_description("changed");
     });
+    response
 }
 
 /// What one column of the diff table shows.
 enum DiffColumn<'a> {
     Change,
-    Key(ArrayFormatter<'a>),
+    Key(Cells<'a>),
     Value {
         name: &'a str,
-        before: ArrayFormatter<'a>,
-        after: ArrayFormatter<'a>,
+        before: Cells<'a>,
+        after: Cells<'a>,
     },
-    Plain(ArrayFormatter<'a>),
+    Plain(Cells<'a>),
     ChangesApplied,
     SourceFile(&'a arrow_array::StringArray),
     SourceRow,
@@ -545,7 +570,7 @@ fn diff_table(
                         }
                         DiffColumn::Key(f) if has_history => {
                             if ui
-                                .link(f.value(index).to_string())
+                                .link(f.shown(index))
                                 .on_hover_text("Every version of this key")
                                 .clicked()
                             {
@@ -553,7 +578,7 @@ fn diff_table(
                             }
                         }
                         DiffColumn::Key(f) => {
-                            ui.label(f.value(index).to_string());
+                            value_label(ui, f, index);
                         }
                         DiffColumn::Value {
                             name,
@@ -564,7 +589,7 @@ fn diff_table(
                             value_cell(ui, kind, is_changed, before, after, index, &palette);
                         }
                         DiffColumn::Plain(f) => {
-                            ui.label(f.value(index).to_string());
+                            value_label(ui, f, index);
                         }
                         DiffColumn::ChangesApplied => {
                             ui.label(diff.changes_applied(index).to_string());
@@ -588,25 +613,30 @@ fn value_cell(
     ui: &mut egui::Ui,
     kind: ChangeKind,
     changed: bool,
-    before: &ArrayFormatter,
-    after: &ArrayFormatter,
+    before: &Cells,
+    after: &Cells,
     row: usize,
     palette: &Palette,
 ) {
     match kind {
         ChangeKind::Deleted => {
             ui.label(
-                RichText::new(before.value(row).to_string())
+                RichText::new(before.shown(row))
                     .strikethrough()
                     .color(palette.deleted),
-            );
+            )
+            .on_hover_ui(|ui| {
+                ui.label(before.full(row));
+            });
         }
         ChangeKind::Updated if changed => {
-            let text = format!("{} → {}", before.value(row), after.value(row));
-            highlighted(ui, text, palette);
+            let text = format!("{} → {}", before.shown(row), after.shown(row));
+            highlighted(ui, text, palette).on_hover_ui(|ui| {
+                ui.label(format!("{} → {}", before.full(row), after.full(row)));
+            });
         }
         _ => {
-            ui.label(after.value(row).to_string());
+            value_label(ui, after, row);
         }
     }
 }
@@ -627,12 +657,7 @@ fn enriched_table(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Ac
     let sort = app.table_sort;
     let scroll_to = app.scroll_to.take();
 
-    let options = FormatOptions::default().with_null("null");
-    let formatters: Vec<Option<ArrayFormatter>> = table
-        .columns()
-        .iter()
-        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).ok())
-        .collect();
+    let formatters: Vec<Option<Cells>> = table.columns().iter().map(Cells::new).collect();
     let schema = table.schema();
     let numeric: Vec<bool> = schema
         .fields()
@@ -692,13 +717,12 @@ fn enriched_table(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Ac
                         let Some(formatter) = formatter else {
                             return;
                         };
-                        let text = formatter.value(index).to_string();
                         if numeric[column] {
                             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                                ui.label(text);
+                                value_label(ui, formatter, index);
                             });
                         } else {
-                            ui.label(text);
+                            value_label(ui, formatter, index);
                         }
                     });
                 }
@@ -710,8 +734,8 @@ fn enriched_table(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Ac
 fn initial_width(data_type: &arrow_schema::DataType) -> f32 {
     use arrow_schema::DataType::*;
     match data_type {
-        // Rates print with every digit: 0.3333333333333333.
-        Float16 | Float32 | Float64 => 150.0,
+        // Rates show four decimals (every digit on hover).
+        Float16 | Float32 | Float64 => 90.0,
         d if d.is_numeric() => 80.0,
         Date32 | Date64 => 95.0,
         Timestamp(..) => 190.0,

@@ -175,6 +175,19 @@ fn notice_bar(notice: &Notice, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     }
 }
 
+/// A problem as the core words it, `file, row 2, column `x`: what is wrong`, with the file's
+/// last component (the list it stands in names the file in full on hover).
+fn located(problem: &crate::app::Problem) -> String {
+    match &problem.location {
+        Some(location) => {
+            let mut short = location.clone();
+            short.file = short_name(&location.file).to_string();
+            format!("{short}: {}", problem.message)
+        }
+        None => problem.message.clone(),
+    }
+}
+
 fn inputs_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     ui.add_space(4.0);
     ui.strong("Snapshot");
@@ -189,6 +202,8 @@ fn inputs_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Acti
     if let Some(report) = report {
         ui.weak(plural(report.snapshot.rows, "row"));
     }
+    ui.add_space(8.0);
+    delta_table(app, ui, actions);
 
     ui.add_space(8.0);
     ui.strong("Change files");
@@ -198,14 +213,23 @@ fn inputs_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Acti
     }
     for (index, change) in app.draft.changes.iter().enumerate() {
         let name = &change.file.name;
+        let error = app.file_errors.get(name);
         ui.horizontal(|ui| {
             ui.weak(format!("{}.", index + 1));
             let mut included = change.included;
+            let hint = match error {
+                Some(_) => format!(
+                    "{name}\nLeft out: the core could not read it (below). Tick to try it again"
+                ),
+                None => format!("{name}\nUntick to see the result without this file"),
+            };
+            let label = match error {
+                Some(_) => RichText::new(short_name(name)).color(ui.visuals().error_fg_color),
+                None => RichText::new(short_name(name)),
+            };
             if ui
-                .checkbox(&mut included, short_name(name))
-                .on_hover_text(format!(
-                    "{name}\nUntick to see the result without this file"
-                ))
+                .checkbox(&mut included, label)
+                .on_hover_text(hint)
                 .changed()
             {
                 actions.push(Action::SetIncluded(name.clone(), included));
@@ -220,6 +244,19 @@ fn inputs_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Acti
                 }
             });
         });
+        if let Some(problem) = error {
+            ui.indent(name, |ui| {
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(format!("Not read: {}", located(problem)))
+                            .color(ui.visuals().error_fg_color),
+                    )
+                    .wrap(),
+                )
+                .on_hover_text(problem.to_string());
+            });
+            continue;
+        }
         let counts = match app.file_counts.get(name) {
             Some(c) => format!(
                 "{}: {} I · {} U · {} D{}",
@@ -243,6 +280,69 @@ fn inputs_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Acti
     ui.add_space(8.0);
     ui.separator();
     column_changes(app, ui, actions);
+}
+
+/// A Delta table: where it is (a folder, or `s3://`), and once open, the two versions compared.
+fn delta_table(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    ui.strong("Delta table");
+    // Narrow enough for the panel's default width: the field on a line of its own.
+    let label = ui.label("Location");
+    let field = ui
+        .add(
+            egui::TextEdit::singleline(&mut app.delta_location)
+                .hint_text("lake/users or s3://bucket/users")
+                .desired_width(ui.available_width().min(260.0)),
+        )
+        .labelled_by(label.id)
+        .on_hover_text(
+            "A folder with _delta_log/, the folder `tidemark apply --delta --out` wrote \
+             (its table/), or an s3:// URL (credentials from the AWS_* environment)",
+        );
+    let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+    ui.horizontal(|ui| {
+        let location = app.delta_location.trim().to_string();
+        if ui
+            .add_enabled(!location.is_empty(), egui::Button::new("Open table"))
+            .clicked()
+            || (entered && !location.is_empty())
+        {
+            actions.push(Action::OpenDelta(location));
+        }
+        if ui
+            .add_enabled(!app.dialog_open, egui::Button::new("Browse…"))
+            .on_hover_text("Choose the table's folder")
+            .clicked()
+        {
+            actions.push(Action::Ask(DialogRequest::OpenDeltaTable));
+        }
+    });
+    let Some(delta) = &mut app.draft.delta else {
+        ui.weak("Open one to compare two of its versions.");
+        return;
+    };
+    ui.weak(format!("Versions 0 to {}", delta.latest))
+        .on_hover_text(&delta.location);
+    let latest = delta.latest;
+    let mut changed = false;
+    ui.horizontal(|ui| {
+        for (name, version) in [("Version A", &mut delta.from), ("Version B", &mut delta.to)] {
+            let label = ui.label(name);
+            let response = ui
+                .add(
+                    egui::DragValue::new(version)
+                        .range(0..=latest)
+                        .prefix("v")
+                        .update_while_editing(false),
+                )
+                .labelled_by(label.id);
+            // Read the versions once set, not on every step of a drag.
+            changed |= (response.changed() && !response.dragged()) || response.drag_stopped();
+        }
+    });
+    ui.weak("The diff shows what changed from version A to version B.");
+    if changed {
+        actions.push(Action::CompareVersions(delta.from, delta.to));
+    }
 }
 
 /// What the updates did to each column, as the core's report counts it: per column they
@@ -536,6 +636,7 @@ fn central_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
             ));
         }
     });
+    unmatched_names(shown, ui);
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         let table_label = if review.output.enriched.is_some() {
@@ -569,6 +670,58 @@ fn central_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
         View::Diff => crate::tables::diff_view(app, ui, actions),
         View::Table => crate::tables::table_view(app, ui, actions),
     }
+}
+
+/// How many names of the lookup's group (the cities) found no value (no state), with how many
+/// rows each: above the views, in the warning colour, most rows first, as the CLI's summary
+/// says it first. Their rows' lookup column is empty in the enriched table.
+fn unmatched_names(shown: &crate::app::Shown, ui: &mut egui::Ui) {
+    let report = &shown.review.output.report;
+    let Some(mut lookup) = report.features.as_ref().and_then(|f| f.lookup.clone()) else {
+        return;
+    };
+    if lookup.unmatched.is_empty() {
+        return;
+    }
+    lookup.sort_names();
+    let features = shown.session.spec.features.as_ref();
+    let group = features.map_or("group", |f| f.group.as_str());
+    let value = features
+        .and_then(|f| f.output.lookup.as_deref())
+        .unwrap_or("value");
+    let rows: usize = lookup.unmatched.iter().map(|n| n.rows).sum();
+    let warn = ui.visuals().warn_fg_color;
+    egui::Frame::new()
+        .stroke(egui::Stroke::new(1.0, warn))
+        .corner_radius(4)
+        .inner_margin(6)
+        .show(ui, |ui| {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(
+                    RichText::new(format!(
+                        "⚠ {} not in the lookup table: {} without a {value}:",
+                        plural(lookup.unmatched.len(), &format!("{group} name")),
+                        plural(rows, "row"),
+                    ))
+                    .color(warn)
+                    .strong(),
+                )
+                .on_hover_text(format!("The lookup table: {}", lookup.source));
+                const SHOWN: usize = 12;
+                for name in lookup.unmatched.iter().take(SHOWN) {
+                    ui.label(
+                        RichText::new(format!("{} ({})", name.name, plural(name.rows, "row")))
+                            .color(warn),
+                    );
+                }
+                if lookup.unmatched.len() > SHOWN {
+                    ui.weak(format!(
+                        "and {} more (listed on the left)",
+                        count(lookup.unmatched.len() - SHOWN)
+                    ));
+                }
+            });
+        });
 }
 
 /// Darkens the window and says what dropping does, while files hover over it.

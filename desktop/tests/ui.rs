@@ -242,9 +242,94 @@ fn a_bad_change_file_shows_where_it_is_wrong_and_keeps_the_review() {
     assert!(shows(&harness, "File 20211019-000000000.csv"));
     assert!(shows(&harness, "Row 1"));
     assert!(shows(&harness, "Column last_login"));
-    // The previous review and its inputs are intact.
+    // The review is the one without it: the seed's, and the file is listed, left out.
     assert!(shows(&harness, "Inserted (7)") && shows(&harness, "Updated (3)"));
-    assert!(!shows(&harness, "20211019-000000000.csv"));
+    assert_eq!(ticked(&harness, "20211019-000000000.csv"), Some(false));
+    assert!(shows(
+        &harness,
+        "Not read: 20211019-000000000.csv, row 1, column `last_login`: cannot parse \
+         \"2021-02-30\" as a date (YYYY-MM-DD)"
+    ));
+}
+
+/// Whether a change file's tick box is ticked (`None`: no such box).
+fn ticked(harness: &Harness<'static, TidemarkApp>, file: &str) -> Option<bool> {
+    let node = harness.query_by_role_and_label(Role::CheckBox, file)?;
+    Some(node.accesskit_node().toggled() == Some(egui::accesskit::Toggled::True))
+}
+
+/// Issue 19 #6: a folder with bad change files among good ones opens with the rest reviewed,
+/// each bad file listed unticked with the core's error (file, row, column).
+#[test]
+fn a_folder_with_bad_change_files_opens_the_rest_and_marks_each_bad_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("LOAD00000001.csv"),
+        "1,Ann,Austin,2021-01-01\n2,Bob,Boston,2021-02-01\n",
+    )
+    .unwrap();
+    change_file(
+        dir.path(),
+        "20211017-100000000.csv",
+        "U,2,Bob,Denver,2021-10-17\nI,3,Cy,Seattle,2021-10-17\n",
+    );
+    // A broken row: a field missing on the second row.
+    change_file(
+        dir.path(),
+        "20211018-100000000.csv",
+        "I,4,Dee,Reno,2021-10-18\nU,1,Ann\n",
+    );
+    // A value of the wrong type.
+    change_file(
+        dir.path(),
+        "20211019-100000000.csv",
+        "I,5,Eve,Miami,2021-13-01\n",
+    );
+    let mut harness = harness(
+        Startup::Paths(vec![dir.path().to_path_buf()]),
+        ScriptedDialogs::new(|_| Vec::new()),
+    );
+
+    // The good file's changes are reviewed: no Dee, no Eve.
+    assert!(shows(
+        &harness,
+        "users: 2 rows + 2 changes from 1 file → 3 rows"
+    ));
+    assert!(shows(&harness, "Inserted (1)") && shows(&harness, "Updated (1)"));
+    assert!(shows(&harness, "Boston → Denver"));
+    assert!(!shows(&harness, "Dee") && !shows(&harness, "Eve"));
+
+    // Each bad file is in the list, unticked, with where it is wrong as the core names it.
+    assert_eq!(ticked(&harness, "20211017-100000000.csv"), Some(true));
+    assert_eq!(ticked(&harness, "20211018-100000000.csv"), Some(false));
+    assert_eq!(ticked(&harness, "20211019-100000000.csv"), Some(false));
+    assert!(shows(
+        &harness,
+        "Not read: 20211018-100000000.csv, row 2: expected 5 fields, found 3"
+    ));
+    assert!(shows(
+        &harness,
+        "Not read: 20211019-100000000.csv, row 1, column `last_login`: cannot parse \
+         \"2021-13-01\" as a date (YYYY-MM-DD)"
+    ));
+    // One of them is the notice's (the files decode at once: either may fail first), with
+    // its file, row and column apart.
+    let notice = problem(&harness).location.unwrap();
+    let file = Path::new(&notice.file)
+        .file_name()
+        .unwrap()
+        .to_string_lossy();
+    assert!(
+        file == "20211018-100000000.csv" || file == "20211019-100000000.csv",
+        "{file}"
+    );
+    assert!(shows(&harness, &format!("File {file}")));
+
+    // Ticked again, a bad file is tried again, and left out again with its error.
+    toggle(&mut harness, "20211019-100000000.csv");
+    assert_eq!(ticked(&harness, "20211019-100000000.csv"), Some(false));
+    assert!(shows(&harness, "Column last_login"));
+    assert!(shows(&harness, "Inserted (1)"));
 }
 
 #[test]
@@ -779,4 +864,325 @@ fn a_column_filter_narrows_the_diff_and_comes_off_with_its_chip() {
 
     click(&mut harness, "name contains \"geller\" ✖");
     assert!(shows(&harness, "10 of 10 keys"));
+}
+
+/// Applies change files to the Delta tables at `place` as `tidemark apply --delta --out PLACE`
+/// does (the same library call): the first run creates them from `load`, each run one commit.
+fn delta_run(place: &Path, load: Option<&Path>, changes: &[&Path]) -> u64 {
+    let spec = tidemark_core::TableSpec::users();
+    let options = tidemark_core::pipeline::Options {
+        as_of: chrono::NaiveDate::from_ymd_opt(2021, 10, 20),
+        ..Default::default()
+    };
+    let read = |path: &Path| {
+        InputFile::new(
+            path.display().to_string(),
+            std::fs::read(path).expect("an input file"),
+        )
+    };
+    let request = tidemark_delta::Request {
+        spec: &spec,
+        initial: load
+            .map(|p| tidemark_delta::Part::loaded(read(p)))
+            .into_iter()
+            .collect(),
+        changes: changes.iter().map(|p| read(p)).collect(),
+        options: &options,
+        buckets: 4,
+        write_diff: true,
+        write_enriched: true,
+        lookup_digest: None,
+        rebuild: false,
+        etags: Default::default(),
+    };
+    let place = tidemark_delta::Place::open(&place.display().to_string()).unwrap();
+    tidemark_delta::apply(&place, &request, &mut |_| {})
+        .unwrap()
+        .table_version
+}
+
+/// Sets a spin button (the window, a version) as a user typing a number would.
+fn set_number(harness: &mut Harness<'static, TidemarkApp>, label: &str, value: f64) {
+    harness
+        .get_by_role_and_label(Role::SpinButton, label)
+        .set_value_accesskit(value);
+    settle(harness);
+}
+
+/// Issue 14: a Delta table written as `tidemark apply --delta` writes it, opened in the app by
+/// its folder, and any two of its versions compared with the diff view runs have.
+#[test]
+fn a_delta_tables_versions_are_compared_in_the_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = change_file(
+        dir.path(),
+        "LOAD00000001.csv",
+        "1,Ann,Austin,2021-01-01\n2,Bob,Boston,2021-02-01\n",
+    );
+    let first = change_file(
+        dir.path(),
+        "20211017-100000000.csv",
+        "U,2,Bob,Denver,2021-10-17\nI,3,Cy,Seattle,2021-10-17\n",
+    );
+    let second = change_file(
+        dir.path(),
+        "20211018-100000000.csv",
+        "D,1,Ann,Austin,2021-01-01\nU,3,Cy,Portland,2021-10-18\n",
+    );
+    let third = change_file(
+        dir.path(),
+        "20211019-100000000.csv",
+        "I,4,Dee,Reno,2021-10-19\n",
+    );
+    let lake = dir.path().join("lake");
+    assert_eq!(delta_run(&lake, Some(&load), &[&first]), 0, "created");
+    assert_eq!(delta_run(&lake, None, &[&second]), 1);
+    assert_eq!(delta_run(&lake, None, &[&third]), 2);
+
+    let mut harness = seed();
+    harness.get_by_label("Location").click();
+    harness.run();
+    harness
+        .get_by_label("Location")
+        .type_text(&lake.display().to_string());
+    harness.run();
+    click(&mut harness, "Open table");
+
+    // The latest commit first: version 1 to 2 inserted Dee.
+    assert!(shows(&harness, "Versions 0 to 2"));
+    assert_eq!(
+        harness
+            .get_by_role_and_label(Role::SpinButton, "Version A")
+            .value()
+            .as_deref(),
+        Some("v1")
+    );
+    assert!(shows(
+        &harness,
+        "users: 2 rows + 1 change from 1 file → 3 rows"
+    ));
+    assert!(shows(&harness, "Inserted (1)") && shows(&harness, "Updated (0)"));
+    assert!(shows(&harness, "Dee") && !shows(&harness, "Seattle → Portland"));
+
+    // Version 0 to 2: Ann deleted, Cy moved, Dee inserted; Bob's move was in version 0.
+    set_number(&mut harness, "Version A", 0.0);
+    assert!(shows(
+        &harness,
+        // The files of the changes: a delete names its row in version A, the others in B.
+        "users: 3 rows + 3 changes from 2 files → 3 rows"
+    ));
+    for label in ["Inserted (1)", "Updated (1)", "Deleted (1)", "All (3)"] {
+        assert!(shows(&harness, label), "missing {label:?}");
+    }
+    assert!(shows(&harness, "Seattle → Portland"));
+    assert!(shows(&harness, "Ann") && shows(&harness, "Dee"));
+    assert!(!shows(&harness, "Boston → Denver"), "before version 0");
+
+    // Backwards, version 2 to 0: the same changes the other way.
+    set_number(&mut harness, "Version A", 2.0);
+    set_number(&mut harness, "Version B", 0.0);
+    assert!(shows(&harness, "Portland → Seattle"));
+    assert!(shows(&harness, "Inserted (1)") && shows(&harness, "Deleted (1)"));
+}
+
+#[test]
+fn a_folder_that_holds_no_delta_table_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = seed();
+    harness.get_by_label("Location").click();
+    harness.run();
+    harness
+        .get_by_label("Location")
+        .type_text(&dir.path().display().to_string());
+    harness.run();
+    click(&mut harness, "Open table");
+    assert!(error_text(&harness).contains("is not a Delta table"));
+    assert!(shows(&harness, "Inserted (7)"), "the review stays");
+}
+
+/// Opens a combo box of the filter bar by its label and picks an option in it.
+fn pick(harness: &mut Harness<'static, TidemarkApp>, combo: &str, option: &str) {
+    harness.get_by_role_and_label(Role::ComboBox, combo).click();
+    harness.run();
+    // The option in the open list (a selectable value), not a header of the same name.
+    harness
+        .get_by(|node| node.label().as_deref() == Some(option) && node.toggled().is_some())
+        .click();
+    settle(harness);
+}
+
+/// A column filter on the value before the run, or after it (issue 19: before/after sides).
+#[test]
+fn a_column_filter_reads_the_value_before_or_after_the_run() {
+    let mut harness = seed();
+    pick(&mut harness, "Filter column", "city");
+    pick(&mut harness, "how", "equals");
+    pick(&mut harness, "which", "value before");
+    harness.get_by_label("Filter value").click();
+    harness.run();
+    harness.get_by_label("Filter value").type_text("Nashville");
+    settle(&mut harness);
+    click(&mut harness, "Add filter");
+    // User 9 moved from Nashville to New York: Nashville before the run.
+    assert!(shows(&harness, "1 of 10 keys"));
+    assert!(shows(&harness, "Nashville → New York"));
+
+    click(&mut harness, "city before = Nashville ✖");
+    pick(&mut harness, "which", "value after");
+    harness.get_by_label("Filter value").click();
+    harness.run();
+    harness.get_by_label("Filter value").type_text("Nashville");
+    settle(&mut harness);
+    click(&mut harness, "Add filter");
+    assert!(shows(&harness, "city after = Nashville ✖"));
+    assert!(
+        shows(&harness, "No key matches the filters."),
+        "nobody is there after"
+    );
+}
+
+/// Issue 19 #7: rates read as 0.3333, every digit on hover; the table (what exports write)
+/// keeps them all.
+#[test]
+fn rates_show_four_decimals_and_their_full_value_on_hover() {
+    let mut harness = seed();
+    click(&mut harness, "Enriched table (110 rows)");
+    // The first rows' rates with more than four decimals, as the table holds them.
+    let rates: Vec<f64> = {
+        use arrow_array::Array;
+        let review = harness.state().review_state().unwrap();
+        let column = review
+            .table()
+            .column_by_name("login_rate_last_3_months_by_city")
+            .unwrap();
+        let column = arrow_cast::cast(column, &arrow_schema::DataType::Float64).unwrap();
+        let column = column
+            .as_any()
+            .downcast_ref::<arrow_array::Float64Array>()
+            .expect("rates as f64");
+        (0..20)
+            .filter(|&i| column.is_valid(i))
+            .map(|i| column.value(i))
+            .filter(|v| (v * 10_000.0).fract() != 0.0)
+            .collect()
+    };
+    assert!(
+        !rates.is_empty(),
+        "the seed has long rates among its first rows"
+    );
+    let full = rates[0].to_string();
+    let shown = tidemark_desktop::cells::compact(rates[0]);
+    assert!(full.len() > 10 && shown.len() <= 6, "{full} as {shown}");
+    assert!(shows(&harness, &shown), "{shown} shown");
+    assert!(!shows(&harness, &full), "not {full}");
+    harness.query_all_by_label(&shown).next().unwrap().hover();
+    harness.run_steps(8);
+    assert!(shows(&harness, &full), "{full} on hover");
+}
+
+/// Issue 19 #7: a column widened by dragging its edge in the header.
+#[test]
+fn a_column_is_resized_by_dragging_its_edge() {
+    let mut harness = seed();
+    click(&mut harness, "Enriched table (110 rows)");
+    let city_before = harness.get_by_label("city").rect().min.x;
+    let last_login_before = harness.get_by_label("last_login").rect().min.x;
+    // The edge between `name` and `city`: half the item spacing left of `city`'s header.
+    let y = harness.get_by_label("city").rect().center().y;
+    let edge = egui::pos2(city_before - 4.0, y);
+    let modifiers = egui::Modifiers::default();
+    harness.event(egui::Event::PointerMoved(edge));
+    harness.step();
+    harness.event(egui::Event::PointerButton {
+        pos: edge,
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers,
+    });
+    harness.step();
+    for dx in [20.0, 60.0, 120.0] {
+        harness.event(egui::Event::PointerMoved(edge + egui::vec2(dx, 0.0)));
+        harness.step();
+    }
+    harness.event(egui::Event::PointerButton {
+        pos: edge + egui::vec2(120.0, 0.0),
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers,
+    });
+    harness.run();
+    let moved = harness.get_by_label("city").rect().min.x - city_before;
+    assert!(
+        (110.0..=130.0).contains(&moved),
+        "the name column grew by {moved}"
+    );
+    let also = harness.get_by_label("last_login").rect().min.x - last_login_before;
+    assert!(
+        (also - moved).abs() < 1.0,
+        "the columns after it moved along"
+    );
+}
+
+/// Issue 19 #7: dates as YYYY-MM-DD and commit timestamps without the `T`.
+#[test]
+fn dates_and_commit_timestamps_read_year_first() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("LOAD00000001.csv"),
+        "1,Ann,Austin,2021-01-01\n",
+    )
+    .unwrap();
+    change_file(
+        dir.path(),
+        "20211017-100000000.csv",
+        "U,2021-10-17 10:00:00.000000,1,Ann,Denver,2021-10-02\n",
+    );
+    let harness = harness(
+        Startup::Paths(vec![dir.path().to_path_buf()]),
+        ScriptedDialogs::new(|_| Vec::new()),
+    );
+    assert!(shows(&harness, "2021-01-01 → 2021-10-02"));
+    assert!(shows(&harness, "2021-10-17 10:00:00"), "the sequence");
+    assert!(!shows(&harness, "2021-10-17T10:00:00"));
+}
+
+/// Issue 19 #8: cities that found no state, with their rows, above the views.
+#[test]
+fn unmatched_lookup_names_are_shown_above_the_views_with_their_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = change_file(
+        dir.path(),
+        "20211019-000000000.csv",
+        "I,200,Ann Other,Atlantis,2021-10-19\nI,201,Bo Other,Atlantis,2021-10-19\n\
+         I,202,Cy Other,Gotham,2021-10-19\n",
+    );
+    let mut harness = harness(
+        Startup::Seed,
+        ScriptedDialogs::new(move |_| vec![odd.clone()]),
+    );
+    let banner = |harness: &Harness<'static, TidemarkApp>| {
+        harness
+            .query_all_by_label_contains("not in the lookup table")
+            .filter_map(|n| n.accesskit_node().value())
+            .next()
+    };
+    assert_eq!(banner(&harness), None, "every city of the seed matched");
+    click(&mut harness, "Add change files…");
+    assert_eq!(
+        banner(&harness).as_deref(),
+        Some("⚠ 2 city names not in the lookup table: 3 rows without a state:")
+    );
+    // Above the views (the list on the left has them too), most rows first.
+    let above_the_views = |harness: &Harness<'static, TidemarkApp>, name: &str, tab: &str| {
+        let tab = top(harness, tab);
+        harness
+            .query_all_by_label(name)
+            .map(|n| n.rect())
+            .find(|r| r.max.y < tab && r.min.x > 300.0)
+    };
+    let atlantis = above_the_views(&harness, "Atlantis (2 rows)", "Diff (13 keys)").unwrap();
+    let gotham = above_the_views(&harness, "Gotham (1 row)", "Diff (13 keys)").unwrap();
+    assert!(atlantis.min.x < gotham.min.x || atlantis.min.y < gotham.min.y);
+    click(&mut harness, "Enriched table (113 rows)");
+    assert!(above_the_views(&harness, "Atlantis (2 rows)", "Enriched table (113 rows)").is_some());
 }
