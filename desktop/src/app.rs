@@ -16,7 +16,7 @@ use tidemark_core::report::FileSummary;
 use crate::bench::Bench;
 use crate::dialogs::{DialogRequest, FileDialogs};
 use crate::export::{self, ExportTarget, Exported};
-use crate::jobs::Worker;
+use crate::jobs::{Progress, Worker};
 use crate::review::{
     ColumnFilter, DiffFilter, DiffSort, DiffSortBy, Review, Reviewed, SortKey, Timeline, sort_order,
 };
@@ -337,16 +337,7 @@ impl TidemarkApp {
             let result = read_paths(&paths)
                 .map_err(Problem::from)
                 .and_then(|files| base.with_files(role, files).map_err(Problem::from))
-                .and_then(|session| {
-                    let read = started.elapsed();
-                    let mut reviewed = Review::compute_without_bad_files(
-                        session,
-                        &mut |f, stage| progress.report(f, stage),
-                        progress.cancel(),
-                    )?;
-                    reviewed.review.timings.read = read;
-                    Ok(Box::new(reviewed))
-                });
+                .and_then(|session| review_read(session, started, progress));
             JobOutput::Reviewed(result)
         });
     }
@@ -365,16 +356,7 @@ impl TidemarkApp {
             let result = base
                 .delta_versions(&location, versions)
                 .map_err(Problem::from)
-                .and_then(|session| {
-                    let read = started.elapsed();
-                    let mut reviewed = Review::compute_without_bad_files(
-                        session,
-                        &mut |f, stage| progress.report(f, stage),
-                        progress.cancel(),
-                    )?;
-                    reviewed.review.timings.read = read;
-                    Ok(Box::new(reviewed))
-                });
+                .and_then(|session| review_read(session, started, progress));
             JobOutput::Reviewed(result)
         });
     }
@@ -393,16 +375,7 @@ impl TidemarkApp {
                             .with_files(FileRole::Dropped, files)
                             .map_err(Problem::from)
                     })
-                    .and_then(|session| {
-                        let read = started.elapsed();
-                        let mut reviewed = Review::compute_without_bad_files(
-                            session,
-                            &mut |f, stage| progress.report(f, stage),
-                            progress.cancel(),
-                        )?;
-                        reviewed.review.timings.read = read;
-                        Ok(Box::new(reviewed))
-                    });
+                    .and_then(|session| review_read(session, started, progress));
                 JobOutput::Reviewed(result)
             });
     }
@@ -840,6 +813,23 @@ impl TidemarkApp {
 /// The diff's sort after a click on the header of `by`: a new column sorts ascending, by its
 /// value after the run for a compared column; a click on the sorted column turns it around,
 /// and on a compared column sorted descending goes over to (or back from) its value before.
+/// Reviews `session`, whose files a job began reading at `started`, in that job: the time
+/// since is the review's reading time.
+fn review_read(
+    session: Session,
+    started: Instant,
+    progress: &Progress,
+) -> Result<Box<Reviewed>, Problem> {
+    let read = started.elapsed();
+    let mut reviewed = Review::compute_without_bad_files(
+        session,
+        &mut |f, stage| progress.report(f, stage),
+        progress.cancel(),
+    )?;
+    reviewed.review.timings.read = read;
+    Ok(Box::new(reviewed))
+}
+
 fn next_diff_sort(current: Option<&DiffSort>, by: DiffSortBy) -> DiffSort {
     let same_column = |a: &DiffSortBy, b: &DiffSortBy| match (a, b) {
         (
