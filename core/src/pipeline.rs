@@ -494,6 +494,19 @@ fn not_before(inferred: Result<AsOf>, earlier: Option<NaiveDate>) -> Result<AsOf
     }
 }
 
+/// The newest date in `table`'s column `date_column` (a date column), if it has one: how a run
+/// that applies no change is dated.
+pub fn newest_date(table: &RecordBatch, date_column: &str) -> Option<NaiveDate> {
+    table
+        .column_by_name(date_column)
+        .and_then(|c| c.as_primitive_opt::<Date32Type>())
+        .and_then(|dates| dates.iter().flatten().max())
+        .and_then(|days| {
+            NaiveDate::from_ymd_opt(1970, 1, 1)?
+                .checked_add_signed(chrono::Duration::days(days as i64))
+        })
+}
+
 /// The date of the newest change applied: its commit timestamp if the changes carry one,
 /// else the time in the newest change file's DMS name; with no change at all, the newest
 /// date in the table's `date_column`. Never the wall clock.
@@ -521,15 +534,7 @@ pub fn infer_as_of(
             source: AsOfSource::NewestChangeFileName(file.clone()),
         });
     }
-    let newest_date = table
-        .column_by_name(date_column)
-        .and_then(|c| c.as_primitive_opt::<Date32Type>())
-        .and_then(|dates| dates.iter().flatten().max())
-        .and_then(|days| {
-            NaiveDate::from_ymd_opt(1970, 1, 1)?
-                .checked_add_signed(chrono::Duration::days(days as i64))
-        });
-    match newest_date {
+    match newest_date(table, date_column) {
         Some(date) if changes.iter().all(ChangeBatch::is_empty) => Ok(AsOf {
             date,
             source: AsOfSource::NewestDateInTable(date_column.to_string()),

@@ -219,18 +219,9 @@ impl Session {
 
 /// The newest value of the features' date column in a table's Parquet file, if any.
 fn newest_date(spec: &TableSpec, rows: &InputFile) -> Option<NaiveDate> {
-    use arrow_array::Array;
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::Date32Type;
     let column = &spec.features.as_ref()?.date;
     let table = tidemark_core::decode::read_parquet(rows).ok()?;
-    let dates = table.column_by_name(column)?;
-    let dates = arrow_cast::cast(dates, &arrow_schema::DataType::Date32).ok()?;
-    let dates = dates.as_primitive::<Date32Type>();
-    (0..dates.len())
-        .filter(|&i| dates.is_valid(i))
-        .filter_map(|i| dates.value_as_date(i))
-        .max()
+    tidemark_core::pipeline::newest_date(&table, column)
 }
 
 /// What a set of files read from disk is for.
