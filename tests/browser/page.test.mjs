@@ -1,7 +1,8 @@
 // The page, end to end, in headless Chromium: load the example, read the summary, the diff and
 // the enriched table, download the enriched table and compare it with the native CLI's, see a
 // bad file's error, and use the page offline. Saves a screenshot in a temporary folder
-// (TIDEMARK_SCREENSHOT=web/screenshot.png refreshes the README's).
+// (TIDEMARK_SCREENSHOT=web/screenshot.png refreshes the README's, TIDEMARK_SCREENSHOT_1M=web/screenshot-1m.png
+// the one of a million-row review).
 // Needs web/pkg (scripts/build-wasm.sh), the CLI (cargo build -p tidemark) and Chromium.
 
 import { after, before, test } from "node:test";
@@ -544,6 +545,9 @@ test("a million-row table: names not found shown with their rows, a key found, a
     const count = (await facet.innerText()).match(/([\d,]+)$/)[1];
     await facet.click();
     await page.waitForFunction((n) => document.querySelector("#pager-text").textContent === `Rows 1–50 of ${n}`, count, { timeout: 60_000 });
+    // The review of a million rows as the README shows it (TIDEMARK_SCREENSHOT_1M=web/screenshot-1m.png
+    // refreshes the README's; tests never write over tracked files otherwise).
+    await page.screenshot({ path: process.env.TIDEMARK_SCREENSHOT_1M ?? join(tmpdir(), "tidemark-page-1m-screenshot.png"), fullPage: false });
     await page.locator("#active-filters button").first().click();
     await page.waitForFunction(() => document.querySelector("#pager-text").textContent === "Rows 1–50 of 159,279", null, { timeout: 60_000 });
 
