@@ -85,7 +85,8 @@ pub fn diff_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
             .map(|c| c.count)
             .sum()
     };
-    ui.horizontal(|ui| {
+    // Wrapped: in a narrow window the count goes to the next line instead of over the widgets.
+    ui.horizontal_wrapped(|ui| {
         for filter in DiffFilter::EVERY {
             let label = format!("{} ({})", filter.label(), count(kind_counts(filter)));
             if ui
@@ -109,13 +110,12 @@ pub fn diff_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
         if !app.key_query.is_empty() && ui.small_button("✖").on_hover_text("Clear").clicked() {
             app.key_query.clear();
         }
-        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            ui.weak(format!(
-                "{} of {}",
-                count(app.diff_rows.len()),
-                plural(review.count(DiffFilter::All), "key")
-            ));
-        });
+        ui.separator();
+        ui.weak(format!(
+            "{} of {}",
+            count(app.diff_rows.len()),
+            plural(review.count(DiffFilter::All), "key")
+        ));
     });
     filter_bar(&mut app.column_filter, &app.filters, review, ui, actions);
     facet_bar(app, ui, actions);
