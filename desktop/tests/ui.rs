@@ -65,8 +65,8 @@ fn problem(harness: &Harness<'static, TidemarkApp>) -> Problem {
     }
 }
 
-/// A change file in a temporary folder, named as DMS names them.
-fn change_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+/// Writes `text` to the file `name` in `dir` (a full load, a change file), returns its path.
+fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
@@ -217,7 +217,7 @@ fn unticking_a_file_shows_the_result_without_it() {
 #[test]
 fn a_bad_change_file_shows_where_it_is_wrong_and_keeps_the_review() {
     let dir = tempfile::tempdir().unwrap();
-    let bad = change_file(
+    let bad = write_file(
         dir.path(),
         "20211019-000000000.csv",
         "U,9,Darla Hayes,New York,2021-02-30\n",
@@ -263,24 +263,24 @@ fn ticked(harness: &Harness<'static, TidemarkApp>, file: &str) -> Option<bool> {
 #[test]
 fn a_folder_with_bad_change_files_opens_the_rest_and_marks_each_bad_file() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("LOAD00000001.csv"),
+    write_file(
+        dir.path(),
+        "LOAD00000001.csv",
         "1,Ann,Austin,2021-01-01\n2,Bob,Boston,2021-02-01\n",
-    )
-    .unwrap();
-    change_file(
+    );
+    write_file(
         dir.path(),
         "20211017-100000000.csv",
         "U,2,Bob,Denver,2021-10-17\nI,3,Cy,Seattle,2021-10-17\n",
     );
     // A broken row: a field missing on the second row.
-    change_file(
+    write_file(
         dir.path(),
         "20211018-100000000.csv",
         "I,4,Dee,Reno,2021-10-18\nU,1,Ann\n",
     );
     // A value of the wrong type.
-    change_file(
+    write_file(
         dir.path(),
         "20211019-100000000.csv",
         "I,5,Eve,Miami,2021-13-01\n",
@@ -335,7 +335,7 @@ fn a_folder_with_bad_change_files_opens_the_rest_and_marks_each_bad_file() {
 #[test]
 fn anomalies_and_unmatched_cities_are_listed_and_lead_to_their_key() {
     let dir = tempfile::tempdir().unwrap();
-    let odd = change_file(
+    let odd = write_file(
         dir.path(),
         "20211019-000000000.csv",
         "D,999,Nobody,Nowhere,2021-10-19\nI,200,Ann Other,Atlantis,2021-10-19\n",
@@ -377,14 +377,14 @@ fn dropping_a_folder_with_a_full_load_opens_it() {
     }
 
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("LOAD00000001.csv"),
+    write_file(
+        dir.path(),
+        "LOAD00000001.csv",
         "1,Ann,Austin,2021-01-01\n2,Bob,Boston,2021-02-01\n",
-    )
-    .unwrap();
+    );
     let day = dir.path().join("2021/10/19");
     std::fs::create_dir_all(&day).unwrap();
-    change_file(
+    write_file(
         &day,
         "20211019-000000000.csv",
         "U,2,Bob,Denver,2021-10-19\nI,3,Cy,Seattle,2021-10-19\nD,1,Ann,Austin,2021-01-01\n",
@@ -491,12 +491,8 @@ fn a_fixed_as_of_and_a_lookup_file_of_ones_own_are_used() {
 #[test]
 fn changes_sharing_a_commit_timestamp_all_apply() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("LOAD00000001.csv"),
-        "1,Ann,Austin,2021-01-01\n",
-    )
-    .unwrap();
-    change_file(
+    write_file(dir.path(), "LOAD00000001.csv", "1,Ann,Austin,2021-01-01\n");
+    write_file(
         dir.path(),
         "20211017-100000000.csv",
         "I,2021-10-17 10:00:00.000000,2,Bob,Boston,2021-10-01\n\
@@ -523,17 +519,13 @@ fn changes_sharing_a_commit_timestamp_all_apply() {
 #[test]
 fn the_inserted_and_deleted_filter_shows_a_key_created_and_removed_within_the_run() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("LOAD00000001.csv"),
-        "1,Ann,Austin,2021-01-01\n",
-    )
-    .unwrap();
-    change_file(
+    write_file(dir.path(), "LOAD00000001.csv", "1,Ann,Austin,2021-01-01\n");
+    write_file(
         dir.path(),
         "20211017-100000000.csv",
         "I,7,Gus,Boston,2021-10-01\nU,1,Ann,Denver,2021-10-02\n",
     );
-    change_file(
+    write_file(
         dir.path(),
         "20211018-100000000.csv",
         "D,7,Gus,Boston,2021-10-01\nD,9,Nobody,Miami,2021-10-02\n",
@@ -689,7 +681,7 @@ fn a_spec_file_with_history_and_change_files_alone_open_a_cdc_only_review() {
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("spec.toml");
     std::fs::write(&spec, HISTORY_SPEC).unwrap();
-    let changes = change_file(dir.path(), "changes.csv", HISTORY_CHANGES);
+    let changes = write_file(dir.path(), "changes.csv", HISTORY_CHANGES);
     let mut harness = harness(
         Startup::Spec {
             spec,
@@ -779,12 +771,12 @@ fn the_diff_sorts_by_a_clicked_header_after_then_before_and_keeps_its_filter() {
 #[test]
 fn the_column_panel_shows_what_the_updates_did_to_each_column() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("LOAD00000001.csv"),
+    write_file(
+        dir.path(),
+        "LOAD00000001.csv",
         "1,Ann,Austin,2021-01-01\n2,Bob,Austin,2021-01-02\n3,Cy,Austin,2021-01-03\n",
-    )
-    .unwrap();
-    change_file(
+    );
+    write_file(
         dir.path(),
         "20211017-100000000.csv",
         "U,1,Ann,Denver,2021-01-01\nU,2,Bob,Denver,2021-01-02\nU,3,Cy,,2021-01-03\n\
@@ -914,22 +906,22 @@ fn set_number(harness: &mut Harness<'static, TidemarkApp>, label: &str, value: f
 #[test]
 fn a_delta_tables_versions_are_compared_in_the_diff() {
     let dir = tempfile::tempdir().unwrap();
-    let load = change_file(
+    let load = write_file(
         dir.path(),
         "LOAD00000001.csv",
         "1,Ann,Austin,2021-01-01\n2,Bob,Boston,2021-02-01\n",
     );
-    let first = change_file(
+    let first = write_file(
         dir.path(),
         "20211017-100000000.csv",
         "U,2,Bob,Denver,2021-10-17\nI,3,Cy,Seattle,2021-10-17\n",
     );
-    let second = change_file(
+    let second = write_file(
         dir.path(),
         "20211018-100000000.csv",
         "D,1,Ann,Austin,2021-01-01\nU,3,Cy,Portland,2021-10-18\n",
     );
-    let third = change_file(
+    let third = write_file(
         dir.path(),
         "20211019-100000000.csv",
         "I,4,Dee,Reno,2021-10-19\n",
@@ -1127,12 +1119,8 @@ fn a_column_is_resized_by_dragging_its_edge() {
 #[test]
 fn dates_and_commit_timestamps_read_year_first() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("LOAD00000001.csv"),
-        "1,Ann,Austin,2021-01-01\n",
-    )
-    .unwrap();
-    change_file(
+    write_file(dir.path(), "LOAD00000001.csv", "1,Ann,Austin,2021-01-01\n");
+    write_file(
         dir.path(),
         "20211017-100000000.csv",
         "U,2021-10-17 10:00:00.000000,1,Ann,Denver,2021-10-02\n",
@@ -1150,7 +1138,7 @@ fn dates_and_commit_timestamps_read_year_first() {
 #[test]
 fn unmatched_lookup_names_are_shown_above_the_views_with_their_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let odd = change_file(
+    let odd = write_file(
         dir.path(),
         "20211019-000000000.csv",
         "I,200,Ann Other,Atlantis,2021-10-19\nI,201,Bo Other,Atlantis,2021-10-19\n\
