@@ -27,7 +27,7 @@ use tidemark_core::decode::{decode_changes, decode_snapshot, read_parquet, table
 use tidemark_core::features::AsOf;
 use tidemark_core::features::AsOfSource;
 use tidemark_core::files::{sort_by_apply_order, sort_for_apply};
-use tidemark_core::pipeline::{self, Decoded, Inputs, Stage, infer_as_of};
+use tidemark_core::pipeline::{self, Decoded, Stage, infer_as_of};
 use tidemark_core::report::{FeatureSummary, SnapshotSummary};
 use tidemark_core::spec::FeatureSpec;
 use tidemark_core::{InputFile, Snapshot, encode};
@@ -63,16 +63,12 @@ fn create_whole(
     request: &Request,
     progress: &mut dyn FnMut(Stage),
 ) -> Result<Option<Applied>, DeltaError> {
-    let inputs = Inputs {
-        snapshot: request
-            .initial
-            .iter()
-            .map(Part::read)
-            .collect::<Result<_, _>>()?,
-        changes: request.changes.clone(),
-        ..Default::default()
-    };
-    let output = pipeline::run(request.spec, inputs, request.options, progress)?;
+    let output = pipeline::run(
+        request.spec,
+        request.whole_inputs()?,
+        request.options,
+        progress,
+    )?;
     let mut meta = TableMeta::new(request.buckets, request.spec.table.key.clone());
     meta.as_of = output.report.features.as_ref().map(|f| f.as_of);
     let mut fields: Vec<Field> = output
@@ -87,17 +83,7 @@ fn create_whole(
     stage_whole(table, &mut txn, &output, &mut meta, request)?;
     let txn = txn.with_domain_metadata(DOMAIN.to_string(), meta_json(&meta));
     Ok(match table.commit(txn)? {
-        Committed::Version(version) => Some(Applied {
-            output,
-            table_version: version,
-            created: true,
-            base_version: None,
-            buckets: request.buckets,
-            buckets_touched: request.buckets as usize,
-            attempts: 0,
-            rebuilt: false,
-            enriched_written: false,
-        }),
+        Committed::Version(version) => Some(Applied::created(output, version, request, false)),
         Committed::Conflict(_) => None,
     })
 }
@@ -268,17 +254,7 @@ fn create_in_parts(
         spill.remove();
         output.report.features = summary?;
     }
-    Ok(Some(Applied {
-        output,
-        table_version: version,
-        created: true,
-        base_version: None,
-        buckets: request.buckets,
-        buckets_touched: request.buckets as usize,
-        attempts: 0,
-        rebuilt: false,
-        enriched_written: true,
-    }))
+    Ok(Some(Applied::created(output, version, request, true)))
 }
 
 fn decoding(file: &InputFile, index: usize, total: usize) -> Stage<'_> {

@@ -66,6 +66,22 @@ pub struct Request<'a> {
     pub etags: BTreeMap<String, String>,
 }
 
+impl Request<'_> {
+    /// The core's inputs for a run that takes the table's first contents whole: every part
+    /// read, and every change file.
+    pub(crate) fn whole_inputs(&self) -> Result<Inputs, DeltaError> {
+        Ok(Inputs {
+            snapshot: self
+                .initial
+                .iter()
+                .map(Part::read)
+                .collect::<Result<_, _>>()?,
+            changes: self.changes.clone(),
+            ..Default::default()
+        })
+    }
+}
+
 /// A part of a table's first contents, read only when its turn comes: the parts of a full
 /// load larger than memory are never all in memory at once.
 #[derive(Clone)]
@@ -145,6 +161,28 @@ pub struct Applied {
     pub rebuilt: bool,
     /// Whether the run wrote the enriched table itself (a table created part by part).
     pub(crate) enriched_written: bool,
+}
+
+impl Applied {
+    /// The first run, which created the table at `version` with every bucket of `request`.
+    pub(crate) fn created(
+        output: Output,
+        version: u64,
+        request: &Request,
+        enriched_written: bool,
+    ) -> Applied {
+        Applied {
+            output,
+            table_version: version,
+            created: true,
+            base_version: None,
+            buckets: request.buckets,
+            buckets_touched: request.buckets as usize,
+            attempts: 0,
+            rebuilt: false,
+            enriched_written,
+        }
+    }
 }
 
 /// Applies `request` to the Delta tables in `place`, creating them on the first run.
@@ -424,16 +462,7 @@ fn rebuild(
             spec.table.key.join(", ")
         )));
     }
-    let inputs = Inputs {
-        snapshot: request
-            .initial
-            .iter()
-            .map(Part::read)
-            .collect::<Result<_, _>>()?,
-        changes: request.changes.clone(),
-        ..Default::default()
-    };
-    let mut output = pipeline::run(spec, inputs, request.options, progress)?;
+    let mut output = pipeline::run(spec, request.whole_inputs()?, request.options, progress)?;
     output.diff = diff_from(table, snapshot, spec, &output, request.options)?;
 
     let mut meta = TableMeta::new(previous.buckets, previous.key.clone());
