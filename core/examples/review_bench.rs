@@ -138,6 +138,14 @@ fn main() {
             "table: sort all by city",
             Box::new(sorted(table, SortBy::Column(ColumnRef::shown("city")))),
         ),
+        (
+            "table: sort all by key",
+            Box::new(sorted(table, SortBy::Column(ColumnRef::shown("user_id")))),
+        ),
+        (
+            "table: sort all by last_login",
+            Box::new(sorted(table, SortBy::Column(ColumnRef::shown("last_login")))),
+        ),
     ];
     let mut report = String::new();
     for (name, case) in &cases {

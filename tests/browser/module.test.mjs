@@ -198,7 +198,7 @@ test("pages of the enriched table, sorted or not", () => {
     const cities = run.page("enriched", 0, 1000, "city").rows.map((r) => r[2]);
     assert.deepEqual(cities, [...cities].sort());
 
-    assert.throws(() => run.page("enriched", 0, 1, "nope"), { name: "TidemarkError", message: 'no column "nope" in the enriched table' });
+    assert.throws(() => run.page("enriched", 0, 1, "nope"), { name: "TidemarkError", message: "there is no column `nope`" });
     assert.throws(() => run.page("tables", 0, 1), { name: "TidemarkError", message: /unknown table "tables"/ });
   } finally {
     run.free();

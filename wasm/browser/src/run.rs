@@ -4,8 +4,6 @@
 use std::cell::RefCell;
 
 use arrow_array::RecordBatch;
-use arrow_row::{RowConverter, SortField};
-use arrow_schema::SortOptions;
 use js_sys::{Array as JsArray, Function, Object};
 use tidemark_core::features::lookup::Lookup;
 use tidemark_core::pipeline::{self, Inputs, Output, Stage};
@@ -17,7 +15,7 @@ use crate::diff_page;
 use crate::js::{core_error, get, make_error, set, string_array, to_js, usage_error};
 use crate::options::{input_files, progress_value, read_options};
 use crate::query::read_query;
-use tidemark_core::review::{self, RowQuery, Rows};
+use tidemark_core::review::{self, ColumnRef, RowQuery, Rows, Sort, SortBy};
 
 thread_local! {
     /// The bundled lookup table, built once: building it (parsing 30,000 places) takes longer
@@ -69,7 +67,6 @@ pub fn apply(
     Ok(Run {
         key: spec.table.key.clone(),
         output,
-        order: None,
         queried: None,
     })
 }
@@ -80,9 +77,8 @@ pub fn apply(
 pub struct Run {
     key: Vec<String>,
     output: Output,
-    /// The last sort asked of [`Run::page`]: table, column, descending, and the row order.
-    order: Option<(String, String, bool, Vec<u32>)>,
-    /// The last query asked of [`Run::query`] or [`Run::diff_query`]: the table, the query,
+    /// The last query asked of [`Run::query`], [`Run::diff_query`] or a sorted [`Run::page`]:
+    /// the table, the query,
     /// and the rows it selects in its order (the next pages read them).
     queried: Option<(String, RowQuery, Vec<u32>)>,
 }
@@ -146,7 +142,15 @@ impl Run {
         let end = start.saturating_add(limit as usize).min(total);
         let order = match sort_by {
             Some(column) => {
-                Some(self.sorted(table, &batch, &column, descending.unwrap_or(false))?)
+                let sort = Sort {
+                    by: SortBy::Column(ColumnRef::shown(column)),
+                    descending: descending.unwrap_or(false),
+                };
+                let query = RowQuery {
+                    filters: vec![],
+                    sort: Some(sort),
+                };
+                Some(self.selected(table, query)?)
             }
             None => None,
         };
@@ -384,44 +388,6 @@ impl Run {
                 "unknown table {other:?} (expected snapshot, enriched, diff or history)"
             ))),
         }
-    }
-
-    /// The row order of `table` sorted by `column`, computed once per sort. Row-format
-    /// comparison (which the core's key handling already uses) rather than Arrow's sort kernels
-    /// keeps the module small; the sort is stable, so ties keep the table's order.
-    fn sorted(
-        &mut self,
-        table: &str,
-        batch: &RecordBatch,
-        column: &str,
-        descending: bool,
-    ) -> Result<Vec<u32>, JsValue> {
-        if let Some((t, c, d, order)) = &self.order {
-            if t == table && c == column && *d == descending {
-                return Ok(order.clone());
-            }
-        }
-        let values = batch
-            .column_by_name(column)
-            .ok_or_else(|| usage_error(&format!("no column {column:?} in the {table} table")))?;
-        let cannot_sort =
-            |e: arrow_schema::ArrowError| usage_error(&format!("cannot sort by {column:?}: {e}"));
-        let options = SortOptions {
-            descending,
-            nulls_first: false,
-        };
-        let converter = RowConverter::new(vec![SortField::new_with_options(
-            values.data_type().clone(),
-            options,
-        )])
-        .map_err(cannot_sort)?;
-        let rows = converter
-            .convert_columns(std::slice::from_ref(values))
-            .map_err(cannot_sort)?;
-        let mut order: Vec<u32> = (0..batch.num_rows() as u32).collect();
-        order.sort_by(|&a, &b| rows.row(a as usize).cmp(&rows.row(b as usize)));
-        self.order = Some((table.into(), column.into(), descending, order.clone()));
-        Ok(order)
     }
 }
 
