@@ -144,7 +144,10 @@ fn main() {
         ),
         (
             "table: sort all by last_login",
-            Box::new(sorted(table, SortBy::Column(ColumnRef::shown("last_login")))),
+            Box::new(sorted(
+                table,
+                SortBy::Column(ColumnRef::shown("last_login")),
+            )),
         ),
     ];
     let mut report = String::new();

@@ -441,14 +441,12 @@ fn mask(rows: Rows, filter: &Filter) -> Result<BooleanBuffer> {
                 }))
             })
         }
-        Filter::Equals { column, value } => {
-            per_value(column_values(rows, column)?, |values| {
-                let value = typed_value(values, &column.name, value.trim())?;
-                let ordered = Ordered::of(values, &column.name)?;
-                let value = ordered.bound(&value)?;
-                Ok(ordered.mask(|row| row == value.row(0)))
-            })
-        }
+        Filter::Equals { column, value } => per_value(column_values(rows, column)?, |values| {
+            let value = typed_value(values, &column.name, value.trim())?;
+            let ordered = Ordered::of(values, &column.name)?;
+            let value = ordered.bound(&value)?;
+            Ok(ordered.mask(|row| row == value.row(0)))
+        }),
         Filter::Range { column, min, max } => {
             per_value(column_values(rows, column)?, |values| {
                 let min = bound_text(min)
@@ -669,9 +667,10 @@ fn day_after(data_type: &DataType, text: &str) -> Option<String> {
 fn column_values(rows: Rows, column: &ColumnRef) -> Result<ArrayRef> {
     let unknown = || QueryError::UnknownColumn(column.name.clone());
     match (rows, column.side) {
-        (Rows::Table { batch, .. }, Side::Shown) => {
-            batch.column_by_name(&column.name).cloned().ok_or_else(unknown)
-        }
+        (Rows::Table { batch, .. }, Side::Shown) => batch
+            .column_by_name(&column.name)
+            .cloned()
+            .ok_or_else(unknown),
         (Rows::Table { .. }, _) => Err(QueryError::DiffOnly("a value before or after")),
         (Rows::Diff(diff), Side::Before) => diff.before(&column.name).cloned().ok_or_else(unknown),
         (Rows::Diff(diff), Side::After) => diff.after(&column.name).cloned().ok_or_else(unknown),
@@ -715,7 +714,12 @@ fn dictionary_ranks(
     let keys = dictionary.normalized_keys();
     let nulls = dictionary.logical_nulls();
     Ok(Arc::new(UInt32Array::from_iter((0..keys.len()).map(
-        |row| nulls.as_ref().is_none_or(|n| n.is_valid(row)).then(|| rank[keys[row]]),
+        |row| {
+            nulls
+                .as_ref()
+                .is_none_or(|n| n.is_valid(row))
+                .then(|| rank[keys[row]])
+        },
     ))))
 }
 
@@ -753,12 +757,12 @@ fn sort_columns(rows: Rows, by: &SortBy) -> Result<Vec<ArrayRef>> {
         (SortBy::Column(column), rows) => {
             let values = column_values(rows, column)?;
             return Ok(vec![match values.as_any_dictionary_opt() {
-                Some(dictionary) => dictionary_ranks(dictionary).map_err(|e| {
-                    QueryError::Unsupported {
+                Some(dictionary) => {
+                    dictionary_ranks(dictionary).map_err(|e| QueryError::Unsupported {
                         column: column.name.clone(),
                         reason: e.to_string(),
-                    }
-                })?,
+                    })?
+                }
                 None => values,
             }]);
         }
