@@ -173,6 +173,8 @@ pub struct TidemarkApp {
     pub(crate) dialog_open: bool,
     /// Reviews and exports: one at a time, with a progress bar and a Cancel button.
     pub(crate) jobs: Worker<JobOutput>,
+    /// Whether the last job started is a review (else an export): see `is_recomputing`.
+    job_is_review: bool,
     /// Sorting the table view: the table stays usable (in its previous order) meanwhile.
     sorts: Worker<SortDone>,
     /// What the user asked for: the running job computes it. Settings widgets show it.
@@ -237,6 +239,7 @@ impl TidemarkApp {
             dialog_answers,
             dialog_open: false,
             jobs: Worker::new(repaint(ctx)),
+            job_is_review: false,
             sorts: Worker::new(repaint(ctx)),
             draft: Session::empty(),
             shown: None,
@@ -314,14 +317,32 @@ impl TidemarkApp {
     /// Starts a review of `session`; the draft shows it meanwhile.
     fn review(&mut self, session: Session, title: &str) {
         self.draft = session.clone();
-        self.jobs.start(title, move |progress| {
-            let reviewed = Review::compute_without_bad_files(
+        self.start_review(title, move |progress| {
+            Review::compute_without_bad_files(
                 session,
                 &mut |f, stage| progress.report(f, stage),
                 progress.cancel(),
-            );
-            JobOutput::Reviewed(reviewed.map(Box::new))
+            )
+            .map(Box::new)
         });
+    }
+
+    /// Starts a job whose review replaces the one on screen: until it is done, what the
+    /// views show is out of date ([`TidemarkApp::is_recomputing`]).
+    fn start_review(
+        &mut self,
+        title: impl Into<String>,
+        work: impl FnOnce(&Progress) -> Result<Box<Reviewed>, Problem> + Send + 'static,
+    ) {
+        self.jobs
+            .start(title, move |progress| JobOutput::Reviewed(work(progress)));
+        self.job_is_review = true;
+    }
+
+    /// Whether the views show a review that a newer one, being computed, will replace (a file
+    /// unticked, a setting changed): they say so until it is done.
+    pub fn is_recomputing(&self) -> bool {
+        self.shown.is_some() && self.job_is_review && self.jobs.is_busy()
     }
 
     /// Reads files in the background, puts them in the draft's place for `role`, reviews.
@@ -331,14 +352,13 @@ impl TidemarkApp {
             [one] => format!("Opening {}", one.display()),
             many => format!("Opening {} files", many.len()),
         };
-        self.jobs.start(title, move |progress| {
+        self.start_review(title, move |progress| {
             progress.report(0.0, "Reading the files");
             let started = Instant::now();
-            let result = read_paths(&paths)
+            read_paths(&paths)
                 .map_err(Problem::from)
                 .and_then(|files| base.with_files(role, files).map_err(Problem::from))
-                .and_then(|session| review_read(session, started, progress));
-            JobOutput::Reviewed(result)
+                .and_then(|session| review_read(session, started, progress))
         });
     }
 
@@ -350,34 +370,30 @@ impl TidemarkApp {
             Some((from, to)) => format!("Reading versions {from} and {to} of {location}"),
             None => format!("Opening the Delta table {location}"),
         };
-        self.jobs.start(title, move |progress| {
+        self.start_review(title, move |progress| {
             progress.report(0.0, "Reading the table's versions");
             let started = Instant::now();
-            let result = base
-                .delta_versions(&location, versions)
+            base.delta_versions(&location, versions)
                 .map_err(Problem::from)
-                .and_then(|session| review_read(session, started, progress));
-            JobOutput::Reviewed(result)
+                .and_then(|session| review_read(session, started, progress))
         });
     }
 
     /// Reads a spec and files in the background, reviews them with it.
     fn review_with_spec(&mut self, spec: PathBuf, paths: Vec<PathBuf>) {
-        self.jobs
-            .start(format!("Opening {}", spec.display()), move |progress| {
-                progress.report(0.0, "Reading the spec and the files");
-                let started = Instant::now();
-                let result = tidemark::io::inputs::read_spec(Some(&spec))
-                    .and_then(|spec| Ok((spec, read_paths(&paths)?)))
-                    .map_err(Problem::from)
-                    .and_then(|(spec, files)| {
-                        Session::new(spec, Vec::new(), Vec::new())
-                            .with_files(FileRole::Dropped, files)
-                            .map_err(Problem::from)
-                    })
-                    .and_then(|session| review_read(session, started, progress));
-                JobOutput::Reviewed(result)
-            });
+        self.start_review(format!("Opening {}", spec.display()), move |progress| {
+            progress.report(0.0, "Reading the spec and the files");
+            let started = Instant::now();
+            tidemark::io::inputs::read_spec(Some(&spec))
+                .and_then(|spec| Ok((spec, read_paths(&paths)?)))
+                .map_err(Problem::from)
+                .and_then(|(spec, files)| {
+                    Session::new(spec, Vec::new(), Vec::new())
+                        .with_files(FileRole::Dropped, files)
+                        .map_err(Problem::from)
+                })
+                .and_then(|session| review_read(session, started, progress))
+        });
     }
 
     /// Takes in what background work and dialogs delivered since the last frame.
@@ -550,6 +566,8 @@ impl TidemarkApp {
                         ))
                     },
                 );
+                // The job now running writes the review on screen: that review is current.
+                self.job_is_review = false;
             }
         }
     }

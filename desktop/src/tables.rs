@@ -151,6 +151,7 @@ pub fn diff_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
         pending: app.diff_sorting(),
     };
     // Wide tables scroll sideways; each keeps its own vertical scrolling.
+    solid_scroll_bars(ui);
     egui::ScrollArea::horizontal()
         .id_salt("diff_sideways")
         .show(ui, |ui| {
@@ -641,7 +642,14 @@ fn value_cell(
     }
 }
 
+/// Scroll bars with room of their own: egui's float over the content, and a wide table's
+/// sideways bar then covered its last row (a click on a key of a one-row diff hit the bar).
+fn solid_scroll_bars(ui: &mut egui::Ui) {
+    ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
+}
+
 pub fn table_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    solid_scroll_bars(ui);
     egui::ScrollArea::horizontal()
         .id_salt("table_sideways")
         .show(ui, |ui| enriched_table(app, ui, actions));

@@ -635,6 +635,13 @@ fn central_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
                 f.as_of, f.window_days
             ));
         }
+        if app.is_recomputing() {
+            ui.colored_label(ui.visuals().warn_fg_color, "Out of date: recomputing…")
+                .on_hover_text(
+                    "The inputs or settings changed: the result below is the previous one \
+                     until the new one is computed (progress at the top right)",
+                );
+        }
     });
     unmatched_names(shown, ui);
     ui.add_space(4.0);
