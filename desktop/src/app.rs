@@ -18,7 +18,8 @@ use crate::dialogs::{DialogRequest, FileDialogs};
 use crate::export::{self, ExportTarget, Exported};
 use crate::jobs::{Progress, Worker};
 use crate::review::{
-    ColumnFilter, DiffFilter, DiffSort, DiffSortBy, Review, Reviewed, SortKey, Timeline, sort_order,
+    ColumnFilter, DiffFilter, DiffSort, DiffSortBy, Review, Reviewed, SortKey, Timeline,
+    sort_order, unmatched_rows_filter,
 };
 use crate::session::{FileRole, Session, read_paths};
 use tidemark_core::review::{Facets, Filter};
@@ -76,6 +77,10 @@ pub enum Action {
     ShowTimeline(u32),
     CloseTimeline,
     SortTable(usize),
+    /// Show the table view's rows of a name the lookup did not find (a city without a state).
+    ShowUnmatched(String),
+    /// Take off one of the table view's filters, by its place.
+    RemoveTableFilter(usize),
     /// Sort the diff by a column (again: the other way; a compared column's header goes
     /// through its value after the run, then before it).
     SortDiff(DiffSortBy),
@@ -213,6 +218,12 @@ pub struct TidemarkApp {
     /// The sort on screen while `table_sort` is being computed.
     previous_sort: Option<SortKey>,
     pub(crate) sort_orders: HashMap<SortKey, Arc<Vec<u32>>>,
+    /// The table view's filters (the rows of an unmatched name).
+    pub(crate) table_filters: Vec<Filter>,
+    /// The table rows for `table_rows_for` (filters and sort), recomputed only when those
+    /// change; why they cannot be selected, when a filter cannot run.
+    pub(crate) table_rows: Result<Vec<u32>, String>,
+    table_rows_for: Option<(Vec<Filter>, Option<SortKey>)>,
     /// The timelines of keys: computed off the UI thread, one at a time.
     timelines: Worker<Result<Timeline, String>>,
     /// The diff row whose timeline was asked for last, shown or on its way.
@@ -263,6 +274,9 @@ impl TidemarkApp {
             table_sort: None,
             previous_sort: None,
             sort_orders: HashMap::new(),
+            table_filters: Vec::new(),
+            table_rows: Ok(Vec::new()),
+            table_rows_for: None,
             timelines: Worker::new(repaint(ctx)),
             timeline_row: None,
             timeline: None,
@@ -510,6 +524,7 @@ impl TidemarkApp {
             self.notice = None;
         }
         self.diff_rows_for = None;
+        self.table_rows_for = None;
         // A timeline belongs to the review it came from (its diff rows are that diff's).
         self.timelines.cancel();
         self.timeline_row = None;
@@ -697,6 +712,19 @@ impl TidemarkApp {
                     self.start_sort(key);
                 }
             }
+            Action::ShowUnmatched(name) => {
+                let spec = self.shown.as_ref().map(|s| &s.session.spec);
+                if let Some(filter) = spec.and_then(|spec| unmatched_rows_filter(spec, &name)) {
+                    self.view = View::Table;
+                    self.table_filters = vec![filter];
+                    self.scroll_to = Some(0.0);
+                }
+            }
+            Action::RemoveTableFilter(at) => {
+                if at < self.table_filters.len() {
+                    self.table_filters.remove(at);
+                }
+            }
             Action::SetExportFormat(format) => self.export_format = format,
             Action::DismissNotice => self.notice = None,
         }
@@ -773,11 +801,36 @@ impl TidemarkApp {
     /// The order the table view shows rows in: the chosen sort once computed, else the
     /// previous one still on screen, else the table's own.
     pub(crate) fn table_order(&self) -> Option<Arc<Vec<u32>>> {
+        self.table_sort_shown().map(|(_, order)| order)
+    }
+
+    /// The sort the table's rows are in (see [`TidemarkApp::table_order`]) and its order.
+    fn table_sort_shown(&self) -> Option<(SortKey, Arc<Vec<u32>>)> {
         let key = self.table_sort?;
-        let on_screen = self.sort_orders.get(&key);
-        on_screen
-            .or_else(|| self.sort_orders.get(&self.previous_sort?))
-            .cloned()
+        let (key, order) = self
+            .sort_orders
+            .get_key_value(&key)
+            .or_else(|| self.sort_orders.get_key_value(&self.previous_sort?))?;
+        Some((*key, Arc::clone(order)))
+    }
+
+    /// Brings the table view's rows up to date with its filters and sort (with no filter the
+    /// view reads the sort's order itself).
+    pub(crate) fn refresh_table_rows(&mut self) {
+        if self.table_filters.is_empty() {
+            return;
+        }
+        let (sort, order) = self.table_sort_shown().unzip();
+        let wanted = (self.table_filters.clone(), sort);
+        if self.table_rows_for.as_ref() == Some(&wanted) {
+            return;
+        }
+        if let Some(review) = self.shown.as_ref().map(|s| &s.review) {
+            self.table_rows = review
+                .table_rows_in(order.as_deref().map(Vec::as_slice), &wanted.0)
+                .map_err(|e| e.to_string());
+            self.table_rows_for = Some(wanted);
+        }
     }
 
     /// Every filter of the diff view, as the core reads them: the kind, the key search, the

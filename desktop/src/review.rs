@@ -7,12 +7,12 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::UInt64Type;
 use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
 use arrow_cast::display::ArrayFormatter;
-use tidemark_core::Cancel;
 use tidemark_core::diff::ChangeKind;
 use tidemark_core::history;
 use tidemark_core::pipeline::{self, Options, Stage};
 use tidemark_core::review::{self, ColumnRef, Facets, Filter, QueryError, Rows, Sort, SortBy};
 use tidemark_core::versions::{VERSION_FILE_COLUMN, VERSION_ROW_COLUMN};
+use tidemark_core::{Cancel, TableSpec};
 
 use crate::app::Problem;
 use crate::session::{Session, short_name};
@@ -339,19 +339,22 @@ impl Review {
         order: Option<&[u32]>,
         filters: &[Filter],
     ) -> Result<Vec<u32>, QueryError> {
-        let selected = review::select(self.diff_rows_of(), filters)?;
-        let Some(order) = order else {
-            return Ok(selected);
+        let rows = self.diff_rows_of();
+        Ok(in_order(order, review::select(rows, filters)?, rows.len()))
+    }
+
+    /// The rows of the table view (the enriched table) `filters` select, in `order` (all its
+    /// rows, as [`sort_order`] gives them) when there is one: the core's rule, as for the diff.
+    pub fn table_rows_in(
+        &self,
+        order: Option<&[u32]>,
+        filters: &[Filter],
+    ) -> Result<Vec<u32>, QueryError> {
+        let rows = Rows::Table {
+            batch: self.table(),
+            key: &self.key_columns,
         };
-        let mut chosen = vec![false; self.output.diff.len()];
-        for &row in &selected {
-            chosen[row as usize] = true;
-        }
-        Ok(order
-            .iter()
-            .copied()
-            .filter(|&row| chosen[row as usize])
-            .collect())
+        Ok(in_order(order, review::select(rows, filters)?, rows.len()))
     }
 
     /// Every diff row in the order of `sort`: the core's rule ([`review::order`]).
@@ -376,6 +379,33 @@ impl Review {
             .collect();
         self.diff_rows_in(None, &filters).unwrap_or_default()
     }
+}
+
+/// The table view's filter for the rows of a name the lookup did not find: the column the
+/// lookup reads (the spec's feature group, `city`) equal to it. `None` without features.
+pub fn unmatched_rows_filter(spec: &TableSpec, name: &str) -> Option<Filter> {
+    let group = &spec.features.as_ref()?.group;
+    Some(Filter::Equals {
+        column: ColumnRef::shown(group.clone()),
+        value: name.to_string(),
+    })
+}
+
+/// `selected` (ascending row indices of `len` rows) in `order` (every row, sorted) when there
+/// is one, else as they are.
+fn in_order(order: Option<&[u32]>, selected: Vec<u32>, len: usize) -> Vec<u32> {
+    let Some(order) = order else {
+        return selected;
+    };
+    let mut chosen = vec![false; len];
+    for &row in &selected {
+        chosen[row as usize] = true;
+    }
+    order
+        .iter()
+        .copied()
+        .filter(|&row| chosen[row as usize])
+        .collect()
 }
 
 /// Where one version of a key stands.

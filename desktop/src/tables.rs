@@ -649,10 +649,42 @@ fn solid_scroll_bars(ui: &mut egui::Ui) {
 }
 
 pub fn table_view(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    app.refresh_table_rows();
+    if !app.table_filters.is_empty() {
+        table_filter_bar(app, ui, actions);
+        match &app.table_rows {
+            Err(error) => {
+                ui.colored_label(ui.visuals().error_fg_color, error);
+                return;
+            }
+            Ok(rows) if rows.is_empty() => {
+                ui.weak("No row matches the filters.");
+                return;
+            }
+            Ok(_) => {}
+        }
+    }
     solid_scroll_bars(ui);
     egui::ScrollArea::horizontal()
         .id_salt("table_sideways")
         .show(ui, |ui| enriched_table(app, ui, actions));
+}
+
+/// How many rows the table view's filters select, and each as a chip that takes it off.
+fn table_filter_bar(app: &TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let total = app.review_state().map_or(0, |r| r.table().num_rows());
+    let selected = app.table_rows.as_ref().map_or(0, Vec::len);
+    ui.horizontal_wrapped(|ui| {
+        ui.weak(format!("{} of {}", count(selected), plural(total, "row")));
+        for (at, filter) in app.table_filters.iter().enumerate() {
+            let chip = ui
+                .button(format!("{} ✖", describe(filter)))
+                .on_hover_text("Remove this filter");
+            if chip.clicked() {
+                actions.push(Action::RemoveTableFilter(at));
+            }
+        }
+    });
 }
 
 fn enriched_table(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
@@ -660,6 +692,12 @@ fn enriched_table(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Ac
         return;
     };
     let table = shown.review.table();
+    // The rows to show, in order: those the filters select (already in the sort's order),
+    // else every row in the sort's order, else the table's own.
+    let filtered = match (&app.table_rows, app.table_filters.is_empty()) {
+        (Ok(rows), false) => Some(rows.as_slice()),
+        _ => None,
+    };
     let order = app.table_order();
     let sorting = app.sorting();
     let sort = app.table_sort;
@@ -716,10 +754,13 @@ fn enriched_table(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Ac
             }
         })
         .body(|body| {
-            body.rows(ROW_HEIGHT, table.num_rows(), |mut row| {
-                let index = order
-                    .as_ref()
-                    .map_or(row.index(), |order| order[row.index()] as usize);
+            let shown = filtered.map_or(table.num_rows(), <[u32]>::len);
+            body.rows(ROW_HEIGHT, shown, |mut row| {
+                let index = match (filtered, &order) {
+                    (Some(rows), _) => rows[row.index()] as usize,
+                    (None, Some(order)) => order[row.index()] as usize,
+                    (None, None) => row.index(),
+                };
                 for (column, formatter) in formatters.iter().enumerate() {
                     row.col(|ui| {
                         let Some(formatter) = formatter else {

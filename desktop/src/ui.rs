@@ -572,7 +572,7 @@ fn anomalies(app: &TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         .default_open(true)
         .show(ui, |ui| {
             for name in &lookup.unmatched {
-                ui.label(format!("{} ({})", name.name, plural(name.rows, "row")));
+                unmatched_name(&name.name, name.rows, None, ui, actions);
             }
         });
     }
@@ -643,7 +643,7 @@ fn central_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
                 );
         }
     });
-    unmatched_names(shown, ui);
+    unmatched_names(shown, ui, actions);
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         let table_label = if review.output.enriched.is_some() {
@@ -682,7 +682,7 @@ fn central_panel(app: &mut TidemarkApp, ui: &mut egui::Ui, actions: &mut Vec<Act
 /// How many names of the lookup's group (the cities) found no value (no state), with how many
 /// rows each: above the views, in the warning colour, most rows first, as the CLI's summary
 /// says it first. Their rows' lookup column is empty in the enriched table.
-fn unmatched_names(shown: &crate::app::Shown, ui: &mut egui::Ui) {
+fn unmatched_names(shown: &crate::app::Shown, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     let report = &shown.review.output.report;
     let Some(mut lookup) = report.features.as_ref().and_then(|f| f.lookup.clone()) else {
         return;
@@ -716,10 +716,7 @@ fn unmatched_names(shown: &crate::app::Shown, ui: &mut egui::Ui) {
                 .on_hover_text(format!("The lookup table: {}", lookup.source));
                 const SHOWN: usize = 12;
                 for name in lookup.unmatched.iter().take(SHOWN) {
-                    ui.label(
-                        RichText::new(format!("{} ({})", name.name, plural(name.rows, "row")))
-                            .color(warn),
-                    );
+                    unmatched_name(&name.name, name.rows, Some(warn), ui, actions);
                 }
                 if lookup.unmatched.len() > SHOWN {
                     ui.weak(format!(
@@ -729,6 +726,28 @@ fn unmatched_names(shown: &crate::app::Shown, ui: &mut egui::Ui) {
                 }
             });
         });
+}
+
+/// A name the lookup did not find, with its rows: a click shows them in the table view.
+fn unmatched_name(
+    name: &str,
+    rows: usize,
+    color: Option<Color32>,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
+    let text = RichText::new(format!("{name} ({})", plural(rows, "row")));
+    let text = match color {
+        Some(color) => text.color(color),
+        None => text,
+    };
+    if ui
+        .link(text)
+        .on_hover_text("Show these rows in the table")
+        .clicked()
+    {
+        actions.push(Action::ShowUnmatched(name.to_string()));
+    }
 }
 
 /// Darkens the window and says what dropping does, while files hover over it.
