@@ -1,12 +1,17 @@
 //! `tidemark-desktop --bench-open DIR`: opens a snapshot and its changes in the real window,
-//! measures the time until the diff is on screen, then scrolls the diff and the sorted enriched
+//! measures the time until the diff is on screen and the review's queries (a key search, a
+//! filter on each view, a sort of the diff), then scrolls the diff and the sorted enriched
 //! table frame by frame and reports frame times. A measurement, not a test: it prints numbers
 //! and closes the window.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use arrow_cast::display::ArrayFormatter;
+use tidemark_core::review::Filter;
+
 use crate::app::{Action, TidemarkApp, View};
+use crate::review::{DiffSortBy, Review, unmatched_rows_filter};
 use crate::tables::{ROW_HEIGHT, content_height};
 
 /// Frames per scrolling pattern.
@@ -26,6 +31,9 @@ enum Phase {
     Opening,
     /// The diff was drawn at the end of this frame; on screen when the next one starts.
     DiffDrawn,
+    SortingDiff {
+        started: Instant,
+    },
     Scrolling {
         view: View,
         pattern: Pattern,
@@ -150,11 +158,28 @@ pub fn drive(app: &mut TidemarkApp, ctx: &egui::Context, frame_started: Instant)
                     ms(t.prepare)
                 );
             }
-            next = Phase::Scrolling {
-                view: View::Diff,
-                pattern: Pattern::Wheel,
-                frame: 0,
+            time_queries(app);
+            let column = sorted_column(app);
+            action = Some(Action::SortDiff(DiffSortBy::After(column)));
+            next = Phase::SortingDiff {
+                started: Instant::now(),
             };
+        }
+        Phase::SortingDiff { started } => {
+            if app.diff_sorting().is_none() {
+                println!(
+                    "bench: diff sorted by {} after the run in {:.0} ms (off the UI thread)",
+                    sorted_column(app),
+                    ms(started.elapsed())
+                );
+                // The diff scrolls in its own order, as before the sort.
+                app.diff_sort = None;
+                next = Phase::Scrolling {
+                    view: View::Diff,
+                    pattern: Pattern::Wheel,
+                    frame: 0,
+                };
+            }
         }
         Phase::Scrolling {
             view,
@@ -234,6 +259,93 @@ pub fn drive(app: &mut TidemarkApp, ctx: &egui::Context, frame_started: Instant)
         app.act(action, ctx);
     }
     ctx.request_repaint();
+}
+
+/// The compared column the benchmark filters and sorts on: `city` when there is one.
+fn sorted_column(app: &TidemarkApp) -> String {
+    let columns = app.review_state().map_or(&[][..], |r| &r.value_columns[..]);
+    let city = columns.iter().find(|c| *c == "city");
+    city.or(columns.first()).cloned().unwrap_or_default()
+}
+
+/// Times what the UI thread does in the frame after a user types a key or clicks a filter:
+/// the diff's rows and facets ([`TidemarkApp::refresh_diff_rows`]), the table's rows
+/// ([`TidemarkApp::refresh_table_rows`]). Each query runs once, from scratch; the view's
+/// filters are put back after.
+fn time_queries(app: &mut TidemarkApp) {
+    let Some(review) = app.review_state().filter(|r| !r.output.diff.is_empty()) else {
+        return;
+    };
+    let key = middle_key(review);
+    let column = sorted_column(app);
+    let unmatched = review
+        .output
+        .report
+        .features
+        .as_ref()
+        .and_then(|f| f.lookup.as_ref())
+        .and_then(|l| l.unmatched.first())
+        .map(|name| name.name.clone());
+    let rows = |app: &TidemarkApp| app.diff_rows.len();
+
+    app.key_query = key.clone();
+    let took = timed(|| app.refresh_diff_rows());
+    println!(
+        "bench: diff: key search {key:?} -> {} row in {:.1} ms (rows + facets, on the UI thread)",
+        rows(app),
+        ms(took)
+    );
+    app.key_query.clear();
+    app.filters = vec![Filter::Changed {
+        column: column.clone(),
+    }];
+    let took = timed(|| app.refresh_diff_rows());
+    println!(
+        "bench: diff: {column} changed -> {} rows in {:.1} ms (rows + facets, on the UI thread)",
+        rows(app),
+        ms(took)
+    );
+    app.filters.clear();
+    app.refresh_diff_rows();
+
+    let spec = app.shown.as_ref().map(|s| &s.session.spec);
+    let Some(filter) = spec
+        .zip(unmatched)
+        .and_then(|(s, n)| unmatched_rows_filter(s, &n))
+    else {
+        println!("bench: table: no unmatched name to filter on");
+        return;
+    };
+    let described = crate::review::describe(&filter);
+    app.table_filters = vec![filter];
+    let took = timed(|| app.refresh_table_rows());
+    println!(
+        "bench: table: {described} -> {} rows in {:.1} ms (on the UI thread)",
+        app.table_rows.as_ref().map_or(0, Vec::len),
+        ms(took)
+    );
+    app.table_filters.clear();
+}
+
+/// The key of the diff's middle row, as a user would type it.
+fn middle_key(review: &Review) -> String {
+    let row = review.output.diff.len() / 2;
+    let options = crate::cells::options();
+    review
+        .output
+        .diff
+        .keys()
+        .iter()
+        .filter_map(|values| ArrayFormatter::try_new(values.as_ref(), &options).ok())
+        .map(|f| f.value(row).to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn timed(work: impl FnOnce()) -> Duration {
+    let started = Instant::now();
+    work();
+    started.elapsed()
 }
 
 fn ms(d: Duration) -> f64 {

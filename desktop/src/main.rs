@@ -25,7 +25,8 @@ latest version compared with the one before; the app picks any two.
                   their timelines.
 
 --bench-open DIR  opens DIR/snapshot.parquet and DIR/cdc.parquet (or DIR), prints the time
-                  until the diff is on screen and the frame times while scrolling, and exits.";
+                  until the diff is on screen, the time of a key search, a filter on each view
+                  and a sort of the diff, the frame times while scrolling, and exits.";
 
 enum Command {
     Review(Startup),
