@@ -1226,7 +1226,8 @@ mod dms_bench;
 
 /// Writes the million-row run as DMS lays it out (the full load, the change files in their
 /// date folder) with the bundled users spec plus `[history]` beside it (the spec file of
-/// `tidemark-desktop --spec`), and returns the folder, the spec and every key the changes touch.
+/// `tidemark-desktop --spec`); returns the spec's path and every key the changes touch, read
+/// off the change files.
 fn million_row_run(dir: &Path) -> (PathBuf, std::collections::BTreeSet<i64>) {
     let work = dms_bench::workload(1_000_000, 4, 42);
     std::fs::write(dir.join("LOAD00000001.csv"), &work.load).unwrap();
@@ -1282,6 +1283,9 @@ fn after_value(cell: &str) -> &str {
 ///
 /// Key 192790 (the page's) is not among the keys this workload changes; 193688 is, three times
 /// (Dallas in the load, then Chicago, Franklin, Greenville), in three of the four files.
+/// The chain of a key's changes is its timeline, which the app has when the spec keeps history:
+/// without `[history]` a diff row names only the key's last change (file, row) and how many
+/// changes applied.
 #[test]
 fn a_million_row_run_is_searched_sorted_faceted_and_recomputed_through_the_app() {
     let dir = tempfile::tempdir().unwrap();
@@ -1374,6 +1378,8 @@ fn a_million_row_run_is_searched_sorted_faceted_and_recomputed_through_the_app()
     harness
         .get_by_role_and_label(Role::CheckBox, "20211018-040000000.csv")
         .click();
+    // One frame takes the click in and starts the review (seconds on a million rows), the next
+    // draws the marking.
     harness.step();
     harness.step();
     assert!(shows(&harness, "Out of date: recomputing…"));
