@@ -32,14 +32,12 @@ use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBufferBuilder, Decimal128Builder, StringDictionaryBuilder};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    Decimal128Type, Int8Type, Int32Type, TimestampMicrosecondType, UInt64Type,
-};
+use arrow_array::types::{Decimal128Type, Int8Type, Int32Type, UInt64Type};
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Decimal128Array, DictionaryArray, RecordBatch, StringArray,
-    UInt32Array, UInt64Array,
+    TimestampMicrosecondArray, UInt32Array, UInt64Array,
 };
-use arrow_buffer::NullBuffer;
+use arrow_buffer::{BooleanBuffer, NullBuffer};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::change_set::{ChangeSet, key_columns};
@@ -680,20 +678,19 @@ fn versions_in(spec: &TableSpec, log: &ChangeLog, order: &LogOrder) -> Result<Re
         deleted[v] = true;
     }
 
-    let sequence: &ArrayRef = log.column(LOG_SEQUENCE_COLUMN);
-    let opened_at = UInt32Array::from(opened);
-    let closed_at: UInt32Array = closed_by
-        .into_iter()
-        .map(|row| (row != NOT_CLOSED).then_some(row))
-        .collect();
-    let valid_from = sequence_values(log.kind, sequence, &opened_at)?;
-    let valid_to = sequence_values(log.kind, sequence, &closed_at)?;
+    let sequence = log
+        .column(LOG_SEQUENCE_COLUMN)
+        .as_primitive::<Decimal128Type>();
+    let valid_from = sequence_values(log.kind, sequence, &opened)?;
+    let valid_to = sequence_values(log.kind, sequence, &closed_by)?;
     // A version is current when nothing closed it: no later change of its key, no delete.
     // (A version is closed by the next version of its key, or a delete: the last of a key is
     // the only one that can be open.)
-    let is_current: BooleanArray = (0..deleted.len())
-        .map(|v| Some(valid_to.is_null(v) && !deleted[v]))
-        .collect();
+    let is_current = BooleanArray::new(
+        BooleanBuffer::collect_bool(deleted.len(), |v| valid_to.is_null(v) && !deleted[v]),
+        None,
+    );
+    let opened_at = UInt32Array::from(opened);
 
     // The table's columns at the rows whose values each version has, one column per task.
     let values = UInt32Array::from(values);
@@ -795,21 +792,32 @@ fn versions_schema(log: &Schema, table_columns: usize, kind: SequenceKind) -> Sc
     Arc::new(Schema::new(fields))
 }
 
-/// The log's sequence values at `rows` (null where a row is null) as the history shows them:
-/// timestamps (microseconds) or numbers.
+/// The log's sequence values at `rows` as the history shows them: timestamps (microseconds)
+/// or numbers; null for [`NOT_CLOSED`] and for a row without one (the snapshot's). Read
+/// straight from the log's values: a `take` of ten million decimals, then a cast, took 0.8 s.
 fn sequence_values(
     kind: SequenceKind,
-    sequence: &ArrayRef,
-    rows: &UInt32Array,
+    sequence: &Decimal128Array,
+    rows: &[u32],
 ) -> Result<ArrayRef> {
-    let values = arrow_select::take::take(sequence.as_ref(), rows, None).map_err(Error::from)?;
+    let has_value = |row: u32| row != NOT_CLOSED && sequence.is_valid(row as usize);
+    let nulls = NullBuffer::new(BooleanBuffer::collect_bool(rows.len(), |v| {
+        has_value(rows[v])
+    }));
+    let value = |row: u32| match has_value(row) {
+        true => sequence.values()[row as usize],
+        false => 0,
+    };
     Ok(match kind {
-        SequenceKind::Timestamp => Arc::new(
-            values
-                .as_primitive::<Decimal128Type>()
-                .unary::<_, TimestampMicrosecondType>(|micros| micros as i64),
+        SequenceKind::Timestamp => Arc::new(TimestampMicrosecondArray::new(
+            rows.iter().map(|&row| value(row) as i64).collect(),
+            Some(nulls),
+        )),
+        SequenceKind::Number => Arc::new(
+            Decimal128Array::new(rows.iter().map(|&row| value(row)).collect(), Some(nulls))
+                .with_precision_and_scale(38, 0)
+                .map_err(Error::from)?,
         ),
-        SequenceKind::Number => values,
     })
 }
 
