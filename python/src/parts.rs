@@ -90,14 +90,16 @@ pub fn with_group_bucket(
 ) -> PyResult<PyArrowType<RecordBatch>> {
     let spec = &spec.inner;
     let batch = batch.0;
-    py.detach(|| {
-        let features = features_of(spec)?;
-        let group = column(&batch, &features.group)?;
-        let of_rows = bucket::group_buckets_of(group, &features.rename, buckets)?;
-        appended(&batch, GROUP_BUCKET_COLUMN, of_rows)
-    })
-    .map(PyArrowType)
-    .or_raise()
+    py.detach(|| with_group_buckets(spec, batch, buckets))
+        .map(PyArrowType)
+        .or_raise()
+}
+
+fn with_group_buckets(spec: &TableSpec, batch: RecordBatch, buckets: u32) -> Result<RecordBatch> {
+    let features = features_of(spec)?;
+    let group = column(&batch, &features.group)?;
+    let of_rows = bucket::group_buckets_of(group, &features.rename, buckets)?;
+    appended(&batch, GROUP_BUCKET_COLUMN, of_rows)
 }
 
 /// Applies one bucket's changes to its snapshot rows: the rows of [`PART_COLUMN`] `table`
@@ -106,20 +108,23 @@ pub fn with_group_bucket(
 ///
 /// `changes` holds change rows as their files have them, with [`FILE_COLUMN`] and
 /// [`ROW_COLUMN`]; [`BUCKET_COLUMN`] is dropped from both inputs. Features are not computed
-/// here: they need every row of a group, which [`enrich_part`] gets.
+/// here: they need every row of a group, which [`enrich_part`] gets. With `group_buckets`,
+/// the table's rows carry [`GROUP_BUCKET_COLUMN`] (as [`with_group_bucket`] gives it), so
+/// that the shuffle to [`enrich_part`] needs no pass of its own through Python.
 #[pyfunction]
-#[pyo3(signature = (spec, snapshot, changes, *, strict=false))]
+#[pyo3(signature = (spec, snapshot, changes, *, strict=false, group_buckets=None))]
 pub fn apply_part(
     py: Python<'_>,
     spec: &Spec,
     snapshot: PyArrowType<Table>,
     changes: PyArrowType<Table>,
     strict: bool,
+    group_buckets: Option<u32>,
 ) -> PyResult<PyArrowType<RecordBatch>> {
     let spec = &spec.inner;
     let snapshot = without(one_batch(snapshot.0)?, &[BUCKET_COLUMN]);
     let changes = one_batch(changes.0)?;
-    py.detach(|| apply_bucket(spec, snapshot, changes, strict))
+    py.detach(|| apply_bucket(spec, snapshot, changes, strict, group_buckets))
         .map(PyArrowType)
         .or_raise()
 }
@@ -185,7 +190,9 @@ fn apply_bucket(
     snapshot: RecordBatch,
     changes: RecordBatch,
     strict: bool,
+    group_buckets: Option<u32>,
 ) -> Result<RecordBatch> {
+    let original = spec;
     // Features need every row of a group, and history is not returned: neither is computed.
     let mut spec = spec.clone();
     let date_column = spec.features.take().map(|f| f.date);
@@ -224,7 +231,10 @@ fn apply_bucket(
         }
         None => None,
     };
-    let table = for_spark(&output.table)?;
+    let mut table = for_spark(&output.table)?;
+    if let Some(buckets) = group_buckets {
+        table = with_group_buckets(original, table, buckets)?;
+    }
     let diff = for_spark(&output.diff.rows)?;
     let as_of = as_of_row(as_of.as_ref(), output.report.apply.changes);
     union(&[

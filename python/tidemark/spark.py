@@ -15,8 +15,8 @@
 
 How it runs:
 
-1. The snapshot and the change rows are shuffled by the bucket of their key (the FNV-1a rule
-   of Tidemark's Delta tables, computed by the core: Python and Rust agree by construction).
+1. The snapshot and the change rows are shuffled by the bucket of their key (Spark's
+   ``xxhash64`` of the key columns, each read as one type on both sides, in the JVM).
 2. Each bucket's changes are applied to its rows by the core (``cogroup(...).applyInArrow``):
    in the order of their files' DMS names, sequence and row numbers, with Tidemark's rules
    for ties, anomalies and deletes. Change rows carry their file name and row number
@@ -24,7 +24,8 @@ How it runs:
 3. Unless ``as_of`` is given, the newest change across all buckets dates the features (the
    buckets' own findings, combined on the driver as one run would have found it).
 4. The new table is shuffled by the bucket of its feature group (the city after the spec's
-   renames) and each group bucket is enriched by the core (``groupBy(...).applyInArrow``).
+   renames, computed by the core as it applies a bucket) and each group bucket is enriched
+   by the core (``groupBy(...).applyInArrow``).
 
 The result is the single-machine run's (``tidemark.apply``, the CLI), row for row; the tests
 prove it on generated workloads with ties, anomalies and late files.
@@ -39,7 +40,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 
 import pyarrow as pa
 
@@ -128,7 +129,9 @@ def apply(
             "tidemark.spark.read_changes, or add them"
         )
     buckets = buckets or 4 * spark.sparkContext.defaultParallelism
-    parts = _applied(the_spec, _bucketed(the_spec, snapshot, buckets), _bucketed(the_spec, changes, buckets), strict)
+    snapshot, changes = _bucketed(the_spec, snapshot, changes, buckets)
+    group_buckets = buckets if the_spec.group is not None else None
+    parts = _applied(the_spec, snapshot, changes, strict, group_buckets)
     table = _part(parts, "table", "table__")
     diff = _part(parts, "diff", "diff__")
     if the_spec.group is None:
@@ -138,29 +141,60 @@ def apply(
     else:
         source = "given"
     lookup_file = tidemark._file(lookup, "lookup") if lookup is not None else None
-    enriched = _enriched(the_spec, table, as_of, window_days, lookup_file, buckets)
-    return SparkResult(table, diff, enriched, as_of, source, parts)
+    enriched = _enriched(the_spec, table, as_of, window_days, lookup_file)
+    return SparkResult(table.drop(_GROUP_BUCKET), diff, enriched, as_of, source, parts)
 
 
-def _bucketed(spec: tidemark.Spec, rows: "DataFrame", buckets: int) -> "DataFrame":
-    """``rows`` with the bucket of their key, computed by the core."""
-    from pyspark.sql.types import IntegerType, StructField, StructType
-
-    def add_bucket(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            yield _tidemark.with_bucket(batch, spec, buckets)
-
-    schema = StructType(rows.schema.fields + [StructField(_BUCKET, IntegerType(), False)])
-    return rows.mapInArrow(add_bucket, schema)
+#: The Spark type a key column is hashed as, for each type a spec can give it.
+_KEY_TYPES = {
+    "int8": "bigint", "int16": "bigint", "int32": "bigint", "int64": "bigint",
+    "uint8": "bigint", "uint16": "bigint", "uint32": "bigint",
+    "string": "string", "date": "date", "timestamp": "timestamp",
+}
 
 
-def _applied(spec: tidemark.Spec, snapshot: "DataFrame", changes: "DataFrame", strict: bool) -> "DataFrame":
+def _bucketed(spec: tidemark.Spec, snapshot: "DataFrame", changes: "DataFrame", buckets: int) -> tuple:
+    """The snapshot's and the changes' rows with the bucket of their key, a Spark expression
+    (``xxhash64``) rather than a pass through Python: only equal keys must meet in one
+    bucket. So that they do, each key column is hashed as one type on both sides: the
+    spec's when it gives one (whole numbers as ``bigint``), else the snapshot's, which the
+    core reads change values as (``try_cast``: a value that does not convert hashes as
+    null, and its bucket's core names its row)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import IntegralType
+
+    declared = {c["name"]: c["type"] for c in json.loads(spec.to_json())["table"].get("columns") or []}
+    snapshot_types = dict(snapshot.dtypes)
+
+    def as_hashed(frame: "DataFrame", key: str) -> Any:
+        field = frame.schema[key]
+        target = _KEY_TYPES.get(declared.get(key, ""))
+        if target is None:
+            target = snapshot_types.get(key)
+            if isinstance(snapshot.schema[key].dataType, IntegralType):
+                target = "bigint"
+        if target is None or target == field.dataType.simpleString():
+            return F.col(key)
+        return F.col(key).try_cast(target)
+
+    def with_bucket(frame: "DataFrame") -> "DataFrame":
+        hashed = F.xxhash64(*[as_hashed(frame, key) for key in spec.key])
+        return frame.withColumn(_BUCKET, F.pmod(hashed, F.lit(buckets)).cast("int"))
+
+    return with_bucket(snapshot), with_bucket(changes)
+
+
+def _applied(
+    spec: tidemark.Spec, snapshot: "DataFrame", changes: "DataFrame", strict: bool, group_buckets: Optional[int]
+) -> "DataFrame":
     """Every bucket applied by the core: its table, diff and ``as_of`` rows in one frame
-    (``_tidemark_part`` says which), persisted, as all three are read from it."""
+    (``_tidemark_part`` says which), persisted, as all three are read from it. With
+    ``group_buckets`` the table's rows carry the bucket of their feature group."""
     from pyspark import StorageLevel
 
     def apply_bucket(snapshot_rows: pa.Table, change_rows: pa.Table) -> pa.Table:
-        return pa.Table.from_batches([_tidemark.apply_part(spec, snapshot_rows, change_rows, strict=strict)])
+        applied = _tidemark.apply_part(spec, snapshot_rows, change_rows, strict=strict, group_buckets=group_buckets)
+        return pa.Table.from_batches([applied])
 
     # The schema of what a bucket returns: the core's answer for a bucket of no rows.
     empty = apply_bucket(_empty(snapshot.schema), _empty(changes.schema))
@@ -195,23 +229,16 @@ def _enriched(
     as_of: date,
     window_days: Optional[int],
     lookup_file: Optional[tuple],
-    buckets: int,
 ) -> "DataFrame":
-    """The table's features, computed by the core a group bucket at a time."""
-    from pyspark.sql.types import IntegerType, StructField, StructType
-
-    def add_group_bucket(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            yield _tidemark.with_group_bucket(batch, spec, buckets)
+    """The table's features, computed by the core a group bucket at a time (``table``'s
+    rows carry the bucket of their group, from :func:`_applied`)."""
 
     def enrich_bucket(rows: pa.Table) -> pa.Table:
         enriched = _tidemark.enrich_part(spec, rows, as_of, window_days=window_days, lookup_file=lookup_file)
         return pa.Table.from_batches([enriched])
 
-    grouped_schema = StructType(table.schema.fields + [StructField(_GROUP_BUCKET, IntegerType(), False)])
-    grouped = table.mapInArrow(add_group_bucket, grouped_schema)
-    schema = _spark_schema(enrich_bucket(_empty(grouped_schema)).schema)
-    return grouped.groupBy(_GROUP_BUCKET).applyInArrow(enrich_bucket, schema)
+    schema = _spark_schema(enrich_bucket(_empty(table.schema)).schema)
+    return table.groupBy(_GROUP_BUCKET).applyInArrow(enrich_bucket, schema)
 
 
 def _empty(schema: Any) -> pa.Table:
