@@ -369,8 +369,14 @@ function renderLookup(lookup) {
         el("h3", {}, `${plural(lookup.unmatched.length, "name")} not found in the lookup: ${plural(rows, "row")} left without a value`),
         el("ul", { class: "unmatched-names" },
           lookup.unmatched.map((n) =>
-            el("li", { "data-name": n.name, title: `${n.name}: ${plural(n.rows, "row")} without a lookup value` },
-              el("strong", {}, n.name), " ", el("span", { class: "rows" }, plural(n.rows, "row")))))),
+            el("li", { "data-name": n.name },
+              el("button", {
+                type: "button",
+                class: "link",
+                title: `${n.name}: ${plural(n.rows, "row")} without a lookup value. Show them in the enriched table`,
+                onclick: () => showUnmatchedRows(n.name),
+              }, el("strong", {}, n.name)),
+              " ", el("span", { class: "rows" }, plural(n.rows, "row")))))),
     );
   }
   const items = [];
@@ -587,6 +593,17 @@ function renderFacets(facets) {
         .map((f) => ({ value: f.file, count: 0 }))]
         .map((f) => chip({ filter: "source_file", file: f.value }, baseName(f.value), f.count, "file"))),
   );
+}
+
+/** Shows the enriched rows of a name the lookup did not find: the module's filter for them. */
+async function showUnmatchedRows(name) {
+  const filter = await tidemark.unmatchedRows(name);
+  if (!filter) return;
+  state.tab = "enriched";
+  state.query.enriched = { key: "", prefix: false, filters: [filter] };
+  state.offset = 0;
+  renderTab();
+  $("#grid").scrollIntoView({ block: "nearest" });
 }
 
 /** Shows one key in the diff: a search for it (an anomaly's example). */

@@ -125,6 +125,12 @@ export class Tidemark {
     return this.call("facets", { query });
   }
 
+  /** The filter that shows the enriched rows of a name the lookup did not find (the core's
+   * rule), or null without features. @returns {Promise<import("./pkg/tidemark.js").Filter | null>} */
+  unmatchedRows(name) {
+    return this.call("unmatchedRows", { name });
+  }
+
   /** Every version of one key (its key values as the diff shows them), in order. */
   keyHistory(key) {
     return this.call("keyHistory", { key });

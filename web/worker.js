@@ -47,6 +47,7 @@ const methods = {
   query: ({ table, query, offset, limit }) => current().query(table, query, offset, limit),
   facets: ({ query }) => current().facets(query),
   keyHistory: ({ key }) => current().keyHistory(key),
+  unmatchedRows: ({ name }) => current().unmatchedRows(name),
   encode: ({ output, format }) =>
     output === "report" ? new TextEncoder().encode(current().reportJson() + "\n") : current().encode(output, format),
 };

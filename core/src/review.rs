@@ -164,6 +164,24 @@ impl Filter {
     }
 }
 
+/// The filter for the rows of a name the lookup did not find (the report's `unmatched`): the
+/// column the lookup reads, the spec's feature group (`city`), equal to it. `None` without
+/// features. The faces offer it on a click on the name.
+///
+/// ```
+/// use tidemark_core::review::{ColumnRef, Filter, unmatched_rows};
+/// let filter = unmatched_rows(&tidemark_core::TableSpec::users(), "Sprngfield");
+/// let city = Filter::Equals { column: ColumnRef::shown("city"), value: "Sprngfield".into() };
+/// assert_eq!(filter, Some(city));
+/// ```
+pub fn unmatched_rows(spec: &crate::TableSpec, name: &str) -> Option<Filter> {
+    let group = &spec.features.as_ref()?.group;
+    Some(Filter::Equals {
+        column: ColumnRef::shown(group.clone()),
+        value: name.to_string(),
+    })
+}
+
 /// What rows can be ordered by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

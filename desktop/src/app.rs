@@ -18,11 +18,10 @@ use crate::dialogs::{DialogRequest, FileDialogs};
 use crate::export::{self, ExportTarget, Exported};
 use crate::jobs::{Progress, Worker};
 use crate::review::{
-    ColumnFilter, DiffFilter, DiffSort, DiffSortBy, Review, Reviewed, SortKey, Timeline,
-    sort_order, unmatched_rows_filter,
+    ColumnFilter, DiffFilter, DiffSort, DiffSortBy, Review, Reviewed, SortKey, Timeline, sort_order,
 };
 use crate::session::{FileRole, Session, read_paths};
-use tidemark_core::review::{Facets, Filter};
+use tidemark_core::review::{Facets, Filter, unmatched_rows};
 
 /// What the app opens first.
 #[derive(Debug, Clone)]
@@ -714,7 +713,7 @@ impl TidemarkApp {
             }
             Action::ShowUnmatched(name) => {
                 let spec = self.shown.as_ref().map(|s| &s.session.spec);
-                if let Some(filter) = spec.and_then(|spec| unmatched_rows_filter(spec, &name)) {
+                if let Some(filter) = spec.and_then(|spec| unmatched_rows(spec, &name)) {
                     self.view = View::Table;
                     self.table_filters = vec![filter];
                     self.scroll_to = Some(0.0);

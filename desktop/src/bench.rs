@@ -11,8 +11,9 @@ use arrow_cast::display::ArrayFormatter;
 use tidemark_core::review::Filter;
 
 use crate::app::{Action, TidemarkApp, View};
-use crate::review::{DiffSortBy, Review, unmatched_rows_filter};
+use crate::review::{DiffSortBy, Review};
 use crate::tables::{ROW_HEIGHT, content_height};
+use tidemark_core::review::unmatched_rows;
 
 /// Frames per scrolling pattern.
 const FRAMES: usize = 150;
@@ -309,10 +310,7 @@ fn time_queries(app: &mut TidemarkApp) {
     app.refresh_diff_rows();
 
     let spec = app.shown.as_ref().map(|s| &s.session.spec);
-    let Some(filter) = spec
-        .zip(unmatched)
-        .and_then(|(s, n)| unmatched_rows_filter(s, &n))
-    else {
+    let Some(filter) = spec.zip(unmatched).and_then(|(s, n)| unmatched_rows(s, &n)) else {
         println!("bench: table: no unmatched name to filter on");
         return;
     };

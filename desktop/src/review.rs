@@ -7,12 +7,12 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::UInt64Type;
 use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
 use arrow_cast::display::ArrayFormatter;
+use tidemark_core::Cancel;
 use tidemark_core::diff::ChangeKind;
 use tidemark_core::history;
 use tidemark_core::pipeline::{self, Options, Stage};
 use tidemark_core::review::{self, ColumnRef, Facets, Filter, QueryError, Rows, Sort, SortBy};
 use tidemark_core::versions::{VERSION_FILE_COLUMN, VERSION_ROW_COLUMN};
-use tidemark_core::{Cancel, TableSpec};
 
 use crate::app::Problem;
 use crate::session::{Session, short_name};
@@ -379,16 +379,6 @@ impl Review {
             .collect();
         self.diff_rows_in(None, &filters).unwrap_or_default()
     }
-}
-
-/// The table view's filter for the rows of a name the lookup did not find: the column the
-/// lookup reads (the spec's feature group, `city`) equal to it. `None` without features.
-pub fn unmatched_rows_filter(spec: &TableSpec, name: &str) -> Option<Filter> {
-    let group = &spec.features.as_ref()?.group;
-    Some(Filter::Equals {
-        column: ColumnRef::shown(group.clone()),
-        value: name.to_string(),
-    })
 }
 
 /// `selected` (ascending row indices of `len` rows) in `order` (every row, sorted) when there

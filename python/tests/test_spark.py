@@ -103,6 +103,18 @@ def test_a_given_as_of_and_window_reach_every_executor(spark, tmp_path):
     assert_same_run(result, local.table, local.diff, local.enriched, "2021-09-01")
     result.unpersist()
     assert not result.applied.is_cached
+    # Without the cache (one output written), each output applies the buckets again: the same.
+    uncached = tidemark.spark.apply(
+        spark,
+        spark.read.parquet(str(workload.snapshot)),
+        tidemark.spark.read_changes(spark, str(workload.changes)),
+        as_of=as_of,
+        window_days=30,
+        buckets=5,
+        cache=False,
+    )
+    assert not uncached.applied.is_cached
+    assert_same_run(uncached, local.table, local.diff, local.enriched, "2021-09-01")
 
 
 def test_an_error_on_an_executor_names_the_file_row_and_column(spark, tmp_path):

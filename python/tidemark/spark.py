@@ -109,6 +109,7 @@ def apply(
     strict: bool = False,
     lookup: Optional[Union[str, "os.PathLike[str]", bytes]] = None,
     buckets: Optional[int] = None,
+    cache: bool = True,
 ) -> SparkResult:
     """Applies ``changes`` to ``snapshot`` and computes the features, on the executors.
 
@@ -117,7 +118,9 @@ def apply(
     ``_tidemark_row`` (:func:`read_changes` adds them). ``buckets``: how many parts the keys
     are cut into (by default four per core of the cluster). The other arguments are
     ``tidemark.apply``'s. The buckets are applied once (cached) for all three outputs: call
-    ``result.unpersist()`` when they are written.
+    ``result.unpersist()`` when they are written. ``cache=False`` when only one output is
+    written and ``as_of`` is given: caching costs about a third of such a run, and without it
+    each output read applies the buckets again.
     """
     the_spec = tidemark.spec(spec)
     if json.loads(the_spec.to_json())["cdc"].get("before_image"):
@@ -131,7 +134,7 @@ def apply(
     buckets = buckets or 4 * spark.sparkContext.defaultParallelism
     snapshot, changes = _bucketed(the_spec, snapshot, changes, buckets)
     group_buckets = buckets if the_spec.group is not None else None
-    parts = _applied(the_spec, snapshot, changes, strict, group_buckets)
+    parts = _applied(the_spec, snapshot, changes, strict, group_buckets, cache)
     table = _part(parts, "table", "table__")
     diff = _part(parts, "diff", "diff__")
     if the_spec.group is None:
@@ -185,11 +188,16 @@ def _bucketed(spec: tidemark.Spec, snapshot: "DataFrame", changes: "DataFrame", 
 
 
 def _applied(
-    spec: tidemark.Spec, snapshot: "DataFrame", changes: "DataFrame", strict: bool, group_buckets: Optional[int]
+    spec: tidemark.Spec,
+    snapshot: "DataFrame",
+    changes: "DataFrame",
+    strict: bool,
+    group_buckets: Optional[int],
+    cache: bool,
 ) -> "DataFrame":
     """Every bucket applied by the core: its table, diff and ``as_of`` rows in one frame
-    (``_tidemark_part`` says which), persisted, as all three are read from it. With
-    ``group_buckets`` the table's rows carry the bucket of their feature group."""
+    (``_tidemark_part`` says which), persisted with ``cache``, as all three are read from it.
+    With ``group_buckets`` the table's rows carry the bucket of their feature group."""
     from pyspark import StorageLevel
 
     def apply_bucket(snapshot_rows: pa.Table, change_rows: pa.Table) -> pa.Table:
@@ -200,7 +208,7 @@ def _applied(
     empty = apply_bucket(_empty(snapshot.schema), _empty(changes.schema))
     schema = _spark_schema(empty.schema)
     applied = snapshot.groupBy(_BUCKET).cogroup(changes.groupBy(_BUCKET)).applyInArrow(apply_bucket, schema)
-    return applied.persist(StorageLevel.MEMORY_AND_DISK)
+    return applied.persist(StorageLevel.MEMORY_AND_DISK) if cache else applied
 
 
 def _part(parts: "DataFrame", name: str, prefix: str) -> "DataFrame":

@@ -258,6 +258,16 @@ test("options: as_of, window, lookup, strict", () => {
   assert.equal(looked.report.features.lookup.source, "my_cities.csv");
   assert.equal(looked.rows.find((r) => r[2] === "Austin")[4], "Minnesota");
   assert.equal(looked.rows.find((r) => r[2] === "Seattle")[4], null);
+  // A name the lookup did not find: the filter that shows its rows (the core's rule).
+  const unmatched = apply(seed.snapshot, seed.changes, { lookup });
+  const seattle = unmatched.report().features.lookup.unmatched.find((n) => n.name === "Seattle");
+  const filter = unmatched.unmatchedRows("Seattle");
+  assert.deepEqual(filter, { filter: "equals", column: { name: "city", side: "shown" }, value: "Seattle" });
+  const rows = unmatched.query("enriched", { filters: [filter] }, 0, 100);
+  assert.ok(seattle.rows > 0);
+  assert.equal(rows.total, seattle.rows);
+  assert.ok(rows.rows.every((r) => r[2] === "Seattle"));
+  unmatched.free();
 
   // A duplicate insert is an anomaly, and an error when strict.
   const again = [...seed.changes, file("20211019-000000000.csv", "I,133,Bob Ding,Boston,2021-10-19\n")];

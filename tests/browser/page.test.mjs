@@ -528,6 +528,13 @@ test("a million-row table: names not found shown with their rows, a key found, a
     const unknown = page.locator('#lookup .unmatched li[data-name="Sprngfield"]');
     assert.match(await unknown.innerText(), /^Sprngfield [\d,]+ rows$/);
     assert.match(await text("#lookup .unmatched h3"), /^1 name not found in the lookup: [\d,]+ rows left without a value$/);
+    // A click on the name shows its rows in the enriched table.
+    const unknownRows = (await unknown.innerText()).match(/([\d,]+) rows$/)[1];
+    await unknown.getByRole("button", { name: "Sprngfield" }).click();
+    await page.waitForFunction((n) => document.querySelector("#pager-text").textContent.endsWith(` of ${n}`), unknownRows, { timeout: 60_000 });
+    assert.equal(await page.getByRole("tab", { name: /Enriched table/ }).getAttribute("aria-selected"), "true");
+    assert.equal(await text("#active-filters"), "city = Sprngfield ✖");
+    await page.locator("#active-filters button").click();
 
     // The diff: key 192790 found among 159,279 keys.
     await page.getByRole("tab", { name: /Diff/ }).click();

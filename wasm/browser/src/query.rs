@@ -2,12 +2,12 @@
 //! one the core's serde derives define (`tidemark_core::review`), read without a JSON parser,
 //! which would take the module past its size budget.
 
-use js_sys::Array as JsArray;
+use js_sys::{Array as JsArray, Object};
 use tidemark_core::ChangeKind;
 use tidemark_core::review::{ColumnRef, Filter, RowQuery, Side, Sort, SortBy};
 use wasm_bindgen::prelude::*;
 
-use crate::js::{get, is_absent, usage_error};
+use crate::js::{get, is_absent, set, usage_error};
 
 fn bad(what: &str) -> JsValue {
     usage_error(&format!("a bad query: {what}"))
@@ -67,6 +67,24 @@ fn column(value: &JsValue) -> Result<ColumnRef, JsValue> {
         name: text(&column, "name")?,
         side,
     })
+}
+
+/// `{ filter: "equals", column, value }`: the one filter the module hands the page (see
+/// `Run::unmatched_rows`), read back by [`read_filter`].
+pub(crate) fn write_equals(column: &ColumnRef, value: &str) -> JsValue {
+    let side = match column.side {
+        Side::Shown => "shown",
+        Side::Before => "before",
+        Side::After => "after",
+    };
+    let column_value: JsValue = Object::new().into();
+    set(&column_value, "name", column.name.as_str());
+    set(&column_value, "side", side);
+    let filter: JsValue = Object::new().into();
+    set(&filter, "filter", "equals");
+    set(&filter, "column", column_value);
+    set(&filter, "value", value);
+    filter
 }
 
 fn read_filter(value: &JsValue) -> Result<Filter, JsValue> {

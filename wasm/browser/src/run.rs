@@ -7,15 +7,15 @@ use arrow_array::RecordBatch;
 use js_sys::{Array as JsArray, Function, Object};
 use tidemark_core::features::lookup::Lookup;
 use tidemark_core::pipeline::{self, Inputs, Output, Stage};
-use tidemark_core::{ChangeKind, OutputFormat, encode};
+use tidemark_core::{ChangeKind, OutputFormat, TableSpec, encode};
 use wasm_bindgen::prelude::*;
 
 use crate::cells::{cells, format_options};
 use crate::diff_page;
 use crate::js::{core_error, get, make_error, set, string_array, to_js, usage_error};
 use crate::options::{input_files, progress_value, read_options};
-use crate::query::read_query;
-use tidemark_core::review::{self, ColumnRef, RowQuery, Rows, Sort, SortBy};
+use crate::query::{self, read_query};
+use tidemark_core::review::{self, ColumnRef, Filter, RowQuery, Rows, Sort, SortBy};
 
 thread_local! {
     /// The bundled lookup table, built once: building it (parsing 30,000 places) takes longer
@@ -66,6 +66,7 @@ pub fn apply(
     let output = output.map_err(|e| core_error(&e))?;
     Ok(Run {
         key: spec.table.key.clone(),
+        spec,
         output,
         queried: None,
     })
@@ -76,6 +77,7 @@ pub fn apply(
 #[wasm_bindgen]
 pub struct Run {
     key: Vec<String>,
+    spec: TableSpec,
     output: Output,
     /// The last query asked of [`Run::query`], [`Run::diff_query`] or a sorted [`Run::page`]:
     /// the table, the query,
@@ -327,6 +329,17 @@ impl Run {
         );
         set(&value, "rows", rows);
         Ok(value.unchecked_into())
+    }
+
+    /// The filter that shows the rows of a name the lookup did not find (a click on one of the
+    /// report's `unmatched` names), for the enriched table: the core's rule
+    /// ([`review::unmatched_rows`]). `null` when the spec has no features.
+    #[wasm_bindgen(js_name = unmatchedRows, unchecked_return_type = "Filter | null")]
+    pub fn unmatched_rows(&self, name: &str) -> JsValue {
+        match review::unmatched_rows(&self.spec, name) {
+            Some(Filter::Equals { column, value }) => query::write_equals(&column, &value),
+            _ => JsValue::NULL,
+        }
     }
 
     /// Whether the run kept history (the spec's `[history]`): the `history` table and the
