@@ -91,28 +91,25 @@ def test_a_given_as_of_and_window_reach_every_executor(spark, tmp_path):
     workload = generate(tmp_path, seed=4, rows=150, files=3, changes_per_file=40)
     as_of = dt.date(2021, 9, 1)
     local = tidemark.apply(workload.snapshot, workload.change_files, as_of=as_of, window_days=30)
-    result = tidemark.spark.apply(
-        spark,
-        spark.read.parquet(str(workload.snapshot)),
-        tidemark.spark.read_changes(spark, str(workload.changes)),
-        as_of=as_of,
-        window_days=30,
-        buckets=5,
-    )
+
+    def on_spark(**options):
+        return tidemark.spark.apply(
+            spark,
+            spark.read.parquet(str(workload.snapshot)),
+            tidemark.spark.read_changes(spark, str(workload.changes)),
+            as_of=as_of,
+            window_days=30,
+            buckets=5,
+            **options,
+        )
+
+    result = on_spark()
     assert result.as_of_source == "given"
     assert_same_run(result, local.table, local.diff, local.enriched, "2021-09-01")
     result.unpersist()
     assert not result.applied.is_cached
     # Without the cache (one output written), each output applies the buckets again: the same.
-    uncached = tidemark.spark.apply(
-        spark,
-        spark.read.parquet(str(workload.snapshot)),
-        tidemark.spark.read_changes(spark, str(workload.changes)),
-        as_of=as_of,
-        window_days=30,
-        buckets=5,
-        cache=False,
-    )
+    uncached = on_spark(cache=False)
     assert not uncached.applied.is_cached
     assert_same_run(uncached, local.table, local.diff, local.enriched, "2021-09-01")
 
